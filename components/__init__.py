@@ -1,0 +1,1 @@
+"""ai-assistant-platform components: one concern per package, one platform per module."""

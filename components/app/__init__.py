@@ -1,0 +1,1 @@
+"""The application layer: the four services on each platform."""

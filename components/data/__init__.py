@@ -1,0 +1,1 @@
+"""Data services (PostgreSQL, Redis, MongoDB, RabbitMQ) behind one connection interface."""

@@ -1,0 +1,1 @@
+"""Disaster recovery: backups, retention tiers and failover per platform."""

@@ -1,0 +1,1 @@
+"""The edge: ingress, CDN, WAF and TLS per platform."""

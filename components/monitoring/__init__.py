@@ -1,0 +1,1 @@
+"""Monitoring: metrics, alerts, dashboards, notifications and budgets per platform."""

@@ -1,0 +1,1 @@
+"""Private networks for the cloud platforms."""

@@ -1,0 +1,1 @@
+"""Application secrets: provided and generated values, and the per-platform secret stores."""

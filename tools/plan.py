@@ -1,0 +1,213 @@
+"""The offline plan: what a stack would create, and what the policy pack says about it.
+
+    python -m tools.plan --stack dev            # readable summary
+    python -m tools.plan --stack prod --json    # the JSON document of DESIGN.md
+
+Runs the real program (`__main__.py`) for the stack under Pulumi mocks, with the config read from
+`Pulumi.<stack>.yaml`. Encrypted (`secure:`) values, and provided secrets the file does not hold,
+are replaced by placeholders that stay secret. Needs no cloud account, credentials or Pulumi CLI.
+
+Exit codes: 0 fine; 1 a mandatory policy is violated; 2 the stack or its config is invalid.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import runpy
+import sys
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import yaml
+
+from tools.harness import Capture, run_mocked
+
+REPO = Path(__file__).resolve().parent.parent
+PLACEHOLDER_SECRET = "offline-plan-placeholder"
+
+
+class PlanError(Exception):
+    """The stack cannot be planned (unknown stack, invalid stack file). Message is complete."""
+
+
+@dataclass
+class Plan:
+    stack: str
+    project: str
+    platform: str
+    capture: Capture
+    violations: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def mandatory(self) -> list[dict[str, Any]]:
+        return [v for v in self.violations if v["enforcement"] == "mandatory"]
+
+    def as_document(self) -> dict[str, Any]:
+        return {
+            "stack": self.stack,
+            "project": self.project,
+            "platform": self.platform,
+            "resources": [r.as_dict() for r in self.capture.resources],
+            "outputs": self.capture.outputs,
+            "violations": self.violations,
+        }
+
+
+def available_stacks(project_dir: Path = REPO) -> list[str]:
+    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in project_dir.glob("Pulumi.*.yaml"))
+
+
+def read_stack_config(stack: str, project_dir: Path = REPO) -> tuple[str, dict[str, str], list[str], list[str]]:
+    """Return (project, engine config, secret keys, notes) as the CLI would pass them."""
+    from components.config import declared_provided_secret_keys
+
+    project = yaml.safe_load((project_dir / "Pulumi.yaml").read_text())["name"]
+    stack_file = project_dir / f"Pulumi.{stack}.yaml"
+    if not stack_file.exists():
+        raise PlanError(
+            f"unknown stack {stack!r}: there is no {stack_file.name}; "
+            f"stacks: {', '.join(available_stacks(project_dir)) or 'none'}"
+        )
+    try:
+        document = yaml.safe_load(stack_file.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise PlanError(f"{stack_file.name}: not valid YAML: {err}") from None
+    raw = document.get("config") or {}
+    if not isinstance(raw, dict):
+        raise PlanError(f"{stack_file.name}: `config` must be a mapping")
+
+    config: dict[str, str] = {}
+    secret_keys: list[str] = []
+    notes: list[str] = []
+    for key, value in raw.items():
+        full_key = key if ":" in key else f"{project}:{key}"
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            config[full_key] = PLACEHOLDER_SECRET
+            secret_keys.append(full_key)
+        elif isinstance(value, (dict, list)):
+            config[full_key] = json.dumps(value)
+        elif isinstance(value, bool):
+            config[full_key] = "true" if value else "false"
+        else:
+            config[full_key] = str(value)
+
+    structured = {k.partition(":")[2]: v for k, v in raw.items() if k.partition(":")[0] in ("", project)}
+    for key in declared_provided_secret_keys(structured):
+        full_key = f"{project}:{key}"
+        if full_key not in config:
+            config[full_key] = PLACEHOLDER_SECRET
+            secret_keys.append(full_key)
+            notes.append(f"secret {key} is not in {stack_file.name}; a placeholder stands in for it")
+    return project, config, secret_keys, notes
+
+
+def run_plan(stack: str, project_dir: Path = REPO, evaluate_policies: bool = True) -> Plan:
+    """Run the program of `stack` under mocks and (optionally) the policy pack over the result."""
+    from components.config import ConfigError
+
+    project, config, secret_keys, notes = read_stack_config(stack, project_dir)
+    main = str(project_dir / "__main__.py")
+    if str(project_dir) not in sys.path:
+        sys.path.insert(0, str(project_dir))
+    saved_env = {k: os.environ.pop(k) for k in ("PULUMI_CONFIG", "PULUMI_CONFIG_SECRET_KEYS") if k in os.environ}
+    try:
+        capture = run_mocked(
+            lambda: runpy.run_path(main, run_name="__main__"),
+            project=project,
+            stack=stack,
+            config=config,
+            secret_keys=secret_keys,
+        )
+    except ConfigError as err:
+        raise PlanError(str(err)) from None
+    except Exception as err:  # pulumi.RunError carries the ConfigError text
+        if type(err).__name__ == "RunError":
+            raise PlanError(str(err)) from None
+        raise
+    finally:
+        os.environ.update(saved_env)
+    platform = json.loads(json.dumps(config.get(f"{project}:platform", "unknown")))
+    plan = Plan(stack=stack, project=project, platform=platform, capture=capture, notes=notes)
+    if evaluate_policies:
+        plan.violations = _evaluate_policies(stack, capture, project_dir)
+    return plan
+
+
+def _evaluate_policies(stack: str, capture: Capture, project_dir: Path) -> list[dict[str, Any]]:
+    try:
+        from policies.offline import evaluate
+    except ModuleNotFoundError as err:
+        if err.name not in ("policies", "policies.offline"):
+            raise
+        return []
+    return evaluate(stack, [r.as_dict() for r in capture.resources], project_dir=project_dir)
+
+
+def _component_label(urn: Optional[str], by_urn: dict[str, Any]) -> str:
+    if urn is None or urn not in by_urn:
+        return "(stack)"
+    reg = by_urn[urn]
+    return f"{reg.type} {reg.name}"
+
+
+def summary(plan: Plan) -> str:
+    resources = plan.capture.resources
+    by_urn = {r.urn: r for r in resources}
+    custom = [r for r in resources if r.custom]
+    lines = [
+        f"Stack {plan.stack} ({plan.project}), platform {plan.platform}: "
+        f"{len(custom)} resources in {len(resources) - len(custom)} components",
+        "",
+    ]
+    grouped: dict[str, Counter] = defaultdict(Counter)
+    order: list[str] = []
+    for r in custom:
+        label = _component_label(r.parent, by_urn)
+        if label not in grouped:
+            order.append(label)
+        grouped[label][r.type + (" [protected]" if r.protect else "")] += 1
+    for label in order:
+        lines.append(f"  {label}")
+        for type_token, count in sorted(grouped[label].items()):
+            lines.append(f"      {count:3d} x {type_token}")
+    lines.append("")
+    lines.append("Outputs:")
+    for key, value in sorted(plan.capture.outputs.items()):
+        text = value if isinstance(value, str) else json.dumps(value)
+        lines.append(f"  {key}: {text if len(text) < 120 else text[:117] + '...'}")
+    for note in plan.notes:
+        lines.append(f"Note: {note}")
+    lines.append("")
+    for level in ("mandatory", "advisory"):
+        found = [v for v in plan.violations if v["enforcement"] == level]
+        lines.append(f"Policy violations ({level}): {len(found)}")
+        for v in found:
+            lines.append(f"  [{v['policy']}] {v['message']}" + (f"\n      at {v['urn']}" if v.get("urn") else ""))
+    return "\n".join(lines)
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.plan", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--stack", required=True, help="stack name: " + ", ".join(available_stacks()))
+    parser.add_argument("--json", action="store_true", help="print the plan as one JSON document")
+    args = parser.parse_args(argv)
+    try:
+        plan = run_plan(args.stack)
+    except PlanError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if args.json:
+        json.dump(plan.as_document(), sys.stdout, indent=2, sort_keys=False)
+        sys.stdout.write("\n")
+    else:
+        print(summary(plan))
+    return 1 if plan.mandatory else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
