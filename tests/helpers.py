@@ -1,0 +1,69 @@
+"""Shared test helpers: build a component alone under mocks, or plan a whole stack (cached)."""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any, Callable, Optional
+
+import pulumi
+
+from components.config import PROJECT, TOP_LEVEL_KEYS, StackContext, _decode, _deep_merge, parse_stack_config
+from tools.harness import Capture, Registration, run_mocked
+from tools.plan import Plan, read_stack_config, run_plan
+
+
+def stack_raw_config(stack: str, overrides: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+    """The structured project config of a shipped stack file, with `overrides` deep-merged."""
+    _, config, _, _ = read_stack_config(stack)
+    raw = {
+        key.partition(":")[2]: _decode(value)
+        for key, value in config.items()
+        if key.partition(":")[0] == PROJECT and key.partition(":")[2] in TOP_LEVEL_KEYS
+    }
+    return _deep_merge(raw, overrides or {})
+
+
+def make_context(stack: str = "dev", overrides: Optional[dict[str, Any]] = None) -> StackContext:
+    """A StackContext for a shipped stack (optionally altered). Call it inside a mocked program:
+    provided secrets become secret Outputs with a placeholder value."""
+    config = parse_stack_config(stack_raw_config(stack, overrides), f"Pulumi.{stack}.yaml")
+    provided = {name: pulumi.Output.secret(f"placeholder-{name.lower()}") for name in config.secrets.provided}
+    return StackContext(project=PROJECT, stack=stack, config=config, provided_secrets=provided)
+
+
+def run_component(
+    build: Callable[[StackContext], Any],
+    stack: str = "dev",
+    overrides: Optional[dict[str, Any]] = None,
+) -> Capture:
+    """Run `build(context)` alone under mocks and return what it registered."""
+    return run_mocked(lambda: build(make_context(stack, overrides)), project=PROJECT, stack=stack)
+
+
+@functools.lru_cache(maxsize=None)
+def plan_of(stack: str) -> Plan:
+    """The offline plan of a shipped stack, computed once per test session."""
+    return run_plan(stack)
+
+
+def dig(mapping: Any, path: str, default: Any = None) -> Any:
+    """dig(inputs, "spec.template.spec.containers.0.image")"""
+    node = mapping
+    for part in path.split("."):
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            return default
+    return node
+
+
+def k8s_objects(resources: list[Registration]) -> list[dict[str, Any]]:
+    """Kubernetes objects (apiVersion/kind/metadata/...) among registrations, as manifests."""
+    return [r.inputs for r in resources if r.custom and r.type.startswith("kubernetes:") and "kind" in r.inputs]
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
