@@ -462,8 +462,9 @@ class KubernetesConfig(_Model):
     namespace: str = "ai-assistant"
     storage_class: Optional[str] = None
     ingress_controller_namespace: str = "ingress-nginx"
+    monitoring_namespace: str = "monitoring"
 
-    @field_validator("namespace", "ingress_controller_namespace")
+    @field_validator("namespace", "ingress_controller_namespace", "monitoring_namespace")
     @classmethod
     def _dns_label(cls, v: str) -> str:
         if not re.match(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", v):
