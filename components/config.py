@@ -182,6 +182,9 @@ class ServiceConfig(_Model):
     readiness_path: Optional[str] = None
     command: tuple[str, ...] = ()
     args: tuple[str, ...] = ()
+    health_command: tuple[str, ...] = Field(
+        default=(), description="exec liveness check for services without HTTP (workers)"
+    )
     cpu: Millicores = Field(description="guaranteed vCPU: Kubernetes request, Cloud Run/ECS size")
     memory: MebiBytes
     cpu_limit: Optional[Millicores] = Field(default=None, description="Kubernetes limit; default 2x cpu")
@@ -247,6 +250,8 @@ class ServiceConfig(_Model):
                 raise ValueError("a worker has no `port` and no `route`; set kind: web to serve traffic")
             if not self.command:
                 raise ValueError("a worker needs a `command` (what consumes the queue)")
+            if not self.health_command:
+                raise ValueError("a worker needs a `healthCommand` (an exec liveness check)")
         if self.cpu_limit is not None and self.cpu_limit < self.cpu:
             raise ValueError("cpuLimit must be at least cpu")
         if self.memory_limit is not None and self.memory_limit < self.memory:
@@ -481,14 +486,61 @@ class GcpConfig(_Model):
 
 
 class GkeConfig(_Model):
-    """GKE cluster settings (`gke`)."""
+    """GKE cluster settings (`gke`).
+
+    `masterAuthorizedNetworks`: the only source ranges that may reach the cluster's public control
+    plane endpoint (the CI runner, the operators' VPN). The nodes are private in any case.
+    `subnetCidr`/`podsCidr`/`servicesCidr`: the cluster's own VPC-native subnet and its secondary
+    ranges; they must not overlap the other GCP ranges nor `masterCidr` (a /28 for the control plane).
+    """
 
     master_authorized_networks: tuple[str, ...] = ()
     master_cidr: str = "172.16.0.32/28"
+    subnet_cidr: str = "10.40.0.0/20"
+    pods_cidr: str = "10.44.0.0/14"
+    services_cidr: str = "10.48.0.0/20"
     machine_type: str = "e2-standard-4"
+    disk_size_gb: int = Field(default=100, ge=20, le=65536)
     min_nodes_per_zone: int = Field(default=1, ge=0)
     max_nodes_per_zone: int = Field(default=3, ge=1)
     release_channel: Literal["RAPID", "REGULAR", "STABLE"] = "REGULAR"
+    secrets_key_rotation_days: int = Field(default=90, ge=1, le=36500)
+
+    @field_validator("master_authorized_networks", "master_cidr", "subnet_cidr", "pods_cidr", "services_cidr")
+    @classmethod
+    def _cidrs(cls, v: Any) -> Any:
+        import ipaddress
+
+        for cidr in (v if isinstance(v, tuple) else (v,)):
+            try:
+                ipaddress.ip_network(cidr, strict=True)
+            except ValueError:
+                raise ValueError(f"{cidr!r} is not a network in CIDR notation such as '203.0.113.0/24'") from None
+        return v
+
+    @model_validator(mode="after")
+    def _ranges(self) -> "GkeConfig":
+        import ipaddress
+
+        if ipaddress.ip_network(self.master_cidr).prefixlen != 28:
+            raise ValueError(f"masterCidr {self.master_cidr!r} must be a /28 (GKE private control plane)")
+        ranges = {
+            "masterCidr": self.master_cidr,
+            "subnetCidr": self.subnet_cidr,
+            "podsCidr": self.pods_cidr,
+            "servicesCidr": self.services_cidr,
+        }
+        nets = {k: ipaddress.ip_network(v) for k, v in ranges.items()}
+        keys = list(nets)
+        for i, a in enumerate(keys):
+            for b in keys[i + 1 :]:
+                if nets[a].overlaps(nets[b]):
+                    raise ValueError(f"{a} {ranges[a]!r} overlaps {b} {ranges[b]!r}")
+        if self.min_nodes_per_zone > self.max_nodes_per_zone:
+            raise ValueError(
+                f"minNodesPerZone ({self.min_nodes_per_zone}) must not exceed maxNodesPerZone ({self.max_nodes_per_zone})"
+            )
+        return self
 
 
 class AwsConfig(_Model):
@@ -609,7 +661,9 @@ _SERVICE_SHAPES: dict[str, dict[str, Any]] = {
     "api": {"kind": "web", "port": 8080, "healthPath": "/health", "readinessPath": "/ready",
             "route": {"subdomain": "api"}},
     "mcp": {"kind": "web", "port": 8001, "healthPath": "/health"},
-    "worker": {"kind": "worker", "healthPath": None},
+    # the worker touches /tmp/worker-heartbeat after each poll of the queue; stale for 2 min = stuck
+    "worker": {"kind": "worker", "healthPath": None, "healthCommand": [
+        "sh", "-c", "test $(( $(date +%s) - $(stat -c %Y /tmp/worker-heartbeat) )) -lt 120"]},
 }
 
 # seed 000 sizes (frontend/api), seed 003 worker and HPA ranges
