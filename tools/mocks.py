@@ -135,4 +135,5 @@ class PlanMocks(pulumi.runtime.Mocks):
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], None]:
         answer = INVOKES.get(args.token)
-        return (answer(dict(args.args)) if answer else {}), None
+        # (return value, check failures): the failures must be a list, never None
+        return (answer(dict(args.args)) if answer else {}), []
