@@ -67,3 +67,28 @@ def k8s_objects(resources: list[Registration]) -> list[dict[str, Any]]:
 
 def dumps(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
+
+
+def validate_k8s(objects: list[dict[str, Any]], version: str = "1.34") -> list[str]:
+    """kubernetes-validate --strict over built-in kinds; returns the failures (empty = valid).
+
+    Custom resources (CRDs) have no schema there and are skipped; a Secret's data arrives as one
+    "[secret]" string in the plan, so an empty map stands in for it."""
+    import kubernetes_validate
+
+    failures = []
+    for obj in objects:
+        if "." in obj.get("apiVersion", "v1").split("/")[0] and not obj["apiVersion"].startswith(
+            ("apps/", "batch/", "autoscaling/", "policy/", "networking.k8s.io/", "rbac.authorization.k8s.io/",
+             "storage.k8s.io/", "scheduling.k8s.io/")
+        ):
+            continue
+        candidate = dict(obj)
+        for key in ("data", "stringData"):
+            if candidate.get(key) == "[secret]":
+                candidate[key] = {}
+        try:
+            kubernetes_validate.validate(candidate, version, strict=True)
+        except kubernetes_validate.ValidationError as err:
+            failures.append(f"{obj.get('kind')}/{obj.get('metadata', {}).get('name')}: {err.message}")
+    return failures

@@ -46,6 +46,8 @@ def redact(value: Any) -> Any:
         return [redact(v) for v in value]
     if value == UNKNOWN:
         return UNKNOWN_PLACEHOLDER
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # protobuf Structs carry every number as a double
     return value
 
 

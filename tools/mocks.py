@@ -22,6 +22,9 @@ def _region(inputs: dict[str, Any]) -> str:
 # Computed outputs by type token, merged over the inputs. Add an entry when a component reads an
 # output that is not one of its own inputs.
 COMPUTED: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {
+    # a recognisable value, so tests can prove generated secrets never leak into plain inputs
+    "random:index/randomPassword:RandomPassword": lambda n, i: {"result": f"mock-random-{n}"},
+    "random:index/randomId:RandomId": lambda n, i: {"hex": "0a1b2c3d", "b64Url": "CxssPQ", "dec": "169552957"},
     "gcp:serviceaccount/account:Account": lambda n, i: {
         "email": f"{i.get('accountId', n)}@{FAKE_GCP_PROJECT}.iam.gserviceaccount.com",
         "member": f"serviceAccount:{i.get('accountId', n)}@{FAKE_GCP_PROJECT}.iam.gserviceaccount.com",
@@ -71,6 +74,13 @@ COMPUTED: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {
         "domainName": f"{n}.cloudfront.net",
         "hostedZoneId": "Z2FDTNDATAQYW2",
     },
+    "aws:s3/bucket:Bucket": lambda n, i: {
+        "bucketDomainName": f"{i.get('bucket', n)}.s3.amazonaws.com",
+        "bucketRegionalDomainName": f"{i.get('bucket', n)}.s3.us-east-1.amazonaws.com",
+        "arn": f"arn:aws:s3:::{i.get('bucket', n)}",
+    },
+    "aws:kms/key:Key": lambda n, i: {"keyId": f"mock-key-{n}"},
+    "aws:ecs/cluster:Cluster": lambda n, i: {"name": i.get("name", n)},
     "aws:acm/certificate:Certificate": lambda n, i: {
         "domainValidationOptions": [
             {
@@ -103,6 +113,16 @@ INVOKES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
         "id": "us-east-1",
     },
     "aws:index/getPartition:getPartition": lambda a: {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"},
+    "aws:elb/getServiceAccount:getServiceAccount": lambda a: {
+        "arn": "arn:aws:iam::127311923021:root",
+        "id": "127311923021",
+    },
+    "aws:ec2/getManagedPrefixList:getManagedPrefixList": lambda a: {
+        "id": "pl-3b927c52",
+        "name": a.get("name", "com.amazonaws.global.cloudfront.origin-facing"),
+        "maxEntries": 55,
+        "entries": [],
+    },
     "gcp:organizations/getProject:getProject": lambda a: {
         "projectId": FAKE_GCP_PROJECT,
         "number": "123456789012",

@@ -1,3 +1,80 @@
-"""Placeholder replaced below."""
-def build(context):
-    return {}
+"""`platform: kubernetes`: the whole platform on an existing cluster (dev: kind, minikube, Docker Desktop).
+
+network (the cluster's) -> secrets -> data -> app -> edge -> monitoring -> dr:
+namespace with guard rails; app secrets (provided + generated); PostgreSQL, Redis, MongoDB and
+RabbitMQ as StatefulSets; the four services; ingress-nginx and Ingresses; kube-prometheus-stack
+with alerts and dashboards; daily dump CronJobs. The cluster comes from the `kubernetes:context`
+of the stack (or the current kubeconfig context).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+
+from components.app.kubernetes import KubernetesApp, KubernetesAppArgs
+from components.app.namespace import PlatformNamespace, PlatformNamespaceArgs
+from components.config import StackContext
+from components.data.kubernetes import IN_CLUSTER_DATA, InClusterDataArgs
+from components.edge.kubernetes import NginxIngress, NginxIngressArgs
+from components.secrets.app_secrets import AppSecrets, AppSecretsArgs
+
+
+def build(context: StackContext) -> dict[str, Any]:
+    cfg = context.config
+    namespace = PlatformNamespace("platform", PlatformNamespaceArgs(context))
+    secrets = AppSecrets("app-secrets", AppSecretsArgs(context))
+    data = {
+        service: IN_CLUSTER_DATA[service](
+            service,
+            InClusterDataArgs(
+                context, namespace.name, getattr(cfg.data, service), storage_class=cfg.kubernetes.storage_class
+            ),
+        )
+        for service in cfg.data.enabled()
+    }
+    connections = {service: component.connection for service, component in data.items()}
+    edge_source = NginxIngress.source_for(cfg)
+    app = KubernetesApp(
+        "app",
+        KubernetesAppArgs(
+            context,
+            namespace=namespace.name,
+            connections=connections,
+            secrets=secrets.values,
+            ingress_sources=[edge_source],
+        ),
+    )
+    edge = NginxIngress("edge", NginxIngressArgs(context, namespace.name, app.services))
+    outputs: dict[str, Any] = {
+        "platform": cfg.platform,
+        "namespace": namespace.name,
+        "appUrl": edge.urls.get("frontend"),
+        "apiUrl": edge.urls.get("api"),
+        "urls": edge.urls,
+        "connections": pulumi.Output.secret({name: c.url for name, c in connections.items()}),
+    }
+    outputs.update(_monitoring_and_dr(context, namespace.name, connections))
+    return outputs
+
+
+def _monitoring_and_dr(context: StackContext, namespace: pulumi.Input[str], connections) -> dict[str, Any]:
+    """kube-prometheus-stack, alerts and dashboards; backup CronJobs for in-cluster databases."""
+    from components.dr.kubernetes import KubernetesBackups, KubernetesBackupsArgs
+    from components.monitoring.kubernetes import KubernetesMonitoring, KubernetesMonitoringArgs
+
+    cfg = context.config
+    outputs: dict[str, Any] = {}
+    if cfg.monitoring.enabled:
+        monitoring = KubernetesMonitoring(
+            "monitoring", KubernetesMonitoringArgs(context, namespace, cfg.enabled_services)
+        )
+        outputs["grafanaUrl"] = monitoring.grafana_url
+    backed_up = {k: v for k, v in connections.items() if k in ("postgres", "mongodb")}
+    if backed_up:
+        KubernetesBackups(
+            "backups",
+            KubernetesBackupsArgs(context, namespace, backed_up, storage_class=cfg.kubernetes.storage_class),
+        )
+    return outputs
