@@ -1,0 +1,29 @@
+# The two quick-start commands (README): `make test` and `make plan STACK=dev`.
+# Both create ./venv from requirements.txt on first use (and again when it changes).
+PYTHON ?= python3
+VENV ?= venv
+PY := $(VENV)/bin/python
+STACK ?= dev
+
+.PHONY: test plan plan-json bench clean
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements.txt
+	touch $@
+
+test: $(VENV)/.installed  ## run the whole test suite
+	$(PY) -m pytest
+
+plan: $(VENV)/.installed  ## show what STACK would create and the policy verdicts
+	$(PY) -m tools.plan --stack $(STACK)
+
+plan-json: $(VENV)/.installed
+	$(PY) -m tools.plan --stack $(STACK) --json
+
+bench: $(VENV)/.installed  ## offline plan time of every stack vs the import floor
+	$(PY) -m tools.benchmark
+
+clean:
+	rm -rf $(VENV) .pytest_cache
