@@ -1,0 +1,97 @@
+"""The offline plan and the program's entry: config loading, secrets, errors, the JSON contract."""
+
+from __future__ import annotations
+
+import json
+import runpy
+import subprocess
+import sys
+
+import pytest
+
+from components.config import PROJECT, ConfigError, load_stack_context
+from components.platform import _adapter
+from tests.helpers import plan_of
+from tools.harness import run_mocked
+from tools.plan import REPO, PlanError, read_stack_config, run_plan
+
+
+def load(config: dict[str, str], secret_keys: list[str]):
+    found = {}
+
+    def program():
+        found["context"] = load_stack_context()
+
+    run_mocked(program, project=PROJECT, stack="dev", config=config, secret_keys=secret_keys)
+    return found["context"]
+
+
+def dev_config():
+    _, config, secret_keys, _ = read_stack_config("dev")
+    return config, secret_keys
+
+
+def test_provided_secrets_arrive_as_secret_outputs():
+    config, secret_keys = dev_config()
+    context = load(config, secret_keys)
+    assert set(context.provided_secrets) == {"OPENAI_API_KEY"}
+    assert context.config.platform == "kubernetes"
+
+
+def test_missing_secret_names_the_command_to_set_it():
+    config, _ = dev_config()
+    config.pop(f"{PROJECT}:openaiApiKey")
+    with pytest.raises(ConfigError) as info:
+        load(config, [])
+    assert "pulumi config set --secret openaiApiKey <value> --stack dev" in str(info.value)
+
+
+def test_plain_text_secret_is_refused_without_echoing_it():
+    config, _ = dev_config()
+    config[f"{PROJECT}:openaiApiKey"] = "sk-live-DO-NOT-PRINT"
+    with pytest.raises(ConfigError) as info:
+        load(config, [])
+    assert "stored in plain text" in str(info.value)
+    assert "DO-NOT-PRINT" not in str(info.value)
+
+
+def test_unknown_key_in_the_project_namespace():
+    config, secret_keys = dev_config()
+    config[f"{PROJECT}:servcies"] = "{}"
+    with pytest.raises(ConfigError, match="servcies: unknown key"):
+        load(config, secret_keys)
+
+
+def test_a_platform_without_adapter_fails_clearly():
+    with pytest.raises(ConfigError) as info:
+        _adapter("nomad", "dev")
+    assert "platform 'nomad'" in str(info.value) and "not implemented yet" in str(info.value)
+
+
+def test_invalid_stack_registers_nothing(tmp_path):
+    (tmp_path / "Pulumi.yaml").write_text((REPO / "Pulumi.yaml").read_text())
+    (tmp_path / "__main__.py").write_text((REPO / "__main__.py").read_text())
+    text = (REPO / "Pulumi.dev.yaml").read_text().replace("maxReplicas", "maxReplicas")
+    (tmp_path / "Pulumi.broken.yaml").write_text(text.replace("ghcr.io/ai-assistant-platform/api:1.0.0", "ghcr.io/x/api:latest", 1))
+    with pytest.raises(PlanError) as info:
+        run_plan("broken", project_dir=tmp_path, evaluate_policies=False)
+    assert "services.api.image" in str(info.value) and "':latest'" in str(info.value)
+
+
+def test_unknown_stack_lists_the_stacks():
+    with pytest.raises(PlanError, match="stacks: .*dev"):
+        read_stack_config("nope")
+
+
+def test_cli_exit_codes_and_json_contract():
+    bad = subprocess.run([sys.executable, "-m", "tools.plan", "--stack", "nope"], cwd=REPO, capture_output=True, text=True)
+    assert bad.returncode == 2 and "unknown stack 'nope'" in bad.stderr
+    document = plan_of("dev").as_document()
+    json.dumps(document)  # serialisable
+    assert set(document) == {"stack", "project", "platform", "resources", "outputs", "violations"}
+    assert (document["stack"], document["project"], document["platform"]) == ("dev", PROJECT, "kubernetes")
+    resource = document["resources"][0]
+    assert set(resource) == {"urn", "type", "name", "parent", "custom", "protect", "dependencies", "inputs"}
+    urns = {r["urn"] for r in document["resources"]}
+    assert all(r["parent"] is None or r["parent"] in urns for r in document["resources"])
+    assert all(set(r["dependencies"]) <= urns for r in document["resources"])
