@@ -177,25 +177,25 @@ class ServiceConfig(_Model):
     enabled: bool = True
     kind: Literal["web", "worker"] = "web"
     image: str = Field(description="container image pinned by tag (not 'latest') or digest")
-    port: Optional[int] = Field(default=None, ge=1, le=65535)
-    health_path: Optional[str] = "/health"
-    readiness_path: Optional[str] = None
+    port: Optional[int] = Field(default=None, ge=1, le=65535, description="container port; none for workers")
+    health_path: Optional[str] = Field(default="/health", description="liveness/startup HTTP path")
+    readiness_path: Optional[str] = Field(default=None, description="readiness HTTP path; default healthPath")
     command: tuple[str, ...] = ()
     args: tuple[str, ...] = ()
     health_command: tuple[str, ...] = Field(
         default=(), description="exec liveness check for services without HTTP (workers)"
     )
     cpu: Millicores = Field(description="guaranteed vCPU: Kubernetes request, Cloud Run/ECS size")
-    memory: MebiBytes
+    memory: MebiBytes = Field(description="guaranteed memory: Kubernetes request, Cloud Run/ECS size")
     cpu_limit: Optional[Millicores] = Field(default=None, description="Kubernetes limit; default 2x cpu")
     memory_limit: Optional[MebiBytes] = Field(default=None, description="Kubernetes limit; default 2x memory")
-    min_replicas: int = Field(ge=0, le=100)
-    max_replicas: int = Field(ge=1, le=1000)
+    min_replicas: int = Field(ge=0, le=100, description="HPA / Cloud Run / ECS minimum")
+    max_replicas: int = Field(ge=1, le=1000, description="HPA / Cloud Run / ECS maximum")
     concurrency: int = Field(default=80, ge=1, le=1000, description="requests per instance (Cloud Run)")
-    route: Optional[RouteConfig] = None
-    uses: tuple[DataServiceName, ...] = ()
-    secrets: tuple[str, ...] = ()
-    env: dict[str, str] = Field(default_factory=dict)
+    route: Optional[RouteConfig] = Field(default=None, description="public route; none = internal only")
+    uses: tuple[DataServiceName, ...] = Field(default=(), description="data services it connects to (env from secrets)")
+    secrets: tuple[str, ...] = Field(default=(), description="app secrets it reads (names from `secrets`)")
+    env: dict[str, str] = Field(default_factory=dict, description="plain, non-secret environment variables")
 
     @field_validator("image")
     @classmethod
@@ -277,13 +277,13 @@ class DataServiceConfig(_Model):
     for the environment. `cpu`/`memory` size in-cluster StatefulSets."""
 
     enabled: bool = True
-    version: Optional[str] = None
-    storage_gi: int = Field(ge=1, le=65536)
-    cpu: Millicores
-    memory: MebiBytes
-    replicas: int = Field(default=1, ge=1, le=7)
-    ha: bool = False
-    tier: Optional[str] = None
+    version: Optional[str] = Field(default=None, description="engine version (managed services)")
+    storage_gi: int = Field(ge=1, le=65536, description="disk / PVC size in GiB (seed 003)")
+    cpu: Millicores = Field(description="in-cluster request (limit is 2x)")
+    memory: MebiBytes = Field(description="in-cluster request (limit is 2x)")
+    replicas: int = Field(default=1, ge=1, le=7, description="in-cluster members (MongoDB replica set)")
+    ha: bool = Field(default=False, description="managed high availability (regional / Multi-AZ)")
+    tier: Optional[str] = Field(default=None, description="managed size, platform specific; none = platform default")
 
 
 class DataConfig(_Model):
@@ -303,8 +303,8 @@ class SecretsConfig(_Model):
     `generated`: random values the program creates with pulumi_random (session/JWT keys).
     """
 
-    provided: tuple[str, ...] = ()
-    generated: tuple[str, ...] = ()
+    provided: tuple[str, ...] = Field(default=(), description="set with `pulumi config set --secret <camelCaseName>`")
+    generated: tuple[str, ...] = Field(default=(), description="random values created by the program")
 
     @field_validator("provided", "generated")
     @classmethod
@@ -327,8 +327,8 @@ class SecretsConfig(_Model):
 
 
 class RegionsConfig(_Model):
-    primary: str
-    secondary: Optional[str] = None
+    primary: str = Field(description="region of everything (kubernetes: informational)")
+    secondary: Optional[str] = Field(default=None, description="DR region: replicas, backup copies, standby services")
 
     @model_validator(mode="after")
     def _distinct(self) -> "RegionsConfig":
@@ -347,13 +347,13 @@ class RateLimitsConfig(_Model):
 
 
 class IngressNginxConfig(_Model):
-    install: bool = False
-    chart_version: str = "4.13.3"
+    install: bool = Field(default=False, description="install the controller (on in dev)")
+    chart_version: str = Field(default="4.13.3", description="pinned ingress-nginx chart")
 
 
 class EdgeConfig(_Model):
-    cdn: bool = True
-    waf: bool = True
+    cdn: bool = Field(default=True, description="CDN on the frontend (cloud platforms)")
+    waf: bool = Field(default=True, description="Cloud Armor / WAFv2 (cloud platforms)")
     rate_limits: RateLimitsConfig = RateLimitsConfig()
     streaming_timeout_seconds: int = Field(
         default=600, ge=300, le=3600, description="SSE responses need 300-600 s without buffering"
@@ -420,7 +420,7 @@ class NotificationsConfig(_Model):
 
 class PrometheusStackConfig(_Model):
     install: bool = True
-    chart_version: str = "79.5.0"
+    chart_version: str = Field(default="79.5.0", description="pinned kube-prometheus-stack chart")
     retention_days: int = Field(default=15, ge=1, le=365)
     storage_gi: int = Field(default=20, ge=1)
 
@@ -481,8 +481,65 @@ class GcpConfig(_Model):
     """GCP-wide settings (`cloudrun`, `gke`). The project comes from `gcp:project`."""
 
     project: Optional[str] = None
-    network_cidr: str = "10.10.0.0/20"
-    secondary_network_cidr: str = "10.20.0.0/20"
+    network_cidr: str = Field(
+        default="10.10.0.0/20",
+        description="subnet of regions.primary: Cloud Run Direct VPC egress (one IP per instance) and VMs",
+    )
+    secondary_network_cidr: str = Field(default="10.20.0.0/20", description="subnet of regions.secondary")
+    private_service_cidr: str = Field(
+        default="10.100.0.0/16",
+        description="Private Service Access range peered to Google (Cloud SQL, Memorystore private IPs)",
+    )
+    deletion_protection: bool = Field(
+        default=True,
+        description="provider-side deletion protection on data services (Cloud SQL, Memorystore, Firestore, "
+        "the RabbitMQ VM); prod always keeps it, set false only to tear down a non-prod stack",
+    )
+    allow_iap_ssh: bool = Field(
+        default=False,
+        description="open tcp:22 from Identity-Aware Proxy (35.235.240.0/20) to the RabbitMQ VM for "
+        "break-glass `gcloud compute ssh --tunnel-through-iap` (IAM-checked; the VM has no public IP)",
+    )
+    ssl_policy_profile: Literal["MODERN", "RESTRICTED"] = Field(
+        default="MODERN", description="load balancer SSL policy profile; minimum TLS is always 1.2"
+    )
+    firestore_location: Optional[str] = Field(
+        default=None,
+        description="Firestore (MongoDB compatibility) location; default: the multi-region of the primary "
+        "region's continent (nam5/eur3) when regions.secondary is set, else regions.primary",
+    )
+    backup_location: Optional[str] = Field(
+        default=None, description="backup bucket location; default: the multi-region (US/EU/ASIA) of regions.primary"
+    )
+    postgres_max_connections: int = Field(
+        default=200, ge=25, le=10000, description="Cloud SQL max_connections flag; the alert fires at 80 %"
+    )
+
+    @model_validator(mode="after")
+    def _ranges_are_disjoint(self) -> "GcpConfig":
+        # Subnets and the Private Service Access range share one VPC: overlapping ranges would make
+        # Cloud SQL / Memorystore private IPs unroutable from Cloud Run, so reject them up front.
+        import ipaddress
+
+        nets = {}
+        for key in ("network_cidr", "secondary_network_cidr", "private_service_cidr"):
+            value = getattr(self, key)
+            try:
+                nets[key] = ipaddress.IPv4Network(value)
+            except ValueError:
+                raise ValueError(f"{to_camel(key)} {value!r} must be an IPv4 network such as '10.10.0.0/20'") from None
+            if not nets[key].is_private:
+                raise ValueError(f"{to_camel(key)} {value!r} must be a private (RFC 1918) range")
+        if nets["network_cidr"].prefixlen > 26 or nets["secondary_network_cidr"].prefixlen > 26:
+            raise ValueError("networkCidr and secondaryNetworkCidr must be /26 or larger (Direct VPC egress minimum)")
+        if nets["private_service_cidr"].prefixlen > 24:
+            raise ValueError("privateServiceCidr must be /24 or larger (Private Service Access minimum)")
+        keys = list(nets)
+        for i, a in enumerate(keys):
+            for b in keys[i + 1 :]:
+                if nets[a].overlaps(nets[b]):
+                    raise ValueError(f"{to_camel(a)} and {to_camel(b)} overlap; the VPC needs disjoint ranges")
+        return self
 
 
 class GkeConfig(_Model):
@@ -609,10 +666,10 @@ class AwsConfig(_Model):
 class StackConfig(_Model):
     """The whole validated configuration of one stack."""
 
-    platform: Literal["kubernetes", "gke", "cloudrun", "ecs"]
-    environment: Literal["dev", "staging", "prod"]
+    platform: Literal["kubernetes", "gke", "cloudrun", "ecs"] = Field(description="picks the app layer")
+    environment: Literal["dev", "staging", "prod"] = Field(description="picks the seed defaults; prod protects data")
     regions: RegionsConfig
-    domain: str
+    domain: str = Field(description="public hosts are <route.subdomain>.<domain>")
     settings: dict[str, str] = Field(default_factory=dict, description="plain app settings (ConfigMap)")
     secrets: SecretsConfig = SecretsConfig()
     services: dict[str, ServiceConfig]
@@ -620,7 +677,7 @@ class StackConfig(_Model):
     edge: EdgeConfig = EdgeConfig()
     monitoring: MonitoringConfig = MonitoringConfig()
     dr: DrConfig = DrConfig()
-    tags: dict[str, str] = Field(default_factory=dict)
+    tags: dict[str, str] = Field(default_factory=dict, description="extra labels/tags on every resource")
     kubernetes: KubernetesConfig = KubernetesConfig()
     gcp: GcpConfig = GcpConfig()
     gke: GkeConfig = GkeConfig()
