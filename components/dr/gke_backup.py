@@ -1,0 +1,102 @@
+"""Backup for GKE: scheduled backups of the platform namespace, with the seeds' retention tiers.
+
+`GkeBackup` creates Backup for GKE plans (`gkebackup.BackupPlan`) for the platform namespace of
+the cluster, each backing up the Kubernetes objects, the Secrets and the volume data (the
+in-cluster MongoDB and RabbitMQ disks):
+- daily, on `dr.backupSchedule`, kept `dr.retention.dailyDays` days;
+- weekly (Sundays, same time), kept `dr.retention.weeklyWeeks` weeks, when that tier is on;
+- monthly (the 1st, same time), kept `dr.retention.monthlyMonths` months, when that tier is on.
+
+Backup for GKE keeps a backup at most 365 days, so monthly retention is capped there and the
+seeds' yearly tier is served by the backup bucket (database dumps), not by these plans.
+
+The plans live in the DR region (`regions.secondary`, else the primary): Backup for GKE stores
+every artifact in the plan's region, so a lost primary region does not take the backups with it,
+and a restore plan in the DR region can rebuild the namespace on a cluster there. In production
+the plans are protected, and each backup is locked against deletion for its first days.
+An optional Cloud KMS key (in the plan's region) encrypts the backed-up objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import pulumi
+import pulumi_gcp as gcp
+
+from components.base import PlatformComponent
+from components.config import ConfigError, StackContext
+
+MAX_RETAIN_DAYS = 365  # Backup for GKE limit
+PROD_DELETE_LOCK_DAYS = 7
+
+
+@dataclass(frozen=True)
+class GkeBackupArgs:
+    context: StackContext
+    cluster_id: pulumi.Input[str]  # projects/*/locations/*/clusters/*
+    namespace: pulumi.Input[str]
+    encryption_key: Optional[pulumi.Input[str]] = None  # projects/*/locations/*/keyRings/*/cryptoKeys/*
+
+
+class GkeBackup(PlatformComponent):
+    """Outputs: `plans` (tier -> plan name), `location`."""
+
+    TYPE = "aiplatform:dr:GkeBackup"
+
+    def __init__(self, name: str, args: GkeBackupArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__(name, args.context, opts)
+        cfg = self.config
+        retention = cfg.dr.retention
+        if retention.daily_days > MAX_RETAIN_DAYS:
+            raise ConfigError(
+                f"Pulumi.{self.context.stack}.yaml: invalid configuration.\n"
+                f"  ai-assistant-platform:dr.retention.dailyDays = {retention.daily_days}: "
+                f"Backup for GKE keeps a backup at most {MAX_RETAIN_DAYS} days"
+            )
+        minute, hour, *_ = cfg.dr.backup_schedule.split()
+        tiers: dict[str, tuple[str, int]] = {"daily": (cfg.dr.backup_schedule, retention.daily_days)}
+        if retention.weekly_weeks:
+            tiers["weekly"] = (f"{minute} {hour} * * 0", retention.weekly_weeks * 7)
+        if retention.monthly_months:
+            tiers["monthly"] = (f"{minute} {hour} 1 * *", min(retention.monthly_months * 31, MAX_RETAIN_DAYS))
+
+        self.location = cfg.regions.secondary or cfg.regions.primary
+        lock = PROD_DELETE_LOCK_DAYS if cfg.is_production else 0
+        self.plans: dict[str, gcp.gkebackup.BackupPlan] = {}
+        for tier, (schedule, keep_days) in tiers.items():
+            self.plans[tier] = gcp.gkebackup.BackupPlan(
+                self.child_name(tier),
+                gcp.gkebackup.BackupPlanArgs(
+                    name=f"{self.context.prefix}-{tier}",
+                    cluster=args.cluster_id,
+                    location=self.location,
+                    description=f"{tier} backup of the platform namespace, kept {keep_days} days",
+                    backup_config=gcp.gkebackup.BackupPlanBackupConfigArgs(
+                        selected_namespaces=gcp.gkebackup.BackupPlanBackupConfigSelectedNamespacesArgs(
+                            namespaces=[args.namespace]
+                        ),
+                        include_volume_data=True,
+                        include_secrets=True,
+                        encryption_key=(
+                            gcp.gkebackup.BackupPlanBackupConfigEncryptionKeyArgs(
+                                gcp_kms_encryption_key=args.encryption_key
+                            )
+                            if args.encryption_key is not None
+                            else None
+                        ),
+                    ),
+                    backup_schedule=gcp.gkebackup.BackupPlanBackupScheduleArgs(
+                        cron_schedule=schedule, paused=False
+                    ),
+                    retention_policy=gcp.gkebackup.BackupPlanRetentionPolicyArgs(
+                        backup_retain_days=keep_days,
+                        backup_delete_lock_days=min(lock, keep_days),
+                        locked=False,
+                    ),
+                    labels=self.labels,
+                ),
+                opts=self.child_opts(stateful=True),
+            )
+        self.register_outputs({"plans": {t: p.name for t, p in self.plans.items()}, "location": self.location})
