@@ -1,0 +1,380 @@
+"""Backups on Kubernetes (platforms `kubernetes` and `gke` for the data services that run in the
+cluster): daily logical dumps of PostgreSQL and MongoDB to a backup volume (issue 2, seeds 001/004).
+
+Creates, per data service present in `connections` (`postgres`, `mongodb`; others are ignored):
+- a PersistentVolumeClaim `backups-<service>` of `dr.backupStorageGi` (stateful: protected in
+  production, stable name). One volume per service: ReadWriteOnce volumes cannot be mounted by two
+  pods on different nodes, and both jobs run on the same schedule;
+- a CronJob `backup-<service>` on `dr.backupSchedule` (UTC) that writes a timestamped dump and then
+  deletes the dumps older than `dr.retention.dailyDays` days (seed 004: 30). A dump is written to a
+  `.partial` file and renamed when complete, and old dumps are only deleted after a successful
+  dump, so a failing database never costs the existing backups;
+  - PostgreSQL: `pg_dump --format=custom` (compressed; restore with
+    `pg_restore --clean --if-exists --no-owner --dbname="$DATABASE_URL" postgres-<stamp>.dump`);
+  - MongoDB: `mongodump --archive --gzip` (restore with
+    `mongorestore --uri="$MONGODB_URI" --archive=mongodb-<stamp>.archive.gz --gzip --drop`). The
+    connection URI goes through a mongodump config file in /tmp, not the process arguments;
+- NetworkPolicies: the backup pods may only resolve DNS (kube-system, 53) and reach their own data
+  service on its port; in-cluster data pods admit the backup pods on that port (NetworkPolicies
+  add up, so this works next to the app namespace's default deny and the data services' own
+  policies).
+One Secret `backup-credentials` holds the connection URLs (from the secret `DataConnection.url`);
+the jobs read them with `secretKeyRef`, never as plain env values.
+
+The pods run as uid/gid 1000 (non-root), with a read-only root filesystem (emptyDir /tmp), all
+capabilities dropped, no privilege escalation, seccomp RuntimeDefault and no service-account token.
+Images are pinned by tag; pg_dump must not be older than the server, so the PostgreSQL client image
+follows `data.postgres.version`. `concurrencyPolicy: Forbid` keeps a slow dump from overlapping the
+next; failed Jobs are retried `BACKOFF_LIMIT` times and kept for inspection. The monitoring
+component alerts when a backup CronJob has not succeeded for `monitoring.thresholds.backupMaxAgeHours`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.base import PlatformComponent
+from components.config import ConfigError, StackContext
+from components.data.connection import DataConnection
+from components.monitoring.metrics import BACKUP_JOB_PREFIX
+
+PART_OF = "ai-assistant-platform"
+BACKUP_DIR = "/backups"
+RUN_AS = 1000
+BACKOFF_LIMIT = 2
+ACTIVE_DEADLINE_SECONDS = 2 * 3600  # a dump that runs longer is stuck; RTO is 4 h (seed 000)
+STARTING_DEADLINE_SECONDS = 3600  # a run missed by a controller outage still starts within 1 h
+HISTORY_LIMIT = 3
+CREDENTIALS_SECRET = "backup-credentials"
+
+# pg_dump refuses servers newer than itself: one pinned client image per server major version.
+POSTGRES_CLIENT_IMAGES: Mapping[str, str] = {
+    "14": "postgres:14.13-alpine",
+    "15": "postgres:15.8-alpine",
+    "16": "postgres:16.4-alpine",
+    "17": "postgres:17.0-alpine",
+}
+# mongodump (MongoDB Database Tools) supports every server version the config allows.
+MONGODB_CLIENT_IMAGE = "mongo:7.0.14"
+
+_POSTGRES_SCRIPT = """\
+set -eu
+stamp="$(date -u +%Y%m%dT%H%M%SZ)"
+target="{dir}/postgres-${{stamp}}.dump"
+pg_dump --dbname="$DATABASE_URL" --format=custom --no-owner --file="${{target}}.partial"
+mv "${{target}}.partial" "${{target}}"
+echo "wrote ${{target}} ($(du -k "${{target}}" | cut -f1) KiB)"
+# keep RETENTION_DAYS days: delete dumps that are RETENTION_DAYS days old or older
+find {dir} -maxdepth 1 -name 'postgres-*.dump' -mtime +"$((RETENTION_DAYS - 1))" -print -exec rm -f {{}} \\;
+find {dir} -maxdepth 1 -name 'postgres-*.partial' -mmin +1440 -exec rm -f {{}} \\;
+"""
+
+_MONGODB_SCRIPT = """\
+set -eu
+umask 077
+stamp="$(date -u +%Y%m%dT%H%M%SZ)"
+target="{dir}/mongodb-${{stamp}}.archive.gz"
+# the URI (with credentials) goes through a config file, not the process arguments
+printf 'uri: "%s"\\n' "$MONGODB_URI" > /tmp/mongodump.yaml
+mongodump --config=/tmp/mongodump.yaml --archive="${{target}}.partial" --gzip
+rm -f /tmp/mongodump.yaml
+mv "${{target}}.partial" "${{target}}"
+echo "wrote ${{target}} ($(du -k "${{target}}" | cut -f1) KiB)"
+# keep RETENTION_DAYS days: delete dumps that are RETENTION_DAYS days old or older
+find {dir} -maxdepth 1 -name 'mongodb-*.archive.gz' -mtime +"$((RETENTION_DAYS - 1))" -print -exec rm -f {{}} \\;
+find {dir} -maxdepth 1 -name 'mongodb-*.partial' -mmin +1440 -exec rm -f {{}} \\;
+"""
+
+
+@dataclass(frozen=True)
+class _Dump:
+    image: str
+    script: str
+    env_var: str  # the env var the script reads the connection URL from
+    secret_key: str
+
+
+@dataclass(frozen=True)
+class KubernetesBackupsArgs:
+    context: StackContext
+    namespace: pulumi.Input[str]
+    connections: Mapping[str, DataConnection]  # keys "postgres"/"mongodb" present when those run in-cluster
+    storage_class: Optional[pulumi.Input[str]] = None
+
+
+class KubernetesBackups(PlatformComponent):
+    """Backup CronJobs, volumes, credentials and network policies (see the module docstring)."""
+
+    TYPE = "aiplatform:dr:KubernetesBackups"
+
+    def __init__(self, name: str, args: KubernetesBackupsArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__(name, args.context, opts)
+        dumps = {
+            service: dump
+            for service, dump in self._dumps().items()
+            if service in args.connections
+        }
+        self.cron_jobs: dict[str, k8s.batch.v1.CronJob] = {}
+        self.volumes: dict[str, k8s.core.v1.PersistentVolumeClaim] = {}
+        if dumps:
+            credentials = k8s.core.v1.Secret(
+                self.child_name("credentials"),
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=CREDENTIALS_SECRET,
+                    namespace=args.namespace,
+                    labels=self._labels("backup"),
+                ),
+                type="Opaque",
+                string_data={
+                    dump.secret_key: pulumi.Output.secret(args.connections[service].url)
+                    for service, dump in dumps.items()
+                },
+                opts=self.child_opts(),
+            )
+            for service, dump in dumps.items():
+                connection = args.connections[service]
+                volume = self._volume(service, args)
+                self.volumes[service] = volume
+                self.cron_jobs[service] = self._cron_job(service, dump, args, volume, credentials)
+                self._network_policies(service, connection, args)
+
+        self.register_outputs(
+            {
+                "cronJobs": sorted(f"{BACKUP_JOB_PREFIX}{s}" for s in self.cron_jobs),
+                "schedule": self.config.dr.backup_schedule,
+                "retentionDays": self.config.dr.retention.daily_days,
+            }
+        )
+
+    # --- what each data service needs ------------------------------------------------------------
+
+    def _dumps(self) -> dict[str, _Dump]:
+        return {
+            "postgres": _Dump(
+                image=self._postgres_image(),
+                script=_POSTGRES_SCRIPT.format(dir=BACKUP_DIR),
+                env_var="DATABASE_URL",
+                secret_key="postgres-url",
+            ),
+            "mongodb": _Dump(
+                image=MONGODB_CLIENT_IMAGE,
+                script=_MONGODB_SCRIPT.format(dir=BACKUP_DIR),
+                env_var="MONGODB_URI",
+                secret_key="mongodb-url",
+            ),
+        }
+
+    def _postgres_image(self) -> str:
+        version = self.config.data.postgres.version or "16"
+        major = version.split(".")[0]
+        if major not in POSTGRES_CLIENT_IMAGES:
+            raise ConfigError(
+                f"Pulumi.{self.context.stack}.yaml: ai-assistant-platform:data.postgres.version = {version!r}: "
+                f"no pinned pg_dump image for it; supported majors: {', '.join(POSTGRES_CLIENT_IMAGES)}"
+            )
+        return POSTGRES_CLIENT_IMAGES[major]
+
+    # --- objects -------------------------------------------------------------------------------
+
+    def _labels(self, component: str, service: Optional[str] = None) -> dict[str, str]:
+        labels = {**self.labels, "app.kubernetes.io/part-of": PART_OF, "app.kubernetes.io/component": component}
+        if service is not None:
+            labels["app.kubernetes.io/name"] = f"{BACKUP_JOB_PREFIX}{service}"
+        return labels
+
+    def _pod_labels(self, service: str) -> dict[str, str]:
+        """The selector labels of a backup pod (NetworkPolicies select on these)."""
+        return {
+            "app.kubernetes.io/name": f"{BACKUP_JOB_PREFIX}{service}",
+            "app.kubernetes.io/component": "backup",
+            "app.kubernetes.io/part-of": PART_OF,
+        }
+
+    def _volume(self, service: str, args: KubernetesBackupsArgs) -> k8s.core.v1.PersistentVolumeClaim:
+        return k8s.core.v1.PersistentVolumeClaim(
+            self.child_name("volume", service),
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=f"backups-{service}",
+                namespace=args.namespace,
+                labels=self._labels("backup", service),
+                # The CronJob is the first consumer and runs on its schedule: with a
+                # WaitForFirstConsumer storage class (kind, GKE) the claim stays Pending until then.
+                annotations={"pulumi.com/skipAwait": "true"},
+            ),
+            spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
+                access_modes=["ReadWriteOnce"],
+                resources=k8s.core.v1.VolumeResourceRequirementsArgs(
+                    requests={"storage": f"{self.config.dr.backup_storage_gi}Gi"}
+                ),
+                storage_class_name=args.storage_class,
+            ),
+            opts=self.child_opts(stateful=True),
+        )
+
+    def _cron_job(
+        self,
+        service: str,
+        dump: _Dump,
+        args: KubernetesBackupsArgs,
+        volume: k8s.core.v1.PersistentVolumeClaim,
+        credentials: k8s.core.v1.Secret,
+    ) -> k8s.batch.v1.CronJob:
+        dr = self.config.dr
+        container = k8s.core.v1.ContainerArgs(
+            name="dump",
+            image=dump.image,
+            image_pull_policy="IfNotPresent",
+            command=["/bin/sh", "-c", dump.script],
+            env=[
+                k8s.core.v1.EnvVarArgs(
+                    name=dump.env_var,
+                    value_from=k8s.core.v1.EnvVarSourceArgs(
+                        secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(
+                            name=credentials.metadata.name, key=dump.secret_key
+                        )
+                    ),
+                ),
+                k8s.core.v1.EnvVarArgs(name="RETENTION_DAYS", value=str(dr.retention.daily_days)),
+                k8s.core.v1.EnvVarArgs(name="HOME", value="/tmp"),
+            ],
+            resources=k8s.core.v1.ResourceRequirementsArgs(
+                requests={"cpu": "100m", "memory": "256Mi"},
+                limits={"cpu": "1", "memory": "1Gi"},
+            ),
+            security_context=k8s.core.v1.SecurityContextArgs(
+                run_as_non_root=True,
+                run_as_user=RUN_AS,
+                run_as_group=RUN_AS,
+                read_only_root_filesystem=True,
+                allow_privilege_escalation=False,
+                privileged=False,
+                capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
+                seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
+            ),
+            volume_mounts=[
+                k8s.core.v1.VolumeMountArgs(name="backups", mount_path=BACKUP_DIR),
+                k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp"),
+            ],
+        )
+        pod = k8s.core.v1.PodSpecArgs(
+            restart_policy="Never",
+            automount_service_account_token=False,
+            enable_service_links=False,
+            security_context=k8s.core.v1.PodSecurityContextArgs(
+                run_as_non_root=True,
+                run_as_user=RUN_AS,
+                run_as_group=RUN_AS,
+                fs_group=RUN_AS,
+                fs_group_change_policy="OnRootMismatch",
+                seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
+            ),
+            containers=[container],
+            volumes=[
+                k8s.core.v1.VolumeArgs(
+                    name="backups",
+                    persistent_volume_claim=k8s.core.v1.PersistentVolumeClaimVolumeSourceArgs(
+                        claim_name=volume.metadata.name
+                    ),
+                ),
+                k8s.core.v1.VolumeArgs(
+                    name="tmp", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit="64Mi")
+                ),
+            ],
+        )
+        labels = self._labels("backup", service)
+        return k8s.batch.v1.CronJob(
+            self.child_name("cronjob", service),
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=f"{BACKUP_JOB_PREFIX}{service}", namespace=args.namespace, labels=labels
+            ),
+            spec=k8s.batch.v1.CronJobSpecArgs(
+                schedule=dr.backup_schedule,
+                time_zone="Etc/UTC",
+                concurrency_policy="Forbid",
+                starting_deadline_seconds=STARTING_DEADLINE_SECONDS,
+                successful_jobs_history_limit=HISTORY_LIMIT,
+                failed_jobs_history_limit=HISTORY_LIMIT,
+                job_template=k8s.batch.v1.JobTemplateSpecArgs(
+                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
+                    spec=k8s.batch.v1.JobSpecArgs(
+                        backoff_limit=BACKOFF_LIMIT,
+                        active_deadline_seconds=ACTIVE_DEADLINE_SECONDS,
+                        template=k8s.core.v1.PodTemplateSpecArgs(
+                            metadata=k8s.meta.v1.ObjectMetaArgs(labels={**labels, **self._pod_labels(service)}),
+                            spec=pod,
+                        ),
+                    ),
+                ),
+            ),
+            opts=self.child_opts(),
+        )
+
+    def _network_policies(self, service: str, connection: DataConnection, args: KubernetesBackupsArgs) -> None:
+        pod_selector = k8s.meta.v1.LabelSelectorArgs(match_labels=self._pod_labels(service))
+        peer = connection.peer
+        if peer.pod_labels:
+            target = k8s.networking.v1.NetworkPolicyPeerArgs(
+                pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(peer.pod_labels))
+            )
+        elif peer.cidr:
+            target = k8s.networking.v1.NetworkPolicyPeerArgs(ip_block=k8s.networking.v1.IPBlockArgs(cidr=peer.cidr))
+        else:
+            raise ValueError(f"DataConnection for {service} has neither peer.pod_labels nor peer.cidr")
+        dns = k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+            to=[
+                k8s.networking.v1.NetworkPolicyPeerArgs(
+                    namespace_selector=k8s.meta.v1.LabelSelectorArgs(
+                        match_labels={"kubernetes.io/metadata.name": "kube-system"}
+                    )
+                )
+            ],
+            ports=[
+                k8s.networking.v1.NetworkPolicyPortArgs(protocol="UDP", port=53),
+                k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=53),
+            ],
+        )
+        k8s.networking.v1.NetworkPolicy(
+            self.child_name("netpol", service),
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=f"{BACKUP_JOB_PREFIX}{service}",
+                namespace=args.namespace,
+                labels=self._labels("backup", service),
+            ),
+            spec=k8s.networking.v1.NetworkPolicySpecArgs(
+                pod_selector=pod_selector,
+                policy_types=["Ingress", "Egress"],  # no ingress rule: nothing connects to a backup pod
+                egress=[
+                    dns,
+                    k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+                        to=[target],
+                        ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=connection.port)],
+                    ),
+                ],
+            ),
+            opts=self.child_opts(),
+        )
+        if peer.pod_labels:
+            # the data pods' side: admit the backup pods on the service port
+            k8s.networking.v1.NetworkPolicy(
+                self.child_name("netpol", service, "ingress"),
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=f"{service}-from-{BACKUP_JOB_PREFIX}{service}",
+                    namespace=args.namespace,
+                    labels=self._labels("backup", service),
+                ),
+                spec=k8s.networking.v1.NetworkPolicySpecArgs(
+                    pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(peer.pod_labels)),
+                    policy_types=["Ingress"],
+                    ingress=[
+                        k8s.networking.v1.NetworkPolicyIngressRuleArgs(
+                            from_=[k8s.networking.v1.NetworkPolicyPeerArgs(pod_selector=pod_selector)],
+                            ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=connection.port)],
+                        )
+                    ],
+                ),
+                opts=self.child_opts(),
+            )
