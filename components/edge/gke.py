@@ -35,12 +35,15 @@ from components.base import PlatformComponent
 from components.config import StackConfig, StackContext
 
 if TYPE_CHECKING:  # pragma: no cover
-    from components.app.kubernetes import ServiceEndpoint
+    from components.app.kubernetes import IngressSource, ServiceEndpoint
 
 NEG_ANNOTATION = "cloud.google.com/neg"
 BACKEND_CONFIG_ANNOTATION = "cloud.google.com/backend-config"
 # Services whose responses may be cached at the edge: the Next.js frontend (its static assets).
 CDN_SERVICES = ("frontend",)
+# Google Front Ends and health checkers: with container-native load balancing (NEGs) the load
+# balancer connects to pod IPs from these ranges, so the pods' NetworkPolicy must admit them.
+GOOGLE_LB_RANGES = ("130.211.0.0/22", "35.191.0.0/16")
 # Time the load balancer keeps sending in-flight requests to an endpoint that is going away.
 DRAINING_SECONDS = 60
 
@@ -80,6 +83,13 @@ class GkeIngress(PlatformComponent):
     TYPE = "aiplatform:edge:GkeIngress"
 
     service_annotations_for = staticmethod(service_annotations)
+
+    @staticmethod
+    def source_for(config: StackConfig) -> "IngressSource":
+        """Who sends public traffic to the web pods: Google's load balancers and health checks."""
+        from components.app.kubernetes import IngressSource
+
+        return IngressSource(cidrs=GOOGLE_LB_RANGES)
 
     def __init__(self, name: str, args: GkeIngressArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__(name, args.context, opts)
