@@ -103,6 +103,7 @@ class ClusterSubnet:
 class GkeClusterArgs:
     context: StackContext
     network: pulumi.Input[str]  # the VPC (id or self link)
+    project: Optional[pulumi.Input[str]] = None  # None: the provider's project (`gcp:project`)
     subnet: Optional[ClusterSubnet] = None  # None: the cluster creates its own subnet
     # Resources that must exist first and that no input refers to (the enabled APIs: the GKE
     # service agent only exists once container.googleapis.com is on).
@@ -160,7 +161,7 @@ class GkeCluster(PlatformComponent):
         prefix = self.context.prefix
         after = list(args.depends_on) or None
 
-        project = gcp.organizations.get_project_output()
+        project = gcp.organizations.get_project_output(project_id=args.project)
         self.project_id = project.project_id
         self.workload_pool = project.project_id.apply(lambda p: f"{p}.svc.id.goog")
         self.location = region
@@ -169,6 +170,7 @@ class GkeCluster(PlatformComponent):
         self.node_account = gcp.serviceaccount.Account(
             self.child_name("nodes"),
             gcp.serviceaccount.AccountArgs(
+                project=args.project,
                 account_id=f"{prefix}-gke-nodes"[:30],
                 display_name="GKE nodes (least privilege)",
                 description="Node identity of the platform's GKE cluster: logs, metrics, image pulls only.",
@@ -188,7 +190,7 @@ class GkeCluster(PlatformComponent):
         # are fixed; the key encrypts every Secret in etcd: protected in production.
         self.key_ring = gcp.kms.KeyRing(
             self.child_name("secrets-keyring"),
-            gcp.kms.KeyRingArgs(name=f"{prefix}-gke", location=region),
+            gcp.kms.KeyRingArgs(project=args.project, name=f"{prefix}-gke", location=region),
             opts=self.child_opts(stateful=True, depends_on=after),
         )
         self.secrets_key = gcp.kms.CryptoKey(
@@ -216,13 +218,14 @@ class GkeCluster(PlatformComponent):
         )
 
         # --- subnet ---------------------------------------------------------------------------
-        subnet = args.subnet or self._own_subnet(args.network, region, after)
+        subnet = args.subnet or self._own_subnet(args.project, args.network, region, after)
 
         # --- cluster --------------------------------------------------------------------------
         window = gke_maintenance_window(cfg.dr.maintenance_window)
         self.cluster = gcp.container.Cluster(
             self.child_name("cluster"),
             gcp.container.ClusterArgs(
+                project=args.project,
                 name=f"{prefix}-gke",
                 location=region,  # regional: control plane and nodes replicated over three zones
                 description="AI assistant platform (managed by Pulumi)",
@@ -332,6 +335,7 @@ class GkeCluster(PlatformComponent):
         self.node_pool = gcp.container.NodePool(
             self.child_name("pool"),
             gcp.container.NodePoolArgs(
+                project=args.project,
                 name="platform",
                 cluster=self.cluster.id,
                 location=region,
@@ -393,7 +397,11 @@ class GkeCluster(PlatformComponent):
         )
 
     def _own_subnet(
-        self, network: pulumi.Input[str], region: str, after: Optional[list[pulumi.Resource]]
+        self,
+        project: Optional[pulumi.Input[str]],
+        network: pulumi.Input[str],
+        region: str,
+        after: Optional[list[pulumi.Resource]],
     ) -> ClusterSubnet:
         """The cluster's VPC-native subnet: node addresses plus secondary ranges for pods and
         services, Private Google Access (private nodes reach Google APIs), flow logs."""
@@ -402,6 +410,7 @@ class GkeCluster(PlatformComponent):
         self.subnetwork = gcp.compute.Subnetwork(
             self.child_name("subnet"),
             gcp.compute.SubnetworkArgs(
+                project=project,
                 name=f"{self.context.prefix}-gke",
                 network=network,
                 region=region,
