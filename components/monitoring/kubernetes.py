@@ -11,8 +11,8 @@ Creates, when `monitoring.enabled`:
   Prometheus keeps `retentionDays` of data on a `storageGi` volume (and at most 80 % of it, so the
   disk alert fires before Prometheus fills its own volume); it selects every ServiceMonitor and
   PrometheusRule (`*SelectorNilUsesHelmValues: false`), not only the chart's own. Grafana is served
-  on `grafana.<domain>` through the nginx Ingress class and loads dashboards from ConfigMaps labelled
-  `grafana_dashboard: "1"`. Control-plane scrapes (controller-manager, scheduler, etcd, kube-proxy)
+  on `grafana.<domain>` through an Ingress (class `ingress_class`, nginx by default) and loads
+  dashboards from ConfigMaps labelled `grafana_dashboard: "1"`. Control-plane scrapes (controller-manager, scheduler, etcd, kube-proxy)
   are off: managed control planes (GKE) and kind do not expose them, and their targets would only
   raise false TargetDown alerts;
 - a ServiceMonitor per web service (port `http`, path `/metrics`) in the app namespace;
@@ -31,7 +31,7 @@ their CRDs are installed by it, so they cannot be created before it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
 import pulumi
@@ -61,12 +61,20 @@ class KubernetesMonitoringArgs:
     context: StackContext
     namespace: pulumi.Input[str]  # the app namespace (config.kubernetes.namespace)
     services: Mapping[str, ServiceConfig]  # enabled services; web ones (port set) get a ServiceMonitor
+    # Optional, for other clusters (GKE): the Prometheus volume's StorageClass (default:
+    # config.kubernetes.storageClass), Grafana's Ingress class and extra annotations (None: no
+    # Grafana Ingress), and chart values deep-merged over ours (e.g. a BackendConfig annotation on
+    # Grafana's Service). Never put secrets in `chart_values`: they would land in the Release state.
+    storage_class: Optional[pulumi.Input[str]] = None
+    ingress_class: Optional[str] = "nginx"
+    ingress_annotations: Mapping[str, str] = field(default_factory=dict)
+    chart_values: Mapping[str, Any] = field(default_factory=dict)
 
 
 class KubernetesMonitoring(PlatformComponent):
     """kube-prometheus-stack, ServiceMonitors, alert rules, dashboards (see the module docstring).
 
-    `grafana_url`: the Grafana URL when this component installs Grafana, else None.
+    `grafana_url`: the Grafana URL when this component installs Grafana behind an Ingress, else None.
     """
 
     TYPE = "aiplatform:monitoring:KubernetesMonitoring"
@@ -96,8 +104,9 @@ class KubernetesMonitoring(PlatformComponent):
             )
             monitoring_namespace: pulumi.Input[str] = namespace.metadata.name
             admin_secret = self._grafana_admin_secret(monitoring_namespace)
-            release = self._prometheus_stack(monitoring_namespace, admin_secret)
-            self.grafana_url = pulumi.Output.from_input(self._grafana_url())
+            release = self._prometheus_stack(monitoring_namespace, admin_secret, args)
+            if args.ingress_class is not None:
+                self.grafana_url = pulumi.Output.from_input(self._grafana_url())
         else:
             monitoring_namespace = self.config.kubernetes.monitoring_namespace
         crd_opts = self.child_opts(depends_on=[release] if release is not None else None)
@@ -159,7 +168,7 @@ class KubernetesMonitoring(PlatformComponent):
         )
 
     def _prometheus_stack(
-        self, namespace: pulumi.Input[str], admin_secret: k8s.core.v1.Secret
+        self, namespace: pulumi.Input[str], admin_secret: k8s.core.v1.Secret, args: KubernetesMonitoringArgs
     ) -> k8s.helm.v3.Release:
         stack = self.config.monitoring.prometheus_stack
         return k8s.helm.v3.Release(
@@ -170,7 +179,9 @@ class KubernetesMonitoring(PlatformComponent):
                 version=stack.chart_version,
                 repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=PROMETHEUS_STACK_REPO),
                 namespace=namespace,
-                values=self._prometheus_stack_values(admin_secret.metadata.name),
+                values=_deep_merge(
+                    self._prometheus_stack_values(admin_secret.metadata.name, args), args.chart_values
+                ),
                 cleanup_on_fail=True,
                 max_history=5,
                 timeout=900,
@@ -178,7 +189,9 @@ class KubernetesMonitoring(PlatformComponent):
             opts=self.child_opts(),
         )
 
-    def _prometheus_stack_values(self, admin_secret_name: pulumi.Input[str]) -> dict[str, Any]:
+    def _prometheus_stack_values(
+        self, admin_secret_name: pulumi.Input[str], args: KubernetesMonitoringArgs
+    ) -> dict[str, Any]:
         """Chart values. No secret in here: Grafana reads its admin login from `admin_secret_name`."""
         config = self.config
         stack = config.monitoring.prometheus_stack
@@ -186,19 +199,25 @@ class KubernetesMonitoring(PlatformComponent):
             "accessModes": ["ReadWriteOnce"],
             "resources": {"requests": {"storage": f"{stack.storage_gi}Gi"}},
         }
-        if config.kubernetes.storage_class:
-            storage["storageClassName"] = config.kubernetes.storage_class
-        grafana_ingress: dict[str, Any] = {
-            "enabled": True,
-            "ingressClassName": "nginx",
-            "hosts": [self._grafana_host()],
-            "path": "/",
-            "pathType": "Prefix",
-            "labels": dict(self._component_labels),
-        }
-        if config.edge.tls_cluster_issuer:
-            grafana_ingress["annotations"] = {"cert-manager.io/cluster-issuer": config.edge.tls_cluster_issuer}
-            grafana_ingress["tls"] = [{"secretName": "grafana-tls", "hosts": [self._grafana_host()]}]
+        storage_class = args.storage_class if args.storage_class is not None else config.kubernetes.storage_class
+        if storage_class:
+            storage["storageClassName"] = storage_class
+        grafana_ingress: dict[str, Any] = {"enabled": False}
+        if args.ingress_class is not None:
+            annotations = dict(args.ingress_annotations)
+            grafana_ingress = {
+                "enabled": True,
+                "ingressClassName": args.ingress_class,
+                "hosts": [self._grafana_host()],
+                "path": "/",
+                "pathType": "Prefix",
+                "labels": dict(self._component_labels),
+            }
+            if config.edge.tls_cluster_issuer:
+                annotations["cert-manager.io/cluster-issuer"] = config.edge.tls_cluster_issuer
+                grafana_ingress["tls"] = [{"secretName": "grafana-tls", "hosts": [self._grafana_host()]}]
+            if annotations:
+                grafana_ingress["annotations"] = annotations
         part_of = {"app.kubernetes.io/part-of": PART_OF}
         return {
             "commonLabels": dict(self.labels),
@@ -431,3 +450,13 @@ class KubernetesMonitoring(PlatformComponent):
             spec={"route": route, "receivers": receivers},
             opts=opts,
         )
+
+
+def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged

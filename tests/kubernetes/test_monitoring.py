@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 
 import kubernetes_validate
 import pulumi
@@ -322,3 +324,138 @@ def test_metrics_expressions_are_scoped_by_the_selector():
         # every series selector carries the scope
         for series in re.findall(r"(?:http_\w+|ai_\w+)(\{[^}]*\})?", expr):
             assert series and 'namespace="x"' in series, expr
+
+
+# --- the rendered rules under Prometheus' own tooling (Debian package `prometheus` ships promtool) ---
+
+PROMTOOL_TESTS = """
+rule_files: [rules.yaml]
+evaluation_interval: 1m
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'up{namespace="ai-assistant",job="api",pod="a"}'
+        values: '1 1 0 0 0 0 0'
+      - series: 'up{namespace="ai-assistant",job="frontend",pod="f"}'
+        values: '1x10'
+      - series: 'up{namespace="ai-assistant",job="mcp",pod="m"}'
+        values: '1x10'
+      - series: 'http_requests_total{namespace="ai-assistant",job="frontend",status="200"}'
+        values: '0+90x20'
+      - series: 'http_requests_total{namespace="ai-assistant",job="frontend",status="503"}'
+        values: '0+10x20'
+      - series: 'http_request_duration_seconds_bucket{namespace="ai-assistant",job="api",le="1"}'
+        values: '0+1x30'
+      - series: 'http_request_duration_seconds_bucket{namespace="ai-assistant",job="api",le="5"}'
+        values: '0+10x30'
+      - series: 'http_request_duration_seconds_bucket{namespace="ai-assistant",job="api",le="+Inf"}'
+        values: '0+10x30'
+    alert_rule_test:
+      - eval_time: 5m
+        alertname: ServiceDown
+        exp_alerts:
+          - exp_labels: {severity: critical, service: api}
+            exp_annotations:
+              summary: api is down
+              description: No api pod in namespace ai-assistant has answered a Prometheus scrape for more than 1 minute(s).
+      - eval_time: 10m
+        alertname: HighErrorRate
+        exp_alerts:
+          - exp_labels: {severity: critical, job: frontend}
+            exp_annotations:
+              summary: "frontend: more than 5 % of requests fail with 5xx"
+              description: frontend answers 10% of its requests with a 5xx status (threshold 5 % for 2 min).
+      - eval_time: 15m
+        alertname: HighLatencyP95
+        exp_alerts:
+          - exp_labels: {severity: warning, job: api}
+            exp_annotations:
+              summary: "api: p95 latency above 2 s"
+              description: The 95th percentile request latency of api is 4.778s (threshold 2 s for 5 min).
+"""
+
+PROMTOOL_BACKUP_TESTS = """
+rule_files: [rules.yaml]
+evaluation_interval: 10m
+tests:
+  - interval: 10m
+    input_series:
+      - series: 'kube_cronjob_status_last_successful_time{namespace="ai-assistant",cronjob="backup-postgres"}'
+        values: '0x200'
+      - series: 'kube_cronjob_created{namespace="ai-assistant",cronjob="backup-postgres"}'
+        values: '0x200'
+      - series: 'kube_cronjob_created{namespace="ai-assistant",cronjob="backup-mongodb"}'
+        values: '0x200'
+      - series: 'kube_cronjob_status_last_successful_time{namespace="ai-assistant",cronjob="backup-fresh"}'
+        values: '0+600x200'
+      - series: 'kube_cronjob_created{namespace="ai-assistant",cronjob="backup-fresh"}'
+        values: '0x200'
+    alert_rule_test:
+      - eval_time: 20h
+        alertname: BackupTooOld
+        exp_alerts: []
+      - eval_time: 27h
+        alertname: BackupTooOld
+        exp_alerts:
+          - exp_labels: {severity: critical, namespace: ai-assistant, cronjob: backup-postgres}
+            exp_annotations:
+              summary: Backup backup-postgres has not succeeded for 26 h
+              description: The last successful run of backup-postgres is 1d 3h 0m 0s ago (threshold 26 h; daily backups, RPO seed 000).
+      - eval_time: 27h
+        alertname: BackupNeverSucceeded
+        exp_alerts:
+          - exp_labels: {severity: critical, namespace: ai-assistant, cronjob: backup-mongodb}
+            exp_annotations:
+              summary: Backup backup-mongodb has never succeeded
+              description: backup-mongodb exists for more than 26 h without one successful run.
+"""
+
+
+@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed (apt-get install prometheus)")
+def test_rendered_rules_pass_promtool_and_fire_as_the_seeds_say(dev, tmp_path):
+    """The PrometheusRule exactly as planned: valid PromQL, and the alerts fire (or stay quiet) on
+    synthetic series at the seeds' thresholds."""
+    spec = dev.one(RULE).inputs["spec"]
+    (tmp_path / "rules.yaml").write_text(json.dumps(spec))  # JSON is YAML
+    (tmp_path / "app.yaml").write_text(PROMTOOL_TESTS)
+    (tmp_path / "backups.yaml").write_text(PROMTOOL_BACKUP_TESTS)
+    for command in (["check", "rules", "rules.yaml"], ["test", "rules", "app.yaml", "backups.yaml"]):
+        result = subprocess.run(["promtool", *command], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_other_clusters_can_choose_ingress_storage_and_extra_values():
+    def build(context):
+        monitoring = KubernetesMonitoring(
+            "monitoring",
+            KubernetesMonitoringArgs(
+                context,
+                APP_NAMESPACE,
+                context.config.enabled_services,
+                storage_class="regional-pd",
+                ingress_class="gce",
+                ingress_annotations={"kubernetes.io/ingress.allow-http": "false"},
+                chart_values={"grafana": {"service": {"annotations": {"cloud.google.com/backend-config": "{}"}}}},
+            ),
+        )
+        pulumi.export("grafanaUrl", monitoring.grafana_url)
+
+    values = run_component(build).one(RELEASE).inputs["values"]
+    grafana = values["grafana"]
+    assert grafana["ingress"]["ingressClassName"] == "gce"
+    assert grafana["ingress"]["annotations"] == {"kubernetes.io/ingress.allow-http": "false"}
+    assert grafana["service"]["annotations"] == {"cloud.google.com/backend-config": "{}"}
+    assert grafana["admin"]["existingSecret"] == "grafana-admin"  # merged over, not replaced
+    claim = values["prometheus"]["prometheusSpec"]["storageSpec"]["volumeClaimTemplate"]["spec"]
+    assert claim["storageClassName"] == "regional-pd"
+
+    def without_ingress(context):
+        monitoring = KubernetesMonitoring(
+            "monitoring",
+            KubernetesMonitoringArgs(context, APP_NAMESPACE, context.config.enabled_services, ingress_class=None),
+        )
+        pulumi.export("grafanaUrl", monitoring.grafana_url)
+
+    capture = run_component(without_ingress)
+    assert capture.one(RELEASE).inputs["values"]["grafana"]["ingress"] == {"enabled": False}
+    assert capture.outputs["grafanaUrl"] is None
