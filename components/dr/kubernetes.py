@@ -11,9 +11,10 @@ Creates, per data service present in `connections` (`postgres`, `mongodb`; other
   dump, so a failing database never costs the existing backups;
   - PostgreSQL: `pg_dump --format=custom` (compressed; restore with
     `pg_restore --clean --if-exists --no-owner --dbname="$DATABASE_URL" postgres-<stamp>.dump`);
-  - MongoDB: `mongodump --archive --gzip` (restore with
-    `mongorestore --uri="$MONGODB_URI" --archive=mongodb-<stamp>.archive.gz --gzip --drop`). The
-    connection URI goes through a mongodump config file in /tmp, not the process arguments;
+  - MongoDB: `mongodump --archive --gzip`, with `--oplog` on a replica set so the dump is one
+    consistent point in time (restore with `mongorestore --uri="$MONGODB_URI"
+    --archive=mongodb-<stamp>.archive.gz --gzip --drop --oplogReplay`). The connection URI goes
+    through a mongodump config file in /tmp, not the process arguments;
 - NetworkPolicies: the backup pods may only resolve DNS (kube-system, 53) and reach their own data
   service on its port; in-cluster data pods admit the backup pods on that port (NetworkPolicies
   add up, so this works next to the app namespace's default deny and the data services' own
@@ -80,7 +81,9 @@ stamp="$(date -u +%Y%m%dT%H%M%SZ)"
 target="{dir}/mongodb-${{stamp}}.archive.gz"
 # the URI (with credentials) goes through a config file, not the process arguments
 printf 'uri: "%s"\\n' "$MONGODB_URI" > /tmp/mongodump.yaml
-mongodump --config=/tmp/mongodump.yaml --archive="${{target}}.partial" --gzip
+# on a replica set, --oplog makes the dump one consistent point in time
+case "$MONGODB_URI" in *replicaSet=*) oplog="--oplog" ;; *) oplog="" ;; esac
+mongodump --config=/tmp/mongodump.yaml --archive="${{target}}.partial" --gzip $oplog
 rm -f /tmp/mongodump.yaml
 mv "${{target}}.partial" "${{target}}"
 echo "wrote ${{target}} ($(du -k "${{target}}" | cut -f1) KiB)"
