@@ -110,7 +110,8 @@ class PlatformNamespace(PlatformComponent):
             cpu += replicas * svc.effective_cpu_limit
             memory += replicas * svc.effective_memory_limit
             pods += replicas
-        storage = cfg.dr.backup_storage_gi
+        backed_up = [s for s in cfg.data.enabled() if s in ("postgres", "mongodb")]
+        storage = cfg.dr.backup_storage_gi * len(backed_up)  # one backup volume per database
         for service in cfg.data.enabled():
             data = getattr(cfg.data, service)
             cpu += data.replicas * data.cpu * 2
@@ -118,8 +119,8 @@ class PlatformNamespace(PlatformComponent):
             pods += data.replicas
             storage += data.replicas * data.storage_gi
         pods += 10  # backup and init jobs
-        cpu += 2000
-        memory += 2048
+        cpu += 1000 * (len(backed_up) + 1)  # each backup pod may burst to 1 CPU / 1 Gi, plus init jobs
+        memory += 1024 * (len(backed_up) + 1)
         return (
             int(math.ceil(cpu * QUOTA_HEADROOM / 1000) * 1000),
             int(math.ceil(memory * QUOTA_HEADROOM / 1024) * 1024),
