@@ -1,0 +1,436 @@
+"""The app layer on ECS Fargate (`ecs`).
+
+Creates an ECS cluster with Container Insights and, per enabled service:
+
+- a CloudWatch log group `/ecs/<prefix>/<service>` (retention `aws.logRetentionDays`, `logs` KMS key);
+- an execution role (used by the ECS agent) that may only pull images from this account's ECR,
+  write to that one log group, and read exactly the Secrets Manager secrets the service uses
+  (decrypting through Secrets Manager only); a task role (the application's identity) with no
+  permissions: add what the application needs there, nothing else gets it. Both roles can only be
+  assumed by ECS tasks of this account;
+- a task definition: FARGATE, `awsvpc`, CPU/memory mapped to a valid Fargate size (below), non-root
+  user `1000`, read-only root filesystem with a writable `/tmp` volume, all capabilities dropped,
+  an init process, secrets (the service's `secrets` and the connection URLs of the data services it
+  `uses`: DATABASE_URL, REDIS_URL, MONGODB_CONNECTION_URI, QUEUE_CONNECTIONURL) injected through
+  `secrets[].valueFrom` = Secrets Manager ARNs, never `environment`; awslogs logging (non-blocking);
+  a container health check on the service's health path (web services);
+- a service in the private subnets without public IPs, its own security group, the deployment
+  circuit breaker with rollback, minimum healthy 100 % / maximum 200 % (rolling without capacity
+  loss), zone rebalancing; routed web services register with their ALB target group, internal web
+  services (no route, e.g. MCP) in Cloud Map (`<service>.<prefix>.internal`); the worker has neither;
+- target-tracking autoscaling between min/max replicas on CPU 70 % and memory 80 % (seeds 000/003),
+  scale-in cooldown 300 s (the seeds' scale-down window), scale-out 60 s. The service ignores
+  `desiredCount` changes after creation, so a deployment never resets what autoscaling chose.
+
+Fargate sizes (config `cpu`/`memory` are the task size; rounded up to the nearest valid pair):
+
+| vCPU | CPU units | memory (MiB) |
+|---|---|---|
+| 0.25 | 256 | 512, 1024, 2048 |
+| 0.5 | 512 | 1024 - 4096, step 1024 |
+| 1 | 1024 | 2048 - 8192, step 1024 |
+| 2 | 2048 | 4096 - 16384, step 1024 |
+| 4 | 4096 | 8192 - 30720, step 1024 |
+| 8 | 8192 | 16384 - 61440, step 4096 |
+| 16 | 16384 | 32768 - 122880, step 8192 |
+
+e.g. prod frontend 2 vCPU/4 GiB -> 2048/4096, API 4/8 GiB -> 4096/8192, worker 1 vCPU/1 GiB ->
+1024/2048 (1 vCPU needs at least 2 GiB), dev worker 100m/256Mi -> 256/512.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Mapping, Optional, Sequence
+
+import pulumi
+import pulumi_aws as aws
+
+from components.base import PlatformComponent
+from components.config import ServiceConfig, StackContext
+from components.data.connection import ENV_VARS
+
+CPU_TARGET_PERCENT = 70.0
+MEMORY_TARGET_PERCENT = 80.0
+SCALE_IN_COOLDOWN_SECONDS = 300
+SCALE_OUT_COOLDOWN_SECONDS = 60
+APP_USER = "1000"
+
+# (cpu units, allowed memory MiB)
+FARGATE_SIZES: tuple[tuple[int, tuple[int, ...]], ...] = (
+    (256, (512, 1024, 2048)),
+    (512, tuple(range(1024, 4097, 1024))),
+    (1024, tuple(range(2048, 8193, 1024))),
+    (2048, tuple(range(4096, 16385, 1024))),
+    (4096, tuple(range(8192, 30721, 1024))),
+    (8192, tuple(range(16384, 61441, 4096))),
+    (16384, tuple(range(32768, 122881, 8192))),
+)
+
+
+def fargate_size(millicores: int, memory_mib: int) -> tuple[int, int]:
+    """The smallest valid Fargate (cpu units, memory MiB) with at least the requested vCPU and memory."""
+    for units, memories in FARGATE_SIZES:
+        if units * 1000 < millicores * 1024:
+            continue
+        fitting = [m for m in memories if m >= memory_mib]
+        if fitting:
+            return units, fitting[0]
+    raise ValueError(f"{millicores}m / {memory_mib}Mi is larger than the largest Fargate task (16 vCPU / 120 GiB)")
+
+
+def _assume_role_policy(account_id: str, region: str) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                    "Condition": {
+                        "StringEquals": {"aws:SourceAccount": account_id},
+                        "ArnLike": {"aws:SourceArn": f"arn:aws:ecs:{region}:{account_id}:*"},
+                    },
+                }
+            ],
+        }
+    )
+
+
+def execution_policy(
+    account_id: str, region: str, log_group_arn: str, secret_arns: Sequence[str], secrets_key_arn: str
+) -> str:
+    """Least privilege for the ECS agent of one service."""
+    statements = [
+        {"Sid": "EcrToken", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
+        {
+            "Sid": "EcrPull",
+            "Effect": "Allow",
+            "Action": ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
+            "Resource": f"arn:aws:ecr:{region}:{account_id}:repository/*",
+        },
+        {
+            "Sid": "Logs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": f"{log_group_arn}:*",
+        },
+    ]
+    if secret_arns:
+        statements += [
+            {
+                "Sid": "Secrets",
+                "Effect": "Allow",
+                "Action": "secretsmanager:GetSecretValue",
+                "Resource": sorted(secret_arns),
+            },
+            {
+                "Sid": "DecryptSecrets",
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": secrets_key_arn,
+                "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}},
+            },
+        ]
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+def health_command(port: int, path: str) -> list[str]:
+    """curl or wget, whichever the image has (slim Node/Python images ship one of them)."""
+    url = f"http://localhost:{port}{path}"
+    return ["CMD-SHELL", f"curl -fsS -o /dev/null {url} || wget -q -O /dev/null {url} || exit 1"]
+
+
+def container_definition(
+    name: str,
+    svc: ServiceConfig,
+    environment: Mapping[str, str],
+    secrets: Mapping[str, str],
+    log_group: str,
+    region: str,
+) -> list[dict]:
+    """The one container of a task, in ECS API shape."""
+    container: dict = {
+        "name": name,
+        "image": svc.image,
+        "essential": True,
+        "user": APP_USER,
+        "readonlyRootFilesystem": True,
+        "mountPoints": [{"sourceVolume": "tmp", "containerPath": "/tmp", "readOnly": False}],
+        "linuxParameters": {"initProcessEnabled": True, "capabilities": {"drop": ["ALL"]}},
+        "environment": [{"name": k, "value": v} for k, v in sorted(environment.items())],
+        "secrets": [{"name": k, "valueFrom": v} for k, v in sorted(secrets.items())],
+        "logConfiguration": {
+            "logDriver": "awslogs",
+            "options": {
+                "awslogs-group": log_group,
+                "awslogs-region": region,
+                "awslogs-stream-prefix": name,
+                "mode": "non-blocking",
+                "max-buffer-size": "25m",
+            },
+        },
+        # lets in-flight streaming responses finish before SIGKILL (Fargate maximum)
+        "stopTimeout": 120,
+    }
+    if svc.command:
+        container["entryPoint"] = list(svc.command)
+    if svc.args:
+        container["command"] = list(svc.args)
+    if svc.port is not None:
+        container["portMappings"] = [{"name": name, "containerPort": svc.port, "protocol": "tcp"}]
+    if svc.port is not None and svc.health_path:
+        container["healthCheck"] = {
+            "command": health_command(svc.port, svc.health_path),
+            "interval": 30,
+            "timeout": 5,
+            "retries": 3,
+            "startPeriod": 60,
+        }
+    return [container]
+
+
+@dataclass(frozen=True)
+class EcsAppArgs:
+    context: StackContext
+    account_id: pulumi.Input[str]
+    vpc_id: pulumi.Input[str]
+    private_subnet_ids: Sequence[pulumi.Input[str]]
+    service_security_group_ids: Mapping[str, pulumi.Input[str]]
+    # env name -> Secrets Manager ARN (app secrets and data connection URLs)
+    secret_arns: Mapping[str, pulumi.Input[str]]
+    secrets_kms_key_arn: pulumi.Input[str]
+    logs_kms_key_arn: pulumi.Input[str]
+    # routed service -> ALB target group ARN
+    target_group_arns: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    # the listener rules that attach those target groups (ECS rejects a target group without one)
+    load_balancer_dependencies: Sequence[pulumi.Resource] = ()
+
+
+class EcsApp(PlatformComponent):
+    """ECS cluster, task definitions, services, autoscaling. Exposes `cluster_name`,
+    `service_names` (service -> ECS service name), `log_group_names`, `task_sizes`."""
+
+    TYPE = "aiplatform:app:EcsApp"
+
+    def __init__(self, name: str, args: EcsAppArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__(name, args.context, opts)
+        cfg = self.config
+        region = cfg.regions.primary
+        self.args = args
+        self.cluster_name = self.context.prefix
+        cluster = aws.ecs.Cluster(
+            self.child_name("cluster"),
+            aws.ecs.ClusterArgs(
+                name=self.cluster_name,
+                settings=[aws.ecs.ClusterSettingArgs(name="containerInsights", value="enabled")],
+                tags=self.labels,
+            ),
+            opts=self.child_opts(),
+        )
+        self.cluster = cluster
+        services = cfg.enabled_services
+        internal = [n for n, s in services.items() if s.kind == "web" and s.route is None]
+        namespace = None
+        if internal:
+            namespace = aws.servicediscovery.PrivateDnsNamespace(
+                self.child_name("namespace"),
+                aws.servicediscovery.PrivateDnsNamespaceArgs(
+                    name=f"{self.context.prefix}.internal",
+                    description="service discovery for internal services",
+                    vpc=args.vpc_id,
+                    tags=self.labels,
+                ),
+                opts=self.child_opts(),
+            )
+        self.service_names: dict[str, str] = {}
+        self.log_group_names: dict[str, str] = {}
+        self.task_sizes: dict[str, tuple[int, int]] = {}
+        self.internal_hosts: dict[str, str] = {}
+        for svc_name, svc in services.items():
+            self._service(svc_name, svc, cluster, namespace, region)
+        self.register_outputs({"clusterName": self.cluster_name, "services": dict(self.service_names)})
+
+    def _service(self, name: str, svc: ServiceConfig, cluster, namespace, region: str) -> None:
+        cfg = self.config
+        args = self.args
+        tags = {**self.labels, "service": name}
+        log_group_name = f"/ecs/{self.context.prefix}/{name}"
+        log_group = aws.cloudwatch.LogGroup(
+            self.child_name(name, "logs"),
+            aws.cloudwatch.LogGroupArgs(
+                name=log_group_name,
+                retention_in_days=cfg.aws.log_retention_days,
+                kms_key_id=args.logs_kms_key_arn,
+                tags=tags,
+            ),
+            opts=self.child_opts(),
+        )
+        secret_names = list(svc.secrets) + [ENV_VARS[used] for used in svc.uses]
+        missing = [s for s in secret_names if s not in args.secret_arns]
+        if missing:
+            raise ValueError(f"service {name}: no Secrets Manager secret for {missing}")
+        secret_arns = {s: args.secret_arns[s] for s in secret_names}
+        trust = pulumi.Output.from_input(args.account_id).apply(lambda a: _assume_role_policy(a, region))
+        execution_role = aws.iam.Role(
+            self.child_name(name, "execution"),
+            aws.iam.RoleArgs(
+                name=f"{self.context.prefix}-{name}-execution",
+                description=f"ECS agent for {name}: image pull, logs, its own secrets",
+                assume_role_policy=trust,
+                tags=tags,
+            ),
+            opts=self.child_opts(),
+        )
+        ordered = list(secret_arns.values())
+        aws.iam.RolePolicy(
+            self.child_name(name, "execution-policy"),
+            aws.iam.RolePolicyArgs(
+                role=execution_role.id,
+                policy=pulumi.Output.all(args.account_id, log_group.arn, args.secrets_kms_key_arn, *ordered).apply(
+                    lambda a: execution_policy(a[0], region, a[1], a[3:], a[2])
+                ),
+            ),
+            opts=self.child_opts(),
+        )
+        task_role = aws.iam.Role(
+            self.child_name(name, "task"),
+            aws.iam.RoleArgs(
+                name=f"{self.context.prefix}-{name}-task",
+                description=f"application identity of {name}; no AWS permissions unless added here",
+                assume_role_policy=trust,
+                tags=tags,
+            ),
+            opts=self.child_opts(),
+        )
+
+        cpu, memory = fargate_size(svc.cpu, svc.memory)
+        self.task_sizes[name] = (cpu, memory)
+        environment = {"ENVIRONMENT": cfg.environment, **cfg.settings, **svc.env}
+        if svc.port is not None:
+            environment["PORT"] = str(svc.port)
+        names = list(secret_arns)
+        definitions = pulumi.Output.all(*ordered).apply(
+            lambda arns: json.dumps(
+                container_definition(name, svc, environment, dict(zip(names, arns)), log_group_name, region)
+            )
+        )
+        task = aws.ecs.TaskDefinition(
+            self.child_name(name, "task-definition"),
+            aws.ecs.TaskDefinitionArgs(
+                family=f"{self.context.prefix}-{name}",
+                requires_compatibilities=["FARGATE"],
+                network_mode="awsvpc",
+                cpu=str(cpu),
+                memory=str(memory),
+                runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(
+                    operating_system_family="LINUX", cpu_architecture="X86_64"
+                ),
+                execution_role_arn=execution_role.arn,
+                task_role_arn=task_role.arn,
+                container_definitions=definitions,
+                volumes=[aws.ecs.TaskDefinitionVolumeArgs(name="tmp")],
+                tags=tags,
+            ),
+            opts=self.child_opts(),
+        )
+
+        load_balancers = None
+        registries = None
+        depends_on: list[pulumi.Resource] = []
+        if svc.kind == "web" and svc.route is not None:
+            if name not in args.target_group_arns:
+                raise ValueError(f"service {name} has a route but no ALB target group")
+            load_balancers = [
+                aws.ecs.ServiceLoadBalancerArgs(
+                    target_group_arn=args.target_group_arns[name], container_name=name, container_port=svc.port
+                )
+            ]
+            depends_on = list(args.load_balancer_dependencies)
+        elif svc.kind == "web" and namespace is not None:
+            discovery = aws.servicediscovery.Service(
+                self.child_name(name, "discovery"),
+                aws.servicediscovery.ServiceArgs(
+                    name=name,
+                    description=f"{name} tasks (A records)",
+                    dns_config=aws.servicediscovery.ServiceDnsConfigArgs(
+                        namespace_id=namespace.id,
+                        dns_records=[aws.servicediscovery.ServiceDnsConfigDnsRecordArgs(ttl=10, type="A")],
+                        routing_policy="MULTIVALUE",
+                    ),
+                    tags=tags,
+                ),
+                opts=self.child_opts(),
+            )
+            registries = aws.ecs.ServiceServiceRegistriesArgs(registry_arn=discovery.arn)
+            self.internal_hosts[name] = f"{name}.{self.context.prefix}.internal:{svc.port}"
+
+        service = aws.ecs.Service(
+            self.child_name(name, "service"),
+            aws.ecs.ServiceArgs(
+                name=name,
+                cluster=cluster.arn,
+                task_definition=task.arn,
+                desired_count=svc.min_replicas,
+                launch_type="FARGATE",
+                platform_version="LATEST",
+                network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(
+                    subnets=list(args.private_subnet_ids),
+                    security_groups=[args.service_security_group_ids[name]],
+                    assign_public_ip=False,
+                ),
+                load_balancers=load_balancers,
+                health_check_grace_period_seconds=60 if load_balancers else None,
+                service_registries=registries,
+                deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(enable=True, rollback=True),
+                deployment_minimum_healthy_percent=100,
+                deployment_maximum_percent=200,
+                availability_zone_rebalancing="ENABLED",
+                enable_ecs_managed_tags=True,
+                propagate_tags="SERVICE",
+                enable_execute_command=False,
+                wait_for_steady_state=False,
+                tags=tags,
+            ),
+            opts=self.child_opts(depends_on=depends_on or None, ignore_changes=["desiredCount"]),
+        )
+        self.service_names[name] = name
+        self.log_group_names[name] = log_group_name
+
+        target = aws.appautoscaling.Target(
+            self.child_name(name, "scaling"),
+            aws.appautoscaling.TargetArgs(
+                service_namespace="ecs",
+                scalable_dimension="ecs:service:DesiredCount",
+                resource_id=pulumi.Output.concat("service/", cluster.name, "/", service.name),
+                min_capacity=svc.min_replicas,
+                max_capacity=svc.max_replicas,
+                tags=tags,
+            ),
+            opts=self.child_opts(),
+        )
+        for metric, predefined, value in (
+            ("cpu", "ECSServiceAverageCPUUtilization", CPU_TARGET_PERCENT),
+            ("memory", "ECSServiceAverageMemoryUtilization", MEMORY_TARGET_PERCENT),
+        ):
+            aws.appautoscaling.Policy(
+                self.child_name(name, "scale", metric),
+                aws.appautoscaling.PolicyArgs(
+                    name=f"{self.context.prefix}-{name}-{metric}",
+                    policy_type="TargetTrackingScaling",
+                    service_namespace=target.service_namespace,
+                    scalable_dimension=target.scalable_dimension,
+                    resource_id=target.resource_id,
+                    target_tracking_scaling_policy_configuration=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs(
+                        target_value=value,
+                        predefined_metric_specification=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs(
+                            predefined_metric_type=predefined
+                        ),
+                        scale_in_cooldown=SCALE_IN_COOLDOWN_SECONDS,
+                        scale_out_cooldown=SCALE_OUT_COOLDOWN_SECONDS,
+                    ),
+                ),
+                opts=self.child_opts(),
+            )

@@ -1,0 +1,103 @@
+"""AWS data adapters (`ecs`), shared pieces: version tables, windows, sizes, validation.
+
+The adapters: `rds.py` (PostgreSQL), `elasticache.py` (Redis), `documentdb.py` (MongoDB API),
+`amazonmq.py` (RabbitMQ). Each returns a `DataConnection` (connection.py).
+
+`validate_aws_data(config)` runs before any resource is registered (called by the ECS platform),
+so an engine version a managed service does not offer fails with one message that names the key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping, Optional
+
+import pulumi
+
+from components.config import ConfigError, StackConfig
+
+# what each managed service offers, keyed by the `data.<service>.version` the stack states
+POSTGRES_VERSIONS = ("13", "14", "15", "16", "17")
+REDIS_VERSIONS = ("6.2", "7.0", "7.1")  # ElastiCache (Redis OSS engine)
+DOCDB_VERSIONS = {"4.0": "4.0.0", "5.0": "5.0.0"}  # DocumentDB, MongoDB API compatible
+RABBITMQ_VERSIONS = ("3.13",)  # Amazon MQ for RabbitMQ
+
+# default instance sizes per environment when `data.<service>.tier` is not set
+DEFAULT_TIERS: Mapping[str, Mapping[str, str]] = {
+    "postgres": {"dev": "db.t4g.medium", "staging": "db.t4g.medium", "prod": "db.m6g.large"},
+    "redis": {"dev": "cache.t4g.small", "staging": "cache.t4g.small", "prod": "cache.r7g.large"},
+    "mongodb": {"dev": "db.t4g.medium", "staging": "db.t4g.medium", "prod": "db.r6g.large"},
+    # CLUSTER_MULTI_AZ needs mq.m5.large or larger; mq.t3.micro is single-instance only
+    "rabbitmq": {"dev": "mq.t3.micro", "staging": "mq.t3.micro", "prod": "mq.m5.large"},
+}
+
+_ALLOWED = {
+    "postgres": POSTGRES_VERSIONS,
+    "redis": REDIS_VERSIONS,
+    "mongodb": tuple(DOCDB_VERSIONS),
+    "rabbitmq": RABBITMQ_VERSIONS,
+}
+_SERVICE_NAMES = {
+    "postgres": "RDS for PostgreSQL",
+    "redis": "ElastiCache (Redis OSS)",
+    "mongodb": "Amazon DocumentDB",
+    "rabbitmq": "Amazon MQ for RabbitMQ",
+}
+
+
+def validate_aws_data(config: StackConfig, stack_file: str) -> None:
+    """Raise ConfigError (one message, every problem) for data settings AWS cannot honour."""
+    problems = []
+    for name in config.data.enabled():
+        svc = getattr(config.data, name)
+        allowed = _ALLOWED[name]
+        if svc.version not in allowed:
+            problems.append(
+                f"  ai-assistant-platform:data.{name}.version = {svc.version!r}: {_SERVICE_NAMES[name]} offers "
+                f"{', '.join(allowed)} (set it in {stack_file})"
+            )
+    if "rabbitmq" in config.data.enabled():
+        mq = config.data.rabbitmq
+        tier = mq.tier or DEFAULT_TIERS["rabbitmq"][config.environment]
+        if mq.ha and tier.startswith("mq.t3"):
+            problems.append(
+                f"  ai-assistant-platform:data.rabbitmq.tier = {tier!r}: a CLUSTER_MULTI_AZ broker (ha: true) "
+                "needs mq.m5.large or larger"
+            )
+    if problems:
+        raise ConfigError(f"{stack_file}: invalid configuration; nothing was created.\n" + "\n".join(problems))
+
+
+def tier_of(config: StackConfig, service: str) -> str:
+    return getattr(config.data, service).tier or DEFAULT_TIERS[service][config.environment]
+
+
+def aws_maintenance_window(config: StackConfig) -> str:
+    """'SUN:02:00-SUN:04:00' (seed 002, UTC) -> 'sun:02:00-sun:04:00' (RDS/ElastiCache/DocumentDB)."""
+    return config.dr.maintenance_window.lower()
+
+
+def backup_window(config: StackConfig) -> str:
+    """A one-hour backup window ending one hour before the maintenance window starts (they must
+    not overlap): maintenance SUN:02:00 -> '00:00-01:00'."""
+    start = config.dr.maintenance_window.split("-")[0]  # SUN:02:00
+    hour = int(start.split(":")[1])
+    begin = (hour - 2) % 24
+    return f"{begin:02d}:00-{(begin + 1) % 24:02d}:00"
+
+
+def backup_retention_days(config: StackConfig) -> int:
+    """Daily tier (seed 002: 30 days), capped at the 35 days RDS/DocumentDB/ElastiCache allow;
+    the longer tiers live in AWS Backup (components/dr/aws.py)."""
+    return min(config.dr.retention.daily_days, 35)
+
+
+@dataclass(frozen=True)
+class AwsDataArgs:
+    """What every AWS data adapter needs: where it runs and the key that encrypts it."""
+
+    context: Any  # StackContext
+    subnet_ids: Any  # list of isolated subnet ids
+    security_group_id: pulumi.Input[str]
+    kms_key_arn: pulumi.Input[str]
+    log_kms_key_arn: Optional[pulumi.Input[str]] = None

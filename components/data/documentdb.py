@@ -1,0 +1,133 @@
+"""MongoDB API on Amazon DocumentDB (`ecs`).
+
+Creates:
+- a DocumentDB subnet group over the isolated subnets;
+- a cluster parameter group with `tls=enabled` (clients must use TLS) and audit logs on;
+- the cluster: storage encrypted with the `data` KMS key, backups kept for the daily tier (max 35
+  days; point-in-time restore inside that window), deletion protection and a final snapshot in prod,
+  audit and profiler logs to CloudWatch, maintenance in `dr.maintenanceWindow`;
+- `data.mongodb.replicas` instances (3 in prod: one writer, two readers over the zones; failover
+  promotes a reader), Performance Insights in prod.
+
+DocumentDB's TLS certificates are signed by the Amazon RDS CA: images must trust the RDS global
+bundle (docs/deploy-aws.md). The URL (`mongodb://...?tls=true&replicaSet=rs0&retryWrites=false`)
+is a secret Output.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+
+from components.base import PlatformComponent
+from components.data.aws import (
+    DOCDB_VERSIONS,
+    AwsDataArgs,
+    aws_maintenance_window,
+    backup_retention_days,
+    backup_window,
+    tier_of,
+)
+from components.data.connection import DataConnection
+
+PORT = 27017
+USERNAME = "aiassistant"
+
+
+class DocumentDb(PlatformComponent):
+    """DocumentDB cluster. Exposes `connection`, `password` (secret), `cluster`, `cluster_identifier`."""
+
+    TYPE = "aiplatform:data:DocumentDb"
+
+    def __init__(self, name: str, args: AwsDataArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__(name, args.context, opts)
+        cfg = self.config
+        mongo = cfg.data.mongodb
+        prod = cfg.is_production
+        version = str(mongo.version)
+        self.cluster_identifier = f"{self.context.prefix}-docdb"
+
+        subnet_group = aws.docdb.SubnetGroup(
+            self.child_name("subnets"),
+            aws.docdb.SubnetGroupArgs(
+                name=self.cluster_identifier,
+                description="isolated subnets (no internet route)",
+                subnet_ids=args.subnet_ids,
+                tags=self.labels,
+            ),
+            opts=self.child_opts(),
+        )
+        params = aws.docdb.ClusterParameterGroup(
+            self.child_name("params"),
+            aws.docdb.ClusterParameterGroupArgs(
+                name=f"{self.cluster_identifier}-docdb{version.replace('.', '-')}",
+                family=f"docdb{version}",
+                description="TLS required, audit logs",
+                parameters=[
+                    aws.docdb.ClusterParameterGroupParameterArgs(name="tls", value="enabled", apply_method="pending-reboot"),
+                    aws.docdb.ClusterParameterGroupParameterArgs(name="audit_logs", value="enabled"),
+                ],
+                tags=self.labels,
+            ),
+            opts=self.child_opts(),
+        )
+        self.password = random.RandomPassword(
+            self.child_name("password"),
+            random.RandomPasswordArgs(length=32, special=False),
+            opts=self.child_opts(stateful=True),
+        )
+        self.cluster = aws.docdb.Cluster(
+            self.child_name("cluster"),
+            aws.docdb.ClusterArgs(
+                cluster_identifier=self.cluster_identifier,
+                engine="docdb",
+                engine_version=DOCDB_VERSIONS[version],
+                master_username=USERNAME,
+                master_password=self.password.result,
+                port=PORT,
+                db_subnet_group_name=subnet_group.name,
+                vpc_security_group_ids=[args.security_group_id],
+                db_cluster_parameter_group_name=params.name,
+                storage_encrypted=True,
+                kms_key_id=args.kms_key_arn,
+                backup_retention_period=backup_retention_days(cfg),
+                preferred_backup_window=backup_window(cfg),
+                preferred_maintenance_window=aws_maintenance_window(cfg),
+                deletion_protection=prod,
+                skip_final_snapshot=False,
+                final_snapshot_identifier=f"{self.cluster_identifier}-final",
+                enabled_cloudwatch_logs_exports=["audit", "profiler"],
+                apply_immediately=not prod,
+                tags=self.labels,
+            ),
+            opts=self.child_opts(stateful=True),
+        )
+        for i in range(mongo.replicas):
+            aws.docdb.ClusterInstance(
+                self.child_name("instance", str(i)),
+                aws.docdb.ClusterInstanceArgs(
+                    identifier=f"{self.cluster_identifier}-{i}",
+                    cluster_identifier=self.cluster.id,
+                    instance_class=tier_of(cfg, "mongodb"),
+                    auto_minor_version_upgrade=True,
+                    enable_performance_insights=prod,
+                    performance_insights_kms_key_id=args.kms_key_arn if prod else None,
+                    preferred_maintenance_window=aws_maintenance_window(cfg),
+                    promotion_tier=i,
+                    ca_cert_identifier="rds-ca-rsa2048-g1",
+                    tags=self.labels,
+                ),
+                opts=self.child_opts(stateful=True),
+            )
+        host = self.cluster.endpoint
+        url = pulumi.Output.all(host, self.password.result).apply(
+            lambda a: (
+                f"mongodb://{USERNAME}:{a[1]}@{a[0]}:{PORT}/?tls=true&replicaSet=rs0"
+                "&readPreference=secondaryPreferred&retryWrites=false"
+            )
+        )
+        self.connection = DataConnection(service="mongodb", host=host, port=PORT, url=pulumi.Output.secret(url), tls=True)
+        self.register_outputs({"clusterIdentifier": self.cluster_identifier, "host": host})

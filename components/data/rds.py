@@ -1,0 +1,141 @@
+"""PostgreSQL on Amazon RDS (`ecs`).
+
+Creates:
+- a DB subnet group over the isolated subnets (no route out of the VPC) and no public access;
+- a parameter group (`postgres<major>`) with `rds.force_ssl=1`: unencrypted connections are refused;
+- the instance: Multi-AZ when `data.postgres.ha` (prod), gp3 storage encrypted with the `data` KMS key,
+  storage autoscaling up to 4x the configured size (`max_allocated_storage`), automated backups kept
+  for the daily tier (30 days, max 35) which is also the point-in-time-recovery window (WAL),
+  backups kept after deletion, deletion protection and a final snapshot in prod, Performance Insights
+  (KMS), IAM database authentication, PostgreSQL logs to CloudWatch, maintenance window from
+  `dr.maintenanceWindow`, backup window the hour before it ends;
+- a random master password (no special characters, so the URL needs no escaping).
+
+The identifier (`<prefix>-postgres`) never depends on config values, so a size or version change
+updates the instance in place instead of replacing it. Returns a `DataConnection` whose URL
+(`postgresql://...?sslmode=require`) is a secret Output.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+
+from components.base import PlatformComponent
+from components.data.aws import (
+    AwsDataArgs,
+    aws_maintenance_window,
+    backup_retention_days,
+    backup_window,
+    tier_of,
+)
+from components.data.connection import DataConnection
+
+PORT = 5432
+DB_NAME = "ai_assistant"
+USERNAME = "aiassistant"
+
+
+class RdsPostgres(PlatformComponent):
+    """RDS PostgreSQL. Exposes `connection`, `password` (secret), `instance`, `identifier`,
+    `instance_class`, `allocated_storage_gi`."""
+
+    TYPE = "aiplatform:data:RdsPostgres"
+
+    def __init__(self, name: str, args: AwsDataArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__(name, args.context, opts)
+        cfg = self.config
+        pg = cfg.data.postgres
+        prod = cfg.is_production
+        major = str(pg.version).split(".")[0]
+        self.identifier = f"{self.context.prefix}-postgres"
+        self.instance_class = tier_of(cfg, "postgres")
+        self.allocated_storage_gi = pg.storage_gi
+
+        subnet_group = aws.rds.SubnetGroup(
+            self.child_name("subnets"),
+            aws.rds.SubnetGroupArgs(
+                name=self.identifier,
+                description="isolated subnets (no internet route)",
+                subnet_ids=args.subnet_ids,
+                tags=self.labels,
+            ),
+            opts=self.child_opts(),
+        )
+        params = aws.rds.ParameterGroup(
+            self.child_name("params"),
+            aws.rds.ParameterGroupArgs(
+                name=f"{self.identifier}-pg{major}",
+                family=f"postgres{major}",
+                description="TLS only; slow statement logging",
+                parameters=[
+                    aws.rds.ParameterGroupParameterArgs(name="rds.force_ssl", value="1", apply_method="pending-reboot"),
+                    aws.rds.ParameterGroupParameterArgs(name="log_min_duration_statement", value="2000"),
+                    aws.rds.ParameterGroupParameterArgs(name="log_connections", value="1"),
+                ],
+                tags=self.labels,
+            ),
+            opts=self.child_opts(),
+        )
+        self.password = random.RandomPassword(
+            self.child_name("password"),
+            random.RandomPasswordArgs(length=32, special=False),
+            opts=self.child_opts(stateful=True),
+        )
+        retention = backup_retention_days(cfg)
+        self.instance = aws.rds.Instance(
+            self.child_name("instance"),
+            aws.rds.InstanceArgs(
+                identifier=self.identifier,
+                engine="postgres",
+                engine_version=major,
+                instance_class=self.instance_class,
+                db_name=DB_NAME,
+                username=USERNAME,
+                password=self.password.result,
+                port=PORT,
+                multi_az=pg.ha,
+                storage_type="gp3",
+                allocated_storage=pg.storage_gi,
+                max_allocated_storage=min(pg.storage_gi * 4, 65536),
+                storage_encrypted=True,
+                kms_key_id=args.kms_key_arn,
+                db_subnet_group_name=subnet_group.name,
+                vpc_security_group_ids=[args.security_group_id],
+                publicly_accessible=False,
+                parameter_group_name=params.name,
+                backup_retention_period=retention,
+                backup_window=backup_window(cfg),
+                maintenance_window=aws_maintenance_window(cfg),
+                delete_automated_backups=False,
+                copy_tags_to_snapshot=True,
+                deletion_protection=prod,
+                skip_final_snapshot=False,
+                final_snapshot_identifier=f"{self.identifier}-final",
+                performance_insights_enabled=True,
+                performance_insights_kms_key_id=args.kms_key_arn,
+                performance_insights_retention_period=7,
+                iam_database_authentication_enabled=True,
+                enabled_cloudwatch_logs_exports=["postgresql", "upgrade"],
+                auto_minor_version_upgrade=True,
+                allow_major_version_upgrade=False,
+                ca_cert_identifier="rds-ca-rsa2048-g1",
+                apply_immediately=not prod,
+                tags=self.labels,
+            ),
+            opts=self.child_opts(stateful=True),
+        )
+        url = pulumi.Output.all(self.instance.address, self.password.result).apply(
+            lambda a: f"postgresql://{USERNAME}:{a[1]}@{a[0]}:{PORT}/{DB_NAME}?sslmode=require"
+        )
+        self.connection = DataConnection(
+            service="postgres",
+            host=self.instance.address,
+            port=PORT,
+            url=pulumi.Output.secret(url),
+            tls=True,
+        )
+        self.register_outputs({"identifier": self.identifier, "host": self.instance.address})

@@ -1,0 +1,618 @@
+"""AWS disaster recovery (`ecs`): AWS Backup tiers with a cross-region copy, replicated RDS backups,
+a replicated backup bucket, Route 53 failover and the failover runbook.
+
+Targets (seeds 000/001/002): RPO 1 h, RTO 4 h. What gives them:
+
+- PostgreSQL point-in-time recovery inside the daily window (RDS automated backups + WAL, 5-minute
+  granularity) in the primary region, and the same automated backups replicated to
+  `regions.secondary` (`InstanceAutomatedBackupsReplication`, encrypted with the secondary backup
+  key): a point-in-time restore in the secondary region loses minutes, well inside the 1 h RPO;
+- AWS Backup: a vault (KMS `backup` key; vault lock in prod: recovery points cannot be deleted
+  early or kept beyond the limits, `aws.backupVaultLockMode` governance or compliance with a 3-day
+  grace period) and a plan for RDS and DocumentDB with the seed 002 tiers from `dr.retention`:
+  daily (kept 30 days, at `dr.backupSchedule`), weekly (Sunday, 12 weeks), monthly (1st, 12
+  months), yearly (1 January, 7 years); every recovery point is copied to a vault in the secondary
+  region with the same retention. Jobs of several tiers that fall on the same day produce one
+  recovery point kept for the longest of their retentions;
+- an alarm when no backup job completed for `monitoring.thresholds.backupMaxAgeHours` (26 h) and
+  when a job fails;
+- an S3 backup bucket for exports and artifacts (pg_dump/mongodump files, config archives):
+  versioning, public access blocked, TLS only, KMS (bucket key), lifecycle (Standard-IA after 30
+  days, Glacier Flexible Retrieval after 90, old versions kept 30 days, objects expire after the
+  yearly tier), replicated to a bucket in the secondary region (same protections, secondary key);
+- Route 53 failover for the origin (`origin.<domain>`, the name CloudFront connects to) when
+  `aws.hostedZoneId` and `regions.secondary` are set: the PRIMARY record points at this stack's
+  ALB and is healthy while the primary targets are (a CLOUDWATCH_METRIC health check on an alarm
+  over the target groups' HealthyHostCount -- a direct HTTP check cannot work because the ALB only
+  answers CloudFront); the SECONDARY record points at `aws.secondaryOriginDomain`, the ALB of the
+  standby stack, when it is configured. Without a hosted zone nothing is created and the outputs
+  say so.
+
+ElastiCache (cache, sessions: rebuilt), and Amazon MQ (transient messages) are not in AWS Backup;
+ElastiCache keeps its own daily snapshots.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Mapping, Optional
+
+import pulumi
+import pulumi_aws as aws
+
+from components.base import PlatformComponent
+from components.config import StackConfig, StackContext
+
+BACKUP_ROLE_POLICIES = (
+    "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup",
+    "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForRestores",
+)
+VAULT_LOCK_GRACE_DAYS = 3
+MIN_RETENTION_DAYS = 7
+
+
+def origin_hostname(config: StackConfig) -> Optional[str]:
+    """The origin name CloudFront uses when Route 53 manages it (failover-capable), else None."""
+    return f"origin.{config.domain}" if config.aws.hosted_zone_id else None
+
+
+def retention_tiers(config: StackConfig) -> list[tuple[str, str, int]]:
+    """(tier, AWS Backup schedule, delete-after days) for the configured tiers (0 disables a tier)."""
+    r = config.dr.retention
+    minute, hour, dom, month, dow = config.dr.backup_schedule.split()
+    m = minute if minute.isdigit() else "0"
+    h = hour if hour.isdigit() else "2"
+    if dow == "*":
+        dow = "?"
+    elif dom == "*":
+        dom = "?"
+    tiers = [("daily", f"cron({minute} {hour} {dom} {month} {dow} *)", r.daily_days)]
+    if r.weekly_weeks:
+        tiers.append(("weekly", f"cron({m} {h} ? * SUN *)", r.weekly_weeks * 7))
+    if r.monthly_months:
+        tiers.append(("monthly", f"cron({m} {h} 1 * ? *)", round(r.monthly_months * 365 / 12)))
+    if r.yearly_years:
+        tiers.append(("yearly", f"cron({m} {h} 1 1 ? *)", r.yearly_years * 366))
+    return tiers
+
+
+def _tls_only(bucket_arn: str) -> dict:
+    return {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [bucket_arn, f"{bucket_arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
+@dataclass(frozen=True)
+class AwsDisasterRecoveryArgs:
+    context: StackContext
+    account_id: pulumi.Input[str]
+    backup_kms_key_arn: pulumi.Input[str]
+    alert_topic_arn: pulumi.Input[str]
+    secondary_provider: Optional[pulumi.ProviderResource] = None
+    secondary_backup_kms_key_arn: Optional[pulumi.Input[str]] = None
+    rds_instance_arn: Optional[pulumi.Input[str]] = None
+    rds_identifier: Optional[str] = None
+    docdb_cluster_arn: Optional[pulumi.Input[str]] = None
+    docdb_cluster_identifier: Optional[str] = None
+    alb_dns_name: Optional[pulumi.Input[str]] = None
+    alb_arn_suffix: Optional[pulumi.Input[str]] = None
+    target_group_arn_suffixes: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    cluster_name: Optional[str] = None
+
+
+class AwsDisasterRecovery(PlatformComponent):
+    """Backup vaults and plan, replicated RDS backups, backup buckets, failover records.
+    Exposes `runbook` (text), `failover_status` (text), `vault_name`, `backup_bucket`."""
+
+    TYPE = "aiplatform:dr:AwsDisasterRecovery"
+
+    def __init__(self, name: str, args: AwsDisasterRecoveryArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__(name, args.context, opts)
+        cfg = self.config
+        self.args = args
+        secondary = cfg.regions.secondary if args.secondary_provider is not None else None
+        self.secondary_region = secondary
+        on_secondary = {"provider": args.secondary_provider} if secondary else {}
+
+        self.vault_name = f"{self.context.prefix}-vault"
+        vault = self._vault("vault", self.vault_name, args.backup_kms_key_arn, {})
+        secondary_vault = None
+        if secondary and args.secondary_backup_kms_key_arn is not None:
+            secondary_vault = self._vault(
+                "vault-secondary", f"{self.context.prefix}-vault-{secondary}", args.secondary_backup_kms_key_arn,
+                on_secondary,
+            )
+        self._plan(vault, secondary_vault)
+        self._backup_alarms()
+
+        self.rds_replication = None
+        if secondary and args.rds_instance_arn is not None and args.secondary_backup_kms_key_arn is not None:
+            self.rds_replication = aws.rds.InstanceAutomatedBackupsReplication(
+                self.child_name("postgres-backups", secondary),
+                aws.rds.InstanceAutomatedBackupsReplicationArgs(
+                    source_db_instance_arn=args.rds_instance_arn,
+                    kms_key_id=args.secondary_backup_kms_key_arn,
+                    retention_period=min(cfg.dr.retention.daily_days, 35),
+                ),
+                opts=self.child_opts(stateful=True, **on_secondary),
+            )
+        self._buckets(secondary, on_secondary)
+        self.failover_status = self._failover_records(secondary)
+        self.runbook = self._runbook(secondary)
+        self.register_outputs({"vault": self.vault_name, "failover": self.failover_status})
+
+    # --- AWS Backup -------------------------------------------------------------------------------
+
+    def _vault(self, key: str, vault_name: str, kms_key_arn, extra: dict) -> aws.backup.Vault:
+        cfg = self.config
+        vault = aws.backup.Vault(
+            self.child_name(key),
+            aws.backup.VaultArgs(name=vault_name, kms_key_arn=kms_key_arn, force_destroy=False, tags=self.labels),
+            opts=self.child_opts(stateful=True, **extra),
+        )
+        if cfg.is_production:
+            longest = max(days for _, _, days in retention_tiers(cfg))
+            aws.backup.VaultLockConfiguration(
+                self.child_name(key, "lock"),
+                aws.backup.VaultLockConfigurationArgs(
+                    backup_vault_name=vault.name,
+                    min_retention_days=MIN_RETENTION_DAYS,
+                    max_retention_days=longest,
+                    changeable_for_days=VAULT_LOCK_GRACE_DAYS if cfg.aws.backup_vault_lock_mode == "compliance" else None,
+                ),
+                opts=self.child_opts(stateful=True, **extra),
+            )
+        return vault
+
+    def _plan(self, vault: aws.backup.Vault, secondary_vault: Optional[aws.backup.Vault]) -> None:
+        args = self.args
+        rules = []
+        for tier, schedule, days in retention_tiers(self.config):
+            lifecycle = aws.backup.PlanRuleLifecycleArgs(delete_after=days)
+            copies = None
+            if secondary_vault is not None:
+                copies = [aws.backup.PlanRuleCopyActionArgs(destination_vault_arn=secondary_vault.arn, lifecycle=lifecycle)]
+            rules.append(
+                aws.backup.PlanRuleArgs(
+                    rule_name=tier,
+                    target_vault_name=vault.name,
+                    schedule=schedule,
+                    start_window=60,
+                    completion_window=360,
+                    lifecycle=lifecycle,
+                    copy_actions=copies,
+                    recovery_point_tags={**self.labels, "tier": tier},
+                )
+            )
+        plan = aws.backup.Plan(
+            self.child_name("plan"),
+            aws.backup.PlanArgs(name=f"{self.context.prefix}-plan", rules=rules, tags=self.labels),
+            opts=self.child_opts(),
+        )
+        resources = [r for r in (args.rds_instance_arn, args.docdb_cluster_arn) if r is not None]
+        if not resources:
+            return
+        role = aws.iam.Role(
+            self.child_name("backup-role"),
+            aws.iam.RoleArgs(
+                name=f"{self.context.prefix}-backup",
+                description="AWS Backup: back up and restore RDS and DocumentDB",
+                assume_role_policy=pulumi.Output.from_input(args.account_id).apply(
+                    lambda a: json.dumps(
+                        {
+                            "Version": "2012-10-17",
+                            "Statement": [
+                                {
+                                    "Effect": "Allow",
+                                    "Principal": {"Service": "backup.amazonaws.com"},
+                                    "Action": "sts:AssumeRole",
+                                    "Condition": {"StringEquals": {"aws:SourceAccount": a}},
+                                }
+                            ],
+                        }
+                    )
+                ),
+                tags=self.labels,
+            ),
+            opts=self.child_opts(),
+        )
+        for i, policy_arn in enumerate(BACKUP_ROLE_POLICIES):
+            aws.iam.RolePolicyAttachment(
+                self.child_name("backup-role", str(i)),
+                aws.iam.RolePolicyAttachmentArgs(role=role.name, policy_arn=policy_arn),
+                opts=self.child_opts(),
+            )
+        aws.backup.Selection(
+            self.child_name("selection"),
+            aws.backup.SelectionArgs(
+                name=f"{self.context.prefix}-databases",
+                plan_id=plan.id,
+                iam_role_arn=role.arn,
+                resources=resources,
+            ),
+            opts=self.child_opts(),
+        )
+
+    def _backup_alarms(self) -> None:
+        t = self.config.monitoring.thresholds
+        actions = [self.args.alert_topic_arn] if self.args.alert_topic_arn is not None else []
+        dims = {"BackupVaultName": self.vault_name}
+        aws.cloudwatch.MetricAlarm(
+            self.child_name("backup-age"),
+            aws.cloudwatch.MetricAlarmArgs(
+                name=f"{self.context.prefix}-backup-age",
+                alarm_description=f"no backup job completed in {t.backup_max_age_hours} h",
+                namespace="AWS/Backup",
+                metric_name="NumberOfBackupJobsCompleted",
+                dimensions=dims,
+                statistic="Sum",
+                period=3600,
+                evaluation_periods=t.backup_max_age_hours,
+                datapoints_to_alarm=t.backup_max_age_hours,
+                comparison_operator="LessThanThreshold",
+                threshold=1,
+                treat_missing_data="breaching",
+                alarm_actions=actions,
+                ok_actions=actions,
+                tags=self.labels,
+            ),
+            opts=self.child_opts(),
+        )
+        aws.cloudwatch.MetricAlarm(
+            self.child_name("backup-failed"),
+            aws.cloudwatch.MetricAlarmArgs(
+                name=f"{self.context.prefix}-backup-failed",
+                alarm_description="a backup or copy job failed",
+                namespace="AWS/Backup",
+                metric_name="NumberOfBackupJobsFailed",
+                dimensions=dims,
+                statistic="Sum",
+                period=3600,
+                evaluation_periods=1,
+                comparison_operator="GreaterThanThreshold",
+                threshold=0,
+                treat_missing_data="notBreaching",
+                alarm_actions=actions,
+                tags=self.labels,
+            ),
+            opts=self.child_opts(),
+        )
+
+    # --- S3 backup bucket ------------------------------------------------------------------------
+
+    def _bucket(self, key: str, region: str, kms_key_arn, extra: dict, lifecycle: bool):
+        cfg = self.config
+        bucket = aws.s3.Bucket(
+            self.child_name(key),
+            aws.s3.BucketArgs(
+                bucket=pulumi.Output.concat(self.context.prefix, "-backups-", self.args.account_id, "-", region),
+                force_destroy=False,
+                tags=self.labels,
+            ),
+            opts=self.child_opts(stateful=True, **extra),
+        )
+        versioning = aws.s3.BucketVersioning(
+            self.child_name(key, "versioning"),
+            aws.s3.BucketVersioningInitArgs(
+                bucket=bucket.id,
+                versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
+            ),
+            opts=self.child_opts(**extra),
+        )
+        aws.s3.BucketPublicAccessBlock(
+            self.child_name(key, "public-access"),
+            aws.s3.BucketPublicAccessBlockArgs(
+                bucket=bucket.id,
+                block_public_acls=True,
+                block_public_policy=True,
+                ignore_public_acls=True,
+                restrict_public_buckets=True,
+            ),
+            opts=self.child_opts(**extra),
+        )
+        aws.s3.BucketOwnershipControls(
+            self.child_name(key, "ownership"),
+            aws.s3.BucketOwnershipControlsArgs(
+                bucket=bucket.id,
+                rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+            ),
+            opts=self.child_opts(**extra),
+        )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            self.child_name(key, "encryption"),
+            aws.s3.BucketServerSideEncryptionConfigurationInitArgs(
+                bucket=bucket.id,
+                rules=[
+                    aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                        apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                            sse_algorithm="aws:kms", kms_master_key_id=kms_key_arn
+                        ),
+                        bucket_key_enabled=True,
+                    )
+                ],
+            ),
+            opts=self.child_opts(**extra),
+        )
+        aws.s3.BucketPolicy(
+            self.child_name(key, "policy"),
+            aws.s3.BucketPolicyArgs(
+                bucket=bucket.id,
+                policy=bucket.arn.apply(lambda arn: json.dumps({"Version": "2012-10-17", "Statement": [_tls_only(arn)]})),
+            ),
+            opts=self.child_opts(**extra),
+        )
+        if lifecycle:
+            r = cfg.dr.retention
+            keep_days = max(r.daily_days, r.weekly_weeks * 7, round(r.monthly_months * 365 / 12), r.yearly_years * 366)
+            aws.s3.BucketLifecycleConfiguration(
+                self.child_name(key, "lifecycle"),
+                aws.s3.BucketLifecycleConfigurationArgs(
+                    bucket=bucket.id,
+                    rules=[
+                        aws.s3.BucketLifecycleConfigurationRuleArgs(
+                            id="tiering-and-expiry",
+                            status="Enabled",
+                            filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                            transitions=[
+                                aws.s3.BucketLifecycleConfigurationRuleTransitionArgs(days=30, storage_class="STANDARD_IA"),
+                                aws.s3.BucketLifecycleConfigurationRuleTransitionArgs(days=90, storage_class="GLACIER"),
+                            ],
+                            expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=keep_days),
+                            noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                                noncurrent_days=30
+                            ),
+                            abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                                days_after_initiation=7
+                            ),
+                        )
+                    ],
+                ),
+                # lifecycle rules are rejected while versioning is still being enabled
+                opts=self.child_opts(depends_on=[versioning], **extra),
+            )
+        return bucket, versioning
+
+    def _buckets(self, secondary: Optional[str], on_secondary: dict) -> None:
+        cfg = self.config
+        args = self.args
+        self.backup_bucket, versioning = self._bucket("backups", cfg.regions.primary, args.backup_kms_key_arn, {}, True)
+        self.replica_bucket = None
+        if not secondary or args.secondary_backup_kms_key_arn is None:
+            return
+        self.replica_bucket, replica_versioning = self._bucket(
+            "backups-replica", secondary, args.secondary_backup_kms_key_arn, on_secondary, True
+        )
+        role = aws.iam.Role(
+            self.child_name("replication-role"),
+            aws.iam.RoleArgs(
+                name=f"{self.context.prefix}-backup-replication",
+                description="S3 replication of the backup bucket to the secondary region",
+                assume_role_policy=pulumi.Output.from_input(args.account_id).apply(
+                    lambda a: json.dumps(
+                        {
+                            "Version": "2012-10-17",
+                            "Statement": [
+                                {
+                                    "Effect": "Allow",
+                                    "Principal": {"Service": "s3.amazonaws.com"},
+                                    "Action": "sts:AssumeRole",
+                                    "Condition": {"StringEquals": {"aws:SourceAccount": a}},
+                                }
+                            ],
+                        }
+                    )
+                ),
+                tags=self.labels,
+            ),
+            opts=self.child_opts(),
+        )
+        aws.iam.RolePolicy(
+            self.child_name("replication-policy"),
+            aws.iam.RolePolicyArgs(
+                role=role.id,
+                policy=pulumi.Output.all(
+                    self.backup_bucket.arn, self.replica_bucket.arn, args.backup_kms_key_arn,
+                    args.secondary_backup_kms_key_arn,
+                ).apply(
+                    lambda a: json.dumps(
+                        {
+                            "Version": "2012-10-17",
+                            "Statement": [
+                                {"Effect": "Allow", "Action": ["s3:GetReplicationConfiguration", "s3:ListBucket"],
+                                 "Resource": a[0]},
+                                {"Effect": "Allow",
+                                 "Action": ["s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl",
+                                            "s3:GetObjectVersionTagging"],
+                                 "Resource": f"{a[0]}/*"},
+                                {"Effect": "Allow",
+                                 "Action": ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"],
+                                 "Resource": f"{a[1]}/*"},
+                                {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": a[2]},
+                                {"Effect": "Allow", "Action": "kms:Encrypt", "Resource": a[3]},
+                            ],
+                        }
+                    )
+                ),
+            ),
+            opts=self.child_opts(),
+        )
+        aws.s3.BucketReplicationConfig(
+            self.child_name("backups-replication"),
+            aws.s3.BucketReplicationConfigArgs(
+                bucket=self.backup_bucket.id,
+                role=role.arn,
+                rules=[
+                    aws.s3.BucketReplicationConfigRuleArgs(
+                        id="to-secondary",
+                        status="Enabled",
+                        filter=aws.s3.BucketReplicationConfigRuleFilterArgs(prefix=""),
+                        delete_marker_replication=aws.s3.BucketReplicationConfigRuleDeleteMarkerReplicationArgs(
+                            status="Disabled"
+                        ),
+                        source_selection_criteria=aws.s3.BucketReplicationConfigRuleSourceSelectionCriteriaArgs(
+                            sse_kms_encrypted_objects=aws.s3.BucketReplicationConfigRuleSourceSelectionCriteriaSseKmsEncryptedObjectsArgs(
+                                status="Enabled"
+                            )
+                        ),
+                        destination=aws.s3.BucketReplicationConfigRuleDestinationArgs(
+                            bucket=self.replica_bucket.arn,
+                            storage_class="STANDARD_IA",
+                            encryption_configuration=aws.s3.BucketReplicationConfigRuleDestinationEncryptionConfigurationArgs(
+                                replica_kms_key_id=args.secondary_backup_kms_key_arn
+                            ),
+                        ),
+                    )
+                ],
+            ),
+            # S3 rejects a replication configuration until both buckets are versioned
+            opts=self.child_opts(depends_on=[versioning, replica_versioning]),
+        )
+
+    # --- failover -----------------------------------------------------------------------------------
+
+    def _failover_records(self, secondary: Optional[str]) -> str:
+        cfg = self.config
+        args = self.args
+        zone_id = cfg.aws.hosted_zone_id
+        origin = origin_hostname(cfg)
+        if not zone_id or origin is None or args.alb_dns_name is None:
+            return (
+                "skipped: no aws.hostedZoneId, so no Route 53 records were created; CloudFront uses the "
+                "ALB's DNS name as origin and failover is manual (docs/deploy-aws.md)"
+            )
+        if not secondary:
+            aws.route53.Record(
+                self.child_name("origin"),
+                aws.route53.RecordArgs(zone_id=zone_id, name=origin, type="CNAME", ttl=60, records=[args.alb_dns_name]),
+                opts=self.child_opts(),
+            )
+            return f"no secondary region: {origin} is a plain record to the ALB"
+
+        suffixes = [args.target_group_arn_suffixes[s] for s in sorted(args.target_group_arn_suffixes)]
+        queries = [
+            aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                id=f"h{i}",
+                metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
+                    namespace="AWS/ApplicationELB", metric_name="HealthyHostCount",
+                    dimensions={"TargetGroup": tg, "LoadBalancer": args.alb_arn_suffix}, stat="Minimum", period=60,
+                ),
+            )
+            for i, tg in enumerate(suffixes)
+        ]
+        ids = ", ".join(q.id for q in queries)
+        queries.insert(
+            0,
+            aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                id="healthy", expression=f"MIN([{ids}])", label="least healthy targets", return_data=True
+            ),
+        )
+        minutes = cfg.dr.failure_threshold
+        alarm_name = f"{self.context.prefix}-origin-unhealthy"
+        alarm = aws.cloudwatch.MetricAlarm(
+            self.child_name("origin-unhealthy"),
+            aws.cloudwatch.MetricAlarmArgs(
+                name=alarm_name,
+                alarm_description="a routed service has no healthy target in the primary region (drives failover)",
+                comparison_operator="LessThanThreshold",
+                threshold=1,
+                evaluation_periods=minutes,
+                datapoints_to_alarm=minutes,
+                treat_missing_data="breaching",
+                metric_queries=queries,
+                alarm_actions=[args.alert_topic_arn] if args.alert_topic_arn is not None else [],
+                ok_actions=[args.alert_topic_arn] if args.alert_topic_arn is not None else [],
+                tags=self.labels,
+            ),
+            opts=self.child_opts(),
+        )
+        check = aws.route53.HealthCheck(
+            self.child_name("origin-health"),
+            aws.route53.HealthCheckArgs(
+                type="CLOUDWATCH_METRIC",
+                cloudwatch_alarm_name=alarm.name,
+                cloudwatch_alarm_region=cfg.regions.primary,
+                insufficient_data_health_status="LastKnownStatus",
+                reference_name=f"{self.context.prefix}-origin"[:64],
+                tags={**self.labels, "Name": f"{self.context.prefix}-origin"},
+            ),
+            opts=self.child_opts(),
+        )
+        aws.route53.Record(
+            self.child_name("origin-primary"),
+            aws.route53.RecordArgs(
+                zone_id=zone_id,
+                name=origin,
+                type="CNAME",
+                ttl=60,
+                records=[args.alb_dns_name],
+                set_identifier="primary",
+                failover_routing_policies=[aws.route53.RecordFailoverRoutingPolicyArgs(type="PRIMARY")],
+                health_check_id=check.id,
+            ),
+            opts=self.child_opts(),
+        )
+        standby = cfg.aws.secondary_origin_domain
+        if standby is None:
+            return (
+                f"{origin}: PRIMARY record only (health-checked); set aws.secondaryOriginDomain to the standby "
+                f"ALB in {secondary} to add the SECONDARY record"
+            )
+        aws.route53.Record(
+            self.child_name("origin-secondary"),
+            aws.route53.RecordArgs(
+                zone_id=zone_id,
+                name=origin,
+                type="CNAME",
+                ttl=60,
+                records=[standby],
+                set_identifier="secondary",
+                failover_routing_policies=[aws.route53.RecordFailoverRoutingPolicyArgs(type="SECONDARY")],
+            ),
+            opts=self.child_opts(),
+        )
+        return f"{origin}: PRIMARY -> this stack's ALB, SECONDARY -> {standby} ({secondary})"
+
+    def _runbook(self, secondary: Optional[str]) -> str:
+        cfg = self.config
+        args = self.args
+        prefix = self.context.prefix
+        primary = cfg.regions.primary
+        rpo, rto = cfg.dr.rpo_minutes, cfg.dr.rto_minutes
+        if not secondary:
+            return (
+                f"No secondary region configured: restores happen in {primary} only. RPO {rpo} min, RTO {rto} min.\n"
+                f"PostgreSQL PITR: aws rds restore-db-instance-to-point-in-time --source-db-instance-identifier "
+                f"{args.rds_identifier} --target-db-instance-identifier {args.rds_identifier}-restored "
+                f"--restore-time <UTC time> --region {primary}\n"
+                f"Other restores: AWS Backup vault {self.vault_name} (docs/deploy-aws.md)."
+            )
+        steps = [
+            f"Failover runbook ({primary} -> {secondary}; RPO {rpo} min, RTO {rto} min; details in docs/deploy-aws.md)",
+            f"1. Confirm the outage: alarms {prefix}-*-down and {prefix}-origin-unhealthy, AWS Health Dashboard for {primary}.",
+            f"2. PostgreSQL: find the replicated automated backups in {secondary}: aws rds "
+            f"describe-db-instance-automated-backups --region {secondary}; restore to the latest time: aws rds "
+            f"restore-db-instance-to-point-in-time --source-db-instance-automated-backups-arn <arn> "
+            f"--target-db-instance-identifier {args.rds_identifier or prefix + '-postgres'} --use-latest-restorable-time "
+            f"--region {secondary} (or restore the latest copied recovery point from vault "
+            f"{prefix}-vault-{secondary}).",
+            f"3. DocumentDB: restore the latest recovery point of {args.docdb_cluster_identifier or prefix + '-docdb'} "
+            f"from vault {prefix}-vault-{secondary} (aws backup list-recovery-points-by-backup-vault "
+            f"--backup-vault-name {prefix}-vault-{secondary} --region {secondary}; aws backup start-restore-job ...).",
+            f"4. Secrets are already replicated to {secondary} (Secrets Manager replicas of {prefix}/*); update "
+            f"{prefix}/database-url and {prefix}/mongodb-connection-uri there to the restored endpoints.",
+            f"5. Deploy the standby stack in {secondary} (a copy of this stack file with regions.primary={secondary}, "
+            f"the data restored above, the same domain): pulumi up --stack <standby stack>.",
+            f"6. Set aws.secondaryOriginDomain in this stack to the standby ALB DNS name and run pulumi up: Route 53 "
+            f"then answers origin.{cfg.domain} with the standby while the primary origin is unhealthy. The standby ALB "
+            f"must accept this stack's origin secret ({prefix}/cloudfront-origin-secret, replicated).",
+            "7. Verify: Route 53 health checks green, smoke tests on the public hosts, alarms back to OK.",
+            f"8. Fail back after {primary} recovers: restore data from {secondary} into {primary}, then remove "
+            f"aws.secondaryOriginDomain or let the PRIMARY record become healthy again.",
+        ]
+        return "\n".join(steps)

@@ -1,0 +1,312 @@
+"""AWS edge (`ecs`), part 2: the Application Load Balancer that is CloudFront's only origin.
+
+Creates:
+- an S3 bucket for edge logs (ALB access logs under `alb/`, CloudFront standard logs under
+  `cloudfront/`): public access blocked, TLS-only bucket policy, lifecycle expiry (1 year in
+  prod, 90 days otherwise), SSE-S3 -- ALB access logs support only S3-managed keys, so this one
+  bucket is not KMS-encrypted; ACLs stay enabled (BucketOwnerPreferred) because CloudFront
+  standard logging delivers through the bucket ACL;
+- the origin secret: a random value CloudFront sends in the `X-Origin-Verify` header; the ALB
+  forwards only requests that carry it, so the ALB cannot be used to bypass CloudFront and WAF
+  (the security group already admits only CloudFront's origin-facing addresses);
+- the ALB in the public subnets: invalid header fields dropped, deletion protection in prod,
+  access logs, idle timeout = `edge.streamingTimeoutSeconds` (SSE streams stay open);
+- per routed service an `ip` target group (health check on the readiness path, 120 s
+  deregistration delay so in-flight streams finish);
+- an HTTPS listener (certificate from ACM, policy ELBSecurityPolicy-TLS13-1-2-2021-06: TLS 1.3 and
+  1.2 only) whose default action is a fixed 403, plus per routed service a rule forwarding
+  requests for its host (and paths) that carry the origin secret;
+- an HTTP listener that only redirects to HTTPS (301).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+
+from components.base import PlatformComponent
+from components.config import StackContext
+
+TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+ORIGIN_HEADER = "X-Origin-Verify"
+LOG_DELIVERY_SERVICE = "logdelivery.elasticloadbalancing.amazonaws.com"
+
+
+def tls_only_statement(bucket_arn: str) -> dict:
+    return {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [bucket_arn, f"{bucket_arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
+def path_patterns(paths: Sequence[str]) -> list[str]:
+    """Route paths -> ALB path patterns: '/api' -> '/api', '/api/*'. '/' means everything (none)."""
+    patterns: list[str] = []
+    for p in paths:
+        if p == "/":
+            return []
+        base = p.rstrip("/")
+        patterns += [base, f"{base}/*"]
+    return patterns
+
+
+@dataclass(frozen=True)
+class AwsLoadBalancerArgs:
+    context: StackContext
+    account_id: pulumi.Input[str]
+    vpc_id: pulumi.Input[str]
+    public_subnet_ids: Sequence[pulumi.Input[str]]
+    security_group_id: pulumi.Input[str]
+    certificate_arn: pulumi.Input[str]
+
+
+class AwsLoadBalancer(PlatformComponent):
+    """ALB, listeners, rules, target groups, log bucket, origin secret. Exposes `alb`,
+    `target_group_arns`, `target_groups` (service -> TargetGroup), `rules` (the listener rules),
+    `origin_secret` (secret Output), `logs_bucket`."""
+
+    TYPE = "aiplatform:edge:AwsLoadBalancer"
+
+    def __init__(self, name: str, args: AwsLoadBalancerArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__(name, args.context, opts)
+        cfg = self.config
+        prod = cfg.is_production
+        prefix = self.context.prefix
+
+        bucket_policy = self._logs_bucket(args)
+
+        self.origin_secret_password = random.RandomPassword(
+            self.child_name("origin-secret"), random.RandomPasswordArgs(length=48, special=False), opts=self.child_opts()
+        )
+        self.origin_secret = pulumi.Output.secret(self.origin_secret_password.result)
+
+        self.alb = aws.lb.LoadBalancer(
+            self.child_name("alb"),
+            aws.lb.LoadBalancerArgs(
+                name=f"{prefix}-alb",
+                load_balancer_type="application",
+                internal=False,
+                ip_address_type="ipv4",
+                security_groups=[args.security_group_id],
+                subnets=list(args.public_subnet_ids),
+                drop_invalid_header_fields=True,
+                enable_deletion_protection=prod,
+                enable_http2=True,
+                idle_timeout=cfg.edge.streaming_timeout_seconds,
+                access_logs=aws.lb.LoadBalancerAccessLogsArgs(bucket=self.logs_bucket.id, prefix="alb", enabled=True),
+                tags=self.labels,
+            ),
+            # ELB checks that it may write the access logs when the ALB is created
+            opts=self.child_opts(depends_on=[bucket_policy]),
+        )
+
+        self.target_groups: dict[str, aws.lb.TargetGroup] = {}
+        for svc_name, svc in cfg.enabled_services.items():
+            if svc.kind != "web" or svc.route is None:
+                continue
+            self.target_groups[svc_name] = aws.lb.TargetGroup(
+                self.child_name(svc_name, "tg"),
+                aws.lb.TargetGroupArgs(
+                    name=f"{prefix}-{svc_name}"[:32].rstrip("-"),
+                    port=svc.port,
+                    protocol="HTTP",
+                    target_type="ip",
+                    vpc_id=args.vpc_id,
+                    deregistration_delay=120,
+                    health_check=aws.lb.TargetGroupHealthCheckArgs(
+                        enabled=True,
+                        path=svc.effective_readiness_path or "/",
+                        protocol="HTTP",
+                        matcher="200-399",
+                        interval=15,
+                        timeout=5,
+                        healthy_threshold=2,
+                        unhealthy_threshold=3,
+                    ),
+                    tags={**self.labels, "service": svc_name},
+                ),
+                opts=self.child_opts(),
+            )
+
+        https = aws.lb.Listener(
+            self.child_name("https"),
+            aws.lb.ListenerArgs(
+                load_balancer_arn=self.alb.arn,
+                port=443,
+                protocol="HTTPS",
+                ssl_policy=TLS_POLICY,
+                certificate_arn=args.certificate_arn,
+                default_actions=[
+                    aws.lb.ListenerDefaultActionArgs(
+                        type="fixed-response",
+                        fixed_response=aws.lb.ListenerDefaultActionFixedResponseArgs(
+                            content_type="text/plain", message_body="Forbidden", status_code="403"
+                        ),
+                    )
+                ],
+                tags=self.labels,
+            ),
+            opts=self.child_opts(),
+        )
+        aws.lb.Listener(
+            self.child_name("http"),
+            aws.lb.ListenerArgs(
+                load_balancer_arn=self.alb.arn,
+                port=80,
+                protocol="HTTP",
+                default_actions=[
+                    aws.lb.ListenerDefaultActionArgs(
+                        type="redirect",
+                        redirect=aws.lb.ListenerDefaultActionRedirectArgs(
+                            protocol="HTTPS", port="443", status_code="HTTP_301"
+                        ),
+                    )
+                ],
+                tags=self.labels,
+            ),
+            opts=self.child_opts(),
+        )
+
+        self.rules: list[aws.lb.ListenerRule] = []
+        for priority, (svc_name, tg) in enumerate(self.target_groups.items(), start=1):
+            svc = cfg.enabled_services[svc_name]
+            conditions = [
+                aws.lb.ListenerRuleConditionArgs(
+                    host_header=aws.lb.ListenerRuleConditionHostHeaderArgs(values=[cfg.host(svc.route)])
+                ),
+                aws.lb.ListenerRuleConditionArgs(
+                    http_header=aws.lb.ListenerRuleConditionHttpHeaderArgs(
+                        http_header_name=ORIGIN_HEADER, values=[self.origin_secret]
+                    )
+                ),
+            ]
+            patterns = path_patterns(svc.route.paths)
+            if patterns:
+                conditions.append(
+                    aws.lb.ListenerRuleConditionArgs(
+                        path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(values=patterns)
+                    )
+                )
+            self.rules.append(
+                aws.lb.ListenerRule(
+                    self.child_name(svc_name, "rule"),
+                    aws.lb.ListenerRuleArgs(
+                        listener_arn=https.arn,
+                        priority=priority * 10,
+                        conditions=conditions,
+                        actions=[aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=tg.arn)],
+                        tags={**self.labels, "service": svc_name},
+                    ),
+                    opts=self.child_opts(),
+                )
+            )
+        self.https_listener = https
+        self.target_group_arns = {n: tg.arn for n, tg in self.target_groups.items()}
+        self.register_outputs({"dnsName": self.alb.dns_name, "targetGroups": sorted(self.target_groups)})
+
+    def _logs_bucket(self, args: AwsLoadBalancerArgs) -> aws.s3.BucketPolicy:
+        cfg = self.config
+        region = cfg.regions.primary
+        self.logs_bucket = aws.s3.Bucket(
+            self.child_name("logs"),
+            aws.s3.BucketArgs(
+                bucket=pulumi.Output.concat(self.context.prefix, "-edge-logs-", args.account_id, "-", region),
+                force_destroy=False,
+                tags=self.labels,
+            ),
+            opts=self.child_opts(stateful=True),
+        )
+        bucket = self.logs_bucket.id
+        aws.s3.BucketPublicAccessBlock(
+            self.child_name("logs-public-access"),
+            aws.s3.BucketPublicAccessBlockArgs(
+                bucket=bucket,
+                block_public_acls=True,
+                block_public_policy=True,
+                ignore_public_acls=True,
+                restrict_public_buckets=True,
+            ),
+            opts=self.child_opts(),
+        )
+        aws.s3.BucketOwnershipControls(
+            self.child_name("logs-ownership"),
+            aws.s3.BucketOwnershipControlsArgs(
+                bucket=bucket,
+                rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerPreferred"),
+            ),
+            opts=self.child_opts(),
+        )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            self.child_name("logs-encryption"),
+            aws.s3.BucketServerSideEncryptionConfigurationInitArgs(
+                bucket=bucket,
+                rules=[
+                    aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                        apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                            sse_algorithm="AES256"
+                        )
+                    )
+                ],
+            ),
+            opts=self.child_opts(),
+        )
+        aws.s3.BucketLifecycleConfiguration(
+            self.child_name("logs-lifecycle"),
+            aws.s3.BucketLifecycleConfigurationArgs(
+                bucket=bucket,
+                rules=[
+                    aws.s3.BucketLifecycleConfigurationRuleArgs(
+                        id="expire-logs",
+                        status="Enabled",
+                        filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                        expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
+                            days=365 if cfg.is_production else 90
+                        ),
+                        abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                            days_after_initiation=7
+                        ),
+                    )
+                ],
+            ),
+            opts=self.child_opts(),
+        )
+        elb_account = aws.elb.get_service_account_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        policy = pulumi.Output.all(self.logs_bucket.arn, args.account_id, elb_account.arn).apply(
+            lambda a: json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            # regions from before August 2022 deliver as the regional ELB account
+                            "Sid": "AlbAccessLogsElbAccount",
+                            "Effect": "Allow",
+                            "Principal": {"AWS": a[2]},
+                            "Action": "s3:PutObject",
+                            "Resource": f"{a[0]}/alb/AWSLogs/{a[1]}/*",
+                        },
+                        {
+                            "Sid": "AlbAccessLogsService",
+                            "Effect": "Allow",
+                            "Principal": {"Service": LOG_DELIVERY_SERVICE},
+                            "Action": "s3:PutObject",
+                            "Resource": f"{a[0]}/alb/AWSLogs/{a[1]}/*",
+                        },
+                        tls_only_statement(a[0]),
+                    ],
+                }
+            )
+        )
+        return aws.s3.BucketPolicy(
+            self.child_name("logs-policy"),
+            aws.s3.BucketPolicyArgs(bucket=bucket, policy=policy),
+            opts=self.child_opts(),
+        )

@@ -1,0 +1,377 @@
+"""AWS network (`ecs`): VPC, subnets in three tiers, NAT, flow logs, VPC endpoints, security groups.
+
+What it creates and why:
+
+- a VPC (`aws.vpcCidr`) with DNS support, over `aws.azCount` availability zones (3: one zone can
+  fail without losing quorum for the Multi-AZ data services);
+- per zone three subnets, each 1/16 of the VPC range:
+  `public` (ALB and NAT gateways; the only tier with a route to the internet gateway),
+  `private` (ECS tasks; outbound through NAT, never a public IP),
+  `isolated` (RDS, ElastiCache, DocumentDB, Amazon MQ; no route out of the VPC at all);
+- NAT gateways: one per zone in production (a zone outage does not cut the others' egress),
+  one in other environments (cost);
+- VPC flow logs (all traffic) to a KMS-encrypted CloudWatch log group with retention, written by a
+  role that only the flow-logs service of this account can assume and that can only write there;
+- VPC endpoints, so image pulls, secrets and logs never leave the AWS network: interface endpoints
+  for ECR (api, dkr), Secrets Manager and CloudWatch Logs in the private subnets, and the S3 gateway
+  endpoint (ECR image layers) on the private route tables;
+- the default security group stripped of all rules;
+- security groups that allow only the flows the platform uses (rules as separate resources, so
+  groups can reference each other without cycles):
+  `alb`: in 443 from CloudFront's origin-facing prefix list only; out to each routed service port;
+  `svc-<name>`: in from the ALB (routed services) or from the other services (internal web
+  services such as the MCP server, reached through Cloud Map); out to the data services it `uses`,
+  to internal services, and 443 (AWS endpoints, image registry, AI provider APIs via NAT);
+  `endpoints`: in 443 from the services;
+  `data-<service>`: in on the service port from the services that use it; no egress.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from dataclasses import dataclass
+from typing import Optional
+
+import pulumi
+import pulumi_aws as aws
+
+from components.base import PlatformComponent
+from components.config import StackContext
+
+DATA_PORTS = {"postgres": 5432, "redis": 6379, "mongodb": 27017, "rabbitmq": 5671}
+CLOUDFRONT_ORIGIN_PREFIX_LIST = "com.amazonaws.global.cloudfront.origin-facing"
+INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "secretsmanager", "logs")
+TIER_OFFSETS = {"private": 0, "isolated": 4, "public": 8}
+
+
+def subnet_cidrs(vpc_cidr: str, az_count: int) -> dict[str, list[str]]:
+    """Cut the VPC range into 16 equal subnets; tiers take blocks 0-2, 4-6 and 8-10."""
+    net = ipaddress.IPv4Network(vpc_cidr)
+    blocks = list(net.subnets(new_prefix=net.prefixlen + 4))
+    return {tier: [str(blocks[offset + i]) for i in range(az_count)] for tier, offset in TIER_OFFSETS.items()}
+
+
+@dataclass(frozen=True)
+class AwsNetworkArgs:
+    context: StackContext
+    account_id: pulumi.Input[str]
+    logs_kms_key_arn: pulumi.Input[str]
+
+
+class AwsNetwork(PlatformComponent):
+    """The VPC and its security groups. Exposes `vpc_id`, `public_subnet_ids`,
+    `private_subnet_ids`, `isolated_subnet_ids`, `alb_security_group_id`,
+    `service_security_group_ids` (service -> id), `data_security_group_ids` (data service -> id)."""
+
+    TYPE = "aiplatform:network:AwsNetwork"
+
+    def __init__(self, name: str, args: AwsNetworkArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__(name, args.context, opts)
+        cfg = self.config
+        region = cfg.regions.primary
+        tags = self.labels
+        azs = aws.get_availability_zones_output(
+            state="available", opts=pulumi.InvokeOutputOptions(parent=self)
+        ).names
+
+        self.vpc = aws.ec2.Vpc(
+            self.child_name("vpc"),
+            aws.ec2.VpcArgs(
+                cidr_block=cfg.aws.vpc_cidr,
+                enable_dns_support=True,
+                enable_dns_hostnames=True,
+                tags={**tags, "Name": f"{self.context.prefix}-vpc"},
+            ),
+            opts=self.child_opts(),
+        )
+        vpc_id = self.vpc.id
+        aws.ec2.DefaultSecurityGroup(
+            self.child_name("default-sg"),
+            aws.ec2.DefaultSecurityGroupArgs(vpc_id=vpc_id, ingress=[], egress=[], tags=tags),
+            opts=self.child_opts(),
+        )
+        igw = aws.ec2.InternetGateway(
+            self.child_name("igw"), aws.ec2.InternetGatewayArgs(vpc_id=vpc_id, tags=tags), opts=self.child_opts()
+        )
+
+        cidrs = subnet_cidrs(cfg.aws.vpc_cidr, cfg.aws.az_count)
+        subnets: dict[str, list[aws.ec2.Subnet]] = {tier: [] for tier in TIER_OFFSETS}
+        for tier in ("public", "private", "isolated"):
+            for i, cidr in enumerate(cidrs[tier]):
+                subnets[tier].append(
+                    aws.ec2.Subnet(
+                        self.child_name(tier, str(i)),
+                        aws.ec2.SubnetArgs(
+                            vpc_id=vpc_id,
+                            cidr_block=cidr,
+                            availability_zone=azs[i],
+                            map_public_ip_on_launch=False,
+                            tags={**tags, "Name": f"{self.context.prefix}-{tier}-{i}", "tier": tier},
+                        ),
+                        opts=self.child_opts(),
+                    )
+                )
+
+        public_rt = aws.ec2.RouteTable(
+            self.child_name("public-rt"), aws.ec2.RouteTableArgs(vpc_id=vpc_id, tags=tags), opts=self.child_opts()
+        )
+        aws.ec2.Route(
+            self.child_name("public-default"),
+            aws.ec2.RouteArgs(route_table_id=public_rt.id, destination_cidr_block="0.0.0.0/0", gateway_id=igw.id),
+            opts=self.child_opts(),
+        )
+        for i, subnet in enumerate(subnets["public"]):
+            aws.ec2.RouteTableAssociation(
+                self.child_name("public", str(i), "rta"),
+                aws.ec2.RouteTableAssociationArgs(subnet_id=subnet.id, route_table_id=public_rt.id),
+                opts=self.child_opts(),
+            )
+
+        # NAT: one per zone in production, one otherwise
+        nat_count = cfg.aws.az_count if cfg.is_production else 1
+        nats = []
+        for i in range(nat_count):
+            eip = aws.ec2.Eip(
+                self.child_name("nat", str(i), "eip"), aws.ec2.EipArgs(domain="vpc", tags=tags), opts=self.child_opts()
+            )
+            nats.append(
+                aws.ec2.NatGateway(
+                    self.child_name("nat", str(i)),
+                    aws.ec2.NatGatewayArgs(
+                        allocation_id=eip.allocation_id, subnet_id=subnets["public"][i].id, tags=tags
+                    ),
+                    opts=self.child_opts(),
+                )
+            )
+        private_route_tables = []
+        for i, subnet in enumerate(subnets["private"]):
+            rt = aws.ec2.RouteTable(
+                self.child_name("private", str(i), "rt"),
+                aws.ec2.RouteTableArgs(vpc_id=vpc_id, tags=tags),
+                opts=self.child_opts(),
+            )
+            aws.ec2.Route(
+                self.child_name("private", str(i), "default"),
+                aws.ec2.RouteArgs(
+                    route_table_id=rt.id, destination_cidr_block="0.0.0.0/0", nat_gateway_id=nats[i % nat_count].id
+                ),
+                opts=self.child_opts(),
+            )
+            aws.ec2.RouteTableAssociation(
+                self.child_name("private", str(i), "rta"),
+                aws.ec2.RouteTableAssociationArgs(subnet_id=subnet.id, route_table_id=rt.id),
+                opts=self.child_opts(),
+            )
+            private_route_tables.append(rt)
+        # isolated: only the VPC-local route
+        isolated_rt = aws.ec2.RouteTable(
+            self.child_name("isolated-rt"), aws.ec2.RouteTableArgs(vpc_id=vpc_id, tags=tags), opts=self.child_opts()
+        )
+        for i, subnet in enumerate(subnets["isolated"]):
+            aws.ec2.RouteTableAssociation(
+                self.child_name("isolated", str(i), "rta"),
+                aws.ec2.RouteTableAssociationArgs(subnet_id=subnet.id, route_table_id=isolated_rt.id),
+                opts=self.child_opts(),
+            )
+
+        self._flow_logs(args, region)
+        self._security_groups(vpc_id)
+
+        # endpoints
+        for service in INTERFACE_ENDPOINTS:
+            aws.ec2.VpcEndpoint(
+                self.child_name("vpce", service.replace(".", "-")),
+                aws.ec2.VpcEndpointArgs(
+                    vpc_id=vpc_id,
+                    service_name=f"com.amazonaws.{region}.{service}",
+                    vpc_endpoint_type="Interface",
+                    private_dns_enabled=True,
+                    subnet_ids=[s.id for s in subnets["private"]],
+                    security_group_ids=[self.endpoints_sg.id],
+                    tags=tags,
+                ),
+                opts=self.child_opts(),
+            )
+        aws.ec2.VpcEndpoint(
+            self.child_name("vpce", "s3"),
+            aws.ec2.VpcEndpointArgs(
+                vpc_id=vpc_id,
+                service_name=f"com.amazonaws.{region}.s3",
+                vpc_endpoint_type="Gateway",
+                route_table_ids=[rt.id for rt in private_route_tables],
+                tags=tags,
+            ),
+            opts=self.child_opts(),
+        )
+
+        self.vpc_id = vpc_id
+        self.public_subnet_ids = [s.id for s in subnets["public"]]
+        self.private_subnet_ids = [s.id for s in subnets["private"]]
+        self.isolated_subnet_ids = [s.id for s in subnets["isolated"]]
+        self.register_outputs(
+            {
+                "vpcId": vpc_id,
+                "privateSubnetIds": self.private_subnet_ids,
+                "isolatedSubnetIds": self.isolated_subnet_ids,
+            }
+        )
+
+    # --- flow logs ------------------------------------------------------------------------------
+
+    def _flow_logs(self, args: AwsNetworkArgs, region: str) -> None:
+        cfg = self.config
+        group = aws.cloudwatch.LogGroup(
+            self.child_name("flow-logs"),
+            aws.cloudwatch.LogGroupArgs(
+                name=f"/aws/vpc/{self.context.prefix}/flow-logs",
+                retention_in_days=cfg.aws.log_retention_days,
+                kms_key_id=args.logs_kms_key_arn,
+                tags=self.labels,
+            ),
+            opts=self.child_opts(),
+        )
+        role = aws.iam.Role(
+            self.child_name("flow-logs-role"),
+            aws.iam.RoleArgs(
+                description="VPC flow logs delivery to CloudWatch Logs",
+                assume_role_policy=pulumi.Output.from_input(args.account_id).apply(
+                    lambda account: json.dumps(
+                        {
+                            "Version": "2012-10-17",
+                            "Statement": [
+                                {
+                                    "Effect": "Allow",
+                                    "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+                                    "Action": "sts:AssumeRole",
+                                    "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+                                }
+                            ],
+                        }
+                    )
+                ),
+                tags=self.labels,
+            ),
+            opts=self.child_opts(),
+        )
+        aws.iam.RolePolicy(
+            self.child_name("flow-logs-policy"),
+            aws.iam.RolePolicyArgs(
+                role=role.id,
+                policy=group.arn.apply(
+                    lambda arn: json.dumps(
+                        {
+                            "Version": "2012-10-17",
+                            "Statement": [
+                                {
+                                    "Effect": "Allow",
+                                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                                    "Resource": [arn, f"{arn}:*"],
+                                }
+                            ],
+                        }
+                    )
+                ),
+            ),
+            opts=self.child_opts(),
+        )
+        aws.ec2.FlowLog(
+            self.child_name("flow-log"),
+            aws.ec2.FlowLogArgs(
+                vpc_id=self.vpc.id,
+                traffic_type="ALL",
+                log_destination_type="cloud-watch-logs",
+                log_destination=group.arn,
+                iam_role_arn=role.arn,
+                max_aggregation_interval=60,
+                tags=self.labels,
+            ),
+            opts=self.child_opts(),
+        )
+
+    # --- security groups --------------------------------------------------------------------------
+
+    def _sg(self, key: str, description: str, vpc_id: pulumi.Input[str]) -> aws.ec2.SecurityGroup:
+        return aws.ec2.SecurityGroup(
+            self.child_name("sg", key),
+            aws.ec2.SecurityGroupArgs(
+                name=f"{self.context.prefix}-{key}",
+                description=description,
+                vpc_id=vpc_id,
+                revoke_rules_on_delete=True,
+                tags={**self.labels, "Name": f"{self.context.prefix}-{key}"},
+            ),
+            opts=self.child_opts(),
+        )
+
+    def _ingress(self, key: str, sg, port: int, description: str, *, source_sg=None, prefix_list=None) -> None:
+        aws.vpc.SecurityGroupIngressRule(
+            self.child_name("in", key),
+            aws.vpc.SecurityGroupIngressRuleArgs(
+                security_group_id=sg.id,
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                referenced_security_group_id=source_sg.id if source_sg is not None else None,
+                prefix_list_id=prefix_list,
+                description=description,
+                tags=self.labels,
+            ),
+            opts=self.child_opts(),
+        )
+
+    def _egress(self, key: str, sg, port: int, description: str, *, target_sg=None, cidr=None) -> None:
+        aws.vpc.SecurityGroupEgressRule(
+            self.child_name("out", key),
+            aws.vpc.SecurityGroupEgressRuleArgs(
+                security_group_id=sg.id,
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                referenced_security_group_id=target_sg.id if target_sg is not None else None,
+                cidr_ipv4=cidr,
+                description=description,
+                tags=self.labels,
+            ),
+            opts=self.child_opts(),
+        )
+
+    def _security_groups(self, vpc_id: pulumi.Input[str]) -> None:
+        cfg = self.config
+        services = cfg.enabled_services
+        cloudfront = aws.ec2.get_managed_prefix_list_output(
+            name=CLOUDFRONT_ORIGIN_PREFIX_LIST, opts=pulumi.InvokeOutputOptions(parent=self)
+        )
+
+        self.alb_sg = self._sg("alb", "ALB: HTTPS from CloudFront origin-facing addresses only", vpc_id)
+        self._ingress("alb-https-cloudfront", self.alb_sg, 443, "HTTPS from CloudFront", prefix_list=cloudfront.id)
+        self.endpoints_sg = self._sg("endpoints", "VPC interface endpoints: HTTPS from the services", vpc_id)
+        service_sgs = {n: self._sg(f"svc-{n}", f"ECS service {n}", vpc_id) for n in services}
+        data_sgs = {
+            d: self._sg(f"data-{d}", f"{d}: from the services that use it", vpc_id) for d in cfg.data.enabled()
+        }
+
+        internal = {n: s for n, s in services.items() if s.kind == "web" and s.route is None}
+        for name, svc in services.items():
+            sg = service_sgs[name]
+            if svc.kind == "web" and svc.route is not None:
+                self._ingress(f"{name}-from-alb", sg, svc.port, "from the ALB", source_sg=self.alb_sg)
+                self._egress(f"alb-to-{name}", self.alb_sg, svc.port, f"to service {name}", target_sg=sg)
+            for other, other_svc in internal.items():
+                if other == name:
+                    continue
+                self._egress(f"{name}-to-{other}", sg, other_svc.port, f"to internal service {other}",
+                             target_sg=service_sgs[other])
+                self._ingress(f"{other}-from-{name}", service_sgs[other], other_svc.port, f"from service {name}",
+                              source_sg=sg)
+            for used in svc.uses:
+                port = DATA_PORTS[used]
+                self._egress(f"{name}-to-{used}", sg, port, f"to {used}", target_sg=data_sgs[used])
+                self._ingress(f"{used}-from-{name}", data_sgs[used], port, f"from service {name}", source_sg=sg)
+            self._egress(f"{name}-https", sg, 443, "HTTPS: AWS endpoints, image registry, AI provider APIs",
+                         cidr="0.0.0.0/0")
+            self._ingress(f"endpoints-from-{name}", self.endpoints_sg, 443, f"from service {name}", source_sg=sg)
+
+        self.alb_security_group_id = self.alb_sg.id
+        self.service_security_group_ids = {n: sg.id for n, sg in service_sgs.items()}
+        self.data_security_group_ids = {d: sg.id for d, sg in data_sgs.items()}

@@ -1,0 +1,265 @@
+"""`platform: ecs` -- the platform on AWS: ECS Fargate, RDS, ElastiCache, DocumentDB, Amazon MQ,
+ALB + CloudFront + WAF, CloudWatch, AWS Backup. See docs/deploy-aws.md.
+
+Wiring (network -> secrets -> data -> app -> edge -> monitoring -> dr):
+
+1. explicit AWS providers: `regions.primary` (every component's default), us-east-1 (CloudFront
+   certificate, WAF, Route 53 health-check and CloudFront alarms) and `regions.secondary` (DR copies);
+   no resource uses the ambient default provider, so `aws:region` in the stack file is irrelevant;
+2. KMS keys, then the VPC (flow logs need the logs key);
+3. the data services, in parallel (none depends on another), each returning a `DataConnection`;
+4. certificates and the ALB (origin secret, target groups, listener rules);
+5. Secrets Manager: app secrets, generated passwords, connection URLs, the origin secret;
+6. ECS services (they reference secrets by ARN and attach to the target groups);
+7. CloudFront + WAF with the us-east-1 provider;
+8. CloudWatch alarms, dashboard, health checks, budgets; AWS Backup, replication, failover records.
+
+Config problems AWS cannot honour (engine versions, a region name, `edge.cdn: false`) raise
+ConfigError before any resource is registered.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.app.ecs import EcsApp, EcsAppArgs
+from components.config import ConfigError, StackConfig, StackContext
+from components.data.amazonmq import AmazonMqRabbitMq
+from components.data.aws import AwsDataArgs, validate_aws_data
+from components.data.connection import DataConnection
+from components.data.documentdb import DocumentDb
+from components.data.elasticache import ElastiCacheRedis
+from components.data.rds import RdsPostgres
+from components.dr.aws import AwsDisasterRecovery, AwsDisasterRecoveryArgs, origin_hostname
+from components.edge.alb import AwsLoadBalancer, AwsLoadBalancerArgs
+from components.edge.aws import AwsCertificates, AwsCertificatesArgs
+from components.edge.cloudfront import AwsCdn, AwsCdnArgs
+from components.monitoring.aws import AwsMonitoring, AwsMonitoringArgs
+from components.network.aws import AwsNetwork, AwsNetworkArgs
+from components.secrets.app_secrets import AppSecrets, AppSecretsArgs
+from components.secrets.aws import AwsKeys, AwsKeysArgs, AwsSecretStore, AwsSecretStoreArgs
+
+_REGION_RE = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+GLOBAL_REGION = "us-east-1"
+
+
+def validate(config: StackConfig, stack_file: str) -> None:
+    """Everything the ECS platform needs from the config that the schema cannot know."""
+    problems = []
+    for key, region in (("regions.primary", config.regions.primary), ("regions.secondary", config.regions.secondary)):
+        if region is not None and not _REGION_RE.match(region):
+            problems.append(f"  ai-assistant-platform:{key} = {region!r}: must be an AWS region such as 'us-east-1'")
+    if not config.edge.cdn:
+        problems.append(
+            "  ai-assistant-platform:edge.cdn = False: platform ecs serves traffic only through CloudFront "
+            "(the ALB accepts CloudFront's origin requests only); set it to true"
+        )
+    routed = {n for n, s in config.enabled_services.items() if s.kind == "web" and s.route is not None}
+    for name in config.aws.cached_services:
+        if name not in routed:
+            problems.append(
+                f"  ai-assistant-platform:aws.cachedServices: {name!r} is not an enabled service with a route "
+                f"(routed: {', '.join(sorted(routed)) or 'none'})"
+            )
+    if problems:
+        raise ConfigError(f"{stack_file}: invalid configuration; nothing was created.\n" + "\n".join(problems))
+    validate_aws_data(config, stack_file)
+
+
+def _provider(name: str, region: str) -> aws.Provider:
+    return aws.Provider(name, aws.ProviderArgs(region=region))
+
+
+def build(context: StackContext) -> dict[str, Any]:
+    cfg = context.config
+    validate(cfg, f"Pulumi.{context.stack}.yaml")
+
+    primary = _provider("aws-primary", cfg.regions.primary)
+    global_provider = _provider("aws-us-east-1", GLOBAL_REGION)
+    secondary = _provider("aws-secondary", cfg.regions.secondary) if cfg.regions.secondary else None
+    on_primary = pulumi.ResourceOptions(providers={"aws": primary})
+    account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=primary)).account_id
+
+    keys = AwsKeys(
+        "keys",
+        AwsKeysArgs(context, account_id, secondary_provider=secondary, global_provider=global_provider),
+        opts=on_primary,
+    )
+    network = AwsNetwork("network", AwsNetworkArgs(context, account_id, keys.arn("logs")), opts=on_primary)
+    app_secrets = AppSecrets("app-secrets", AppSecretsArgs(context))
+
+    enabled = cfg.data.enabled()
+    data_args = {
+        name: AwsDataArgs(
+            context=context,
+            subnet_ids=network.isolated_subnet_ids,
+            security_group_id=network.data_security_group_ids[name],
+            kms_key_arn=keys.arn("data"),
+        )
+        for name in enabled
+    }
+    postgres = RdsPostgres("postgres", data_args["postgres"], opts=on_primary) if "postgres" in enabled else None
+    redis = ElastiCacheRedis("redis", data_args["redis"], opts=on_primary) if "redis" in enabled else None
+    mongodb = DocumentDb("mongodb", data_args["mongodb"], opts=on_primary) if "mongodb" in enabled else None
+    rabbitmq = AmazonMqRabbitMq("rabbitmq", data_args["rabbitmq"], opts=on_primary) if "rabbitmq" in enabled else None
+    connections: dict[str, DataConnection] = {
+        c.connection.service: c.connection for c in (postgres, redis, mongodb, rabbitmq) if c is not None
+    }
+
+    certificates = AwsCertificates("certificates", AwsCertificatesArgs(context, global_provider), opts=on_primary)
+    alb = AwsLoadBalancer(
+        "alb",
+        AwsLoadBalancerArgs(
+            context=context,
+            account_id=account_id,
+            vpc_id=network.vpc_id,
+            public_subnet_ids=network.public_subnet_ids,
+            security_group_id=network.alb_security_group_id,
+            certificate_arn=certificates.alb_certificate_arn,
+        ),
+        opts=on_primary,
+    )
+
+    values: dict[str, Any] = dict(app_secrets.values)
+    values.update({c.env_var: c.url for c in connections.values()})
+    credentials = {
+        "POSTGRES_PASSWORD": postgres.password.result if postgres else None,
+        "REDIS_AUTH_TOKEN": redis.auth_token.result if redis else None,
+        "MONGODB_PASSWORD": mongodb.password.result if mongodb else None,
+        "RABBITMQ_PASSWORD": rabbitmq.password.result if rabbitmq else None,
+        "CLOUDFRONT_ORIGIN_SECRET": alb.origin_secret,
+    }
+    values.update({k: pulumi.Output.secret(v) for k, v in credentials.items() if v is not None})
+    store = AwsSecretStore(
+        "secrets",
+        AwsSecretStoreArgs(
+            context=context,
+            values=values,
+            kms_key_arn=keys.arn("secrets"),
+            replica_kms_key_arn=keys.secondary_arn("secrets"),
+        ),
+        opts=on_primary,
+    )
+
+    app = EcsApp(
+        "app",
+        EcsAppArgs(
+            context=context,
+            account_id=account_id,
+            vpc_id=network.vpc_id,
+            private_subnet_ids=network.private_subnet_ids,
+            service_security_group_ids=network.service_security_group_ids,
+            secret_arns=store.arns,
+            secrets_kms_key_arn=keys.arn("secrets"),
+            logs_kms_key_arn=keys.arn("logs"),
+            target_group_arns=alb.target_group_arns,
+            load_balancer_dependencies=alb.rules,
+        ),
+        opts=on_primary,
+    )
+
+    origin_domain = origin_hostname(cfg) or alb.alb.dns_name
+    cdn = AwsCdn(
+        "edge",
+        AwsCdnArgs(
+            context=context,
+            origin_domain=origin_domain,
+            origin_secret=alb.origin_secret,
+            certificate_arn=certificates.cloudfront_certificate_arn,
+            logs_bucket_domain_name=alb.logs_bucket.bucket_domain_name,
+        ),
+        opts=pulumi.ResourceOptions(providers={"aws": global_provider}),
+    )
+
+    tg_suffixes = {n: tg.arn_suffix for n, tg in alb.target_groups.items()}
+    monitoring = None
+    if cfg.monitoring.enabled:
+        monitoring = AwsMonitoring(
+            "monitoring",
+            AwsMonitoringArgs(
+                context=context,
+                account_id=account_id,
+                kms_key_arn=keys.arn("logs"),
+                global_provider=global_provider,
+                global_kms_key_arn=keys.global_logs_arn,
+                cluster_name=app.cluster_name,
+                service_names=app.service_names,
+                alb_arn_suffix=alb.alb.arn_suffix,
+                target_group_arn_suffixes=tg_suffixes,
+                distribution_ids={n: d.id for n, d in cdn.distributions.items()},
+                hosts=cdn.hosts,
+                postgres=(
+                    {
+                        "identifier": postgres.identifier,
+                        "instance_class": postgres.instance_class,
+                        "allocated_storage_gi": postgres.allocated_storage_gi,
+                    }
+                    if postgres
+                    else None
+                ),
+                redis_member_ids=redis.member_cluster_ids if redis else (),
+                docdb_cluster_id=mongodb.cluster_identifier if mongodb else None,
+                mq_broker_name=rabbitmq.broker_name if rabbitmq else None,
+            ),
+            opts=on_primary,
+        )
+
+    dr = AwsDisasterRecovery(
+        "dr",
+        AwsDisasterRecoveryArgs(
+            context=context,
+            account_id=account_id,
+            backup_kms_key_arn=keys.arn("backup"),
+            alert_topic_arn=monitoring.topic_arn if monitoring else None,
+            secondary_provider=secondary,
+            secondary_backup_kms_key_arn=keys.secondary_arn("backup"),
+            rds_instance_arn=postgres.instance.arn if postgres else None,
+            rds_identifier=postgres.identifier if postgres else None,
+            docdb_cluster_arn=mongodb.cluster.arn if mongodb else None,
+            docdb_cluster_identifier=mongodb.cluster_identifier if mongodb else None,
+            alb_dns_name=alb.alb.dns_name,
+            alb_arn_suffix=alb.alb.arn_suffix,
+            target_group_arn_suffixes=tg_suffixes,
+            cluster_name=app.cluster_name,
+        ),
+        opts=on_primary,
+    )
+
+    outputs: dict[str, Any] = {
+        "platform": "ecs",
+        "region": cfg.regions.primary,
+        "secondaryRegion": cfg.regions.secondary,
+        "urls": {n: f"https://{h}" for n, h in cdn.hosts.items()},
+        "cloudfrontDomains": {n: d.domain_name for n, d in cdn.distributions.items()},
+        "albDnsName": alb.alb.dns_name,
+        "originDomain": origin_domain,
+        "ecsCluster": app.cluster_name,
+        "ecsServices": dict(app.service_names),
+        "taskSizes": {n: {"cpu": c, "memory": m} for n, (c, m) in app.task_sizes.items()},
+        "internalServices": dict(app.internal_hosts),
+        "dataEndpoints": {name: conn.host for name, conn in connections.items()},
+        "secretNames": sorted(store.arns),
+        "backupVault": dr.vault_name,
+        "backupBucket": dr.backup_bucket.bucket,
+        "failover": dr.failover_status,
+        "failoverRunbook": dr.runbook,
+    }
+    if monitoring is not None:
+        outputs["alertTopicArn"] = monitoring.topic_arn
+        outputs["dashboard"] = context.prefix
+        outputs["healthChecks"] = monitoring.health_check_ids
+    if not cfg.aws.hosted_zone_id:
+        outputs["dnsValidationRecords"] = certificates.validation_records
+        outputs["dnsRecordsToCreate"] = pulumi.Output.all(
+            *[cdn.distributions[n].domain_name for n in cdn.hosts]
+        ).apply(
+            lambda domains: [
+                {"name": host, "type": "CNAME (or Route 53 alias A/AAAA)", "value": d}
+                for host, d in zip(cdn.hosts.values(), domains)
+            ]
+        )
+    return outputs
