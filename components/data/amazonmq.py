@@ -67,7 +67,7 @@ class AmazonMqRabbitMq(PlatformComponent):
                 publicly_accessible=False,
                 subnet_ids=subnets,
                 security_groups=[args.security_group_id],
-                users=[aws.mq.BrokerUserArgs(username=USERNAME, password=self.password.result)],
+                users=[aws.mq.BrokerUserArgs(username=USERNAME, password=pulumi.Output.secret(self.password.result))],
                 logs=aws.mq.BrokerLogsArgs(general=True),
                 auto_minor_version_upgrade=True,
                 maintenance_window_start_time=aws.mq.BrokerMaintenanceWindowStartTimeArgs(

@@ -86,7 +86,7 @@ class DocumentDb(PlatformComponent):
                 engine="docdb",
                 engine_version=DOCDB_VERSIONS[version],
                 master_username=USERNAME,
-                master_password=self.password.result,
+                master_password=pulumi.Output.secret(self.password.result),
                 port=PORT,
                 db_subnet_group_name=subnet_group.name,
                 vpc_security_group_ids=[args.security_group_id],

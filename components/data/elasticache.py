@@ -75,7 +75,7 @@ class ElastiCacheRedis(PlatformComponent):
                 kms_key_id=args.kms_key_arn,
                 transit_encryption_enabled=True,
                 transit_encryption_mode="required",
-                auth_token=self.auth_token.result,
+                auth_token=pulumi.Output.secret(self.auth_token.result),
                 snapshot_retention_limit=backup_retention_days(cfg),
                 snapshot_window=backup_window(cfg),
                 final_snapshot_identifier=f"{self.replication_group_id}-final",

@@ -95,7 +95,7 @@ class RdsPostgres(PlatformComponent):
                 instance_class=self.instance_class,
                 db_name=DB_NAME,
                 username=USERNAME,
-                password=self.password.result,
+                password=pulumi.Output.secret(self.password.result),
                 port=PORT,
                 multi_az=pg.ha,
                 storage_type="gp3",
