@@ -1,0 +1,143 @@
+"""The ECS Fargate app layer alone."""
+
+import json
+
+import pytest
+
+from components.app.ecs import EcsApp, EcsAppArgs, fargate_size
+from components.data.connection import ENV_VARS
+from tests.aws.helpers import ACCOUNT, assert_explicit_providers, on_primary, policy, run_aws
+
+SECRET_NAMES = ["OPENAI_API_KEY", "JWT_SECRET_KEY", "SESSION_SECRET", *ENV_VARS.values()]
+
+
+def _arn(name: str) -> str:
+    return f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:aia-prod-aws/{name.lower()}-AbCdEf"
+
+
+def _build(context, providers):
+    return EcsApp(
+        "app",
+        EcsAppArgs(
+            context=context,
+            account_id=ACCOUNT,
+            vpc_id="vpc-1",
+            private_subnet_ids=["private-a", "private-b", "private-c"],
+            service_security_group_ids={n: f"sg-{n}" for n in context.config.enabled_services},
+            secret_arns={n: _arn(n) for n in SECRET_NAMES},
+            secrets_kms_key_arn="arn:key/secrets",
+            logs_kms_key_arn="arn:key/logs",
+            target_group_arns={"frontend": "arn:tg/frontend", "api": "arn:tg/api"},
+        ),
+        opts=on_primary(providers),
+    )
+
+
+@pytest.fixture(scope="module")
+def app():
+    return run_aws(_build)
+
+
+def _containers(app):
+    return {
+        r.name.removeprefix("app-").removesuffix("-task-definition"): (r.inputs, json.loads(r.inputs["containerDefinitions"])[0])
+        for r in app.of_type("aws:ecs/taskDefinition:TaskDefinition")
+    }
+
+
+def test_cluster_has_container_insights(app):
+    cluster = app.one("aws:ecs/cluster:Cluster").inputs
+    assert {"name": "containerInsights", "value": "enabled"} in cluster["settings"]
+    assert_explicit_providers(app)
+
+
+def test_task_definitions_are_hardened_fargate_tasks(app):
+    tasks = _containers(app)
+    assert sorted(tasks) == ["api", "frontend", "mcp", "worker"]
+    for name, (task, container) in tasks.items():
+        assert task["requiresCompatibilities"] == ["FARGATE"] and task["networkMode"] == "awsvpc"
+        assert container["user"] == "1000"
+        assert container["readonlyRootFilesystem"] is True
+        assert container["mountPoints"] == [{"sourceVolume": "tmp", "containerPath": "/tmp", "readOnly": False}]
+        assert task["volumes"] == [{"name": "tmp"}]
+        assert container["linuxParameters"]["capabilities"]["drop"] == ["ALL"]
+        logs = container["logConfiguration"]
+        assert logs["logDriver"] == "awslogs" and logs["options"]["awslogs-group"] == f"/ecs/aia-prod-aws/{name}"
+    # seed prod sizes mapped to valid Fargate sizes
+    assert (tasks["frontend"][0]["cpu"], tasks["frontend"][0]["memory"]) == ("2048", "4096")
+    assert (tasks["api"][0]["cpu"], tasks["api"][0]["memory"]) == ("4096", "8192")
+    assert (tasks["worker"][0]["cpu"], tasks["worker"][0]["memory"]) == ("1024", "2048")
+    assert tasks["api"][1]["healthCheck"]["command"][1].startswith("curl -fsS -o /dev/null http://localhost:8080/health")
+    assert tasks["worker"][1]["entryPoint"] == ["python", "-m", "app.worker"]
+
+
+def test_secrets_only_by_reference(app):
+    tasks = _containers(app)
+    api = tasks["api"][1]
+    refs = {s["name"]: s["valueFrom"] for s in api["secrets"]}
+    assert refs == {n: _arn(n) for n in ("OPENAI_API_KEY", "JWT_SECRET_KEY", "DATABASE_URL", "REDIS_URL",
+                                         "MONGODB_CONNECTION_URI", "QUEUE_CONNECTIONURL")}
+    for _, container in tasks.values():
+        plain = {e["name"] for e in container["environment"]}
+        assert not plain & set(SECRET_NAMES)
+    assert {s["name"] for s in tasks["frontend"][1]["secrets"]} == {"SESSION_SECRET", "REDIS_URL"}
+
+
+def test_execution_roles_read_only_their_own_secrets(app):
+    policies = {r.name: policy(r) for r in app.of_type("aws:iam/rolePolicy:RolePolicy")}
+    frontend = {s["Sid"]: s for s in policies["app-frontend-execution-policy"]["Statement"]}
+    assert sorted(frontend["Secrets"]["Resource"]) == sorted([_arn("SESSION_SECRET"), _arn("REDIS_URL")])
+    assert frontend["DecryptSecrets"]["Condition"] == {
+        "StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}
+    }
+    assert frontend["Logs"]["Resource"].endswith(":*") and "*" != frontend["Logs"]["Resource"]
+    for doc in policies.values():
+        for statement in doc["Statement"]:
+            assert statement["Action"] != "*" and "secretsmanager:*" not in str(statement["Action"])
+    trust = policy(app.named("app-api-task"), "assumeRolePolicy")["Statement"][0]
+    assert trust["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}
+    assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": ACCOUNT}
+    # the task role (the application's identity) has no permissions attached here
+    assert not [r for r in app.of_type("aws:iam/rolePolicy:RolePolicy") if r.inputs["role"].endswith("-task-id")]
+
+
+def test_services_private_with_circuit_breaker_and_full_capacity_rollouts(app):
+    services = {r.inputs["name"]: r.inputs for r in app.of_type("aws:ecs/service:Service")}
+    for name, svc in services.items():
+        net = svc["networkConfiguration"]
+        assert net["assignPublicIp"] is False and net["subnets"] == ["private-a", "private-b", "private-c"]
+        assert net["securityGroups"] == [f"sg-{name}"]
+        assert svc["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
+        assert svc["deploymentMinimumHealthyPercent"] == 100
+        assert svc["launchType"] == "FARGATE"
+    assert services["api"]["loadBalancers"] == [
+        {"targetGroupArn": "arn:tg/api", "containerName": "api", "containerPort": 8080}
+    ]
+    assert "loadBalancers" not in services["worker"] and "serviceRegistries" not in services["worker"]
+    assert "loadBalancers" not in services["mcp"] and services["mcp"]["serviceRegistries"]
+
+
+def test_autoscaling_on_cpu_70_and_memory_80(app):
+    targets = {r.name: r.inputs for r in app.of_type("aws:appautoscaling/target:Target")}
+    assert targets["app-frontend-scaling"]["minCapacity"] == 2 and targets["app-frontend-scaling"]["maxCapacity"] == 10
+    policies = {r.name: r.inputs["targetTrackingScalingPolicyConfiguration"]
+                for r in app.of_type("aws:appautoscaling/policy:Policy")}
+    assert len(policies) == 8
+    assert policies["app-api-scale-cpu"]["targetValue"] == 70
+    assert policies["app-api-scale-cpu"]["predefinedMetricSpecification"]["predefinedMetricType"] == "ECSServiceAverageCPUUtilization"
+    assert policies["app-api-scale-memory"]["targetValue"] == 80
+    assert policies["app-api-scale-memory"]["scaleInCooldown"] == 300
+
+
+@pytest.mark.parametrize(
+    "cpu, memory, expected",
+    [(100, 256, (256, 512)), (500, 1024, (512, 1024)), (1000, 1024, (1024, 2048)), (2000, 4096, (2048, 4096)),
+     (4000, 8192, (4096, 8192)), (1000, 9000, (2048, 9216)), (250, 3000, (512, 3072)), (8000, 16384, (8192, 16384))],
+)
+def test_fargate_size_rounds_up_to_a_valid_pair(cpu, memory, expected):
+    assert fargate_size(cpu, memory) == expected
+
+
+def test_fargate_size_rejects_impossible_tasks():
+    with pytest.raises(ValueError):
+        fargate_size(32000, 1024)
