@@ -514,6 +514,11 @@ class GcpConfig(_Model):
     postgres_max_connections: int = Field(
         default=200, ge=25, le=10000, description="Cloud SQL max_connections flag; the alert fires at 80 %"
     )
+    cdn_services: tuple[str, ...] = Field(
+        default=("frontend",),
+        description="routed services whose load-balancer backend has Cloud CDN (static assets); the rest "
+        "(APIs, streaming) are never cached",
+    )
 
     @model_validator(mode="after")
     def _ranges_are_disjoint(self) -> "GcpConfig":

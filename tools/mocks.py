@@ -33,6 +33,7 @@ COMPUTED: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {
         "privateIpAddress": "10.64.0.3",
         "connectionName": f"{FAKE_GCP_PROJECT}:{_region(i)}:{i.get('name', n)}",
         "selfLink": f"https://sqladmin.googleapis.com/sql/v1beta4/projects/{FAKE_GCP_PROJECT}/instances/{i.get('name', n)}",
+        "serviceAccountEmailAddress": f"p123456789012-mock@gcp-sa-cloud-sql.iam.gserviceaccount.com",
     },
     "gcp:redis/instance:Instance": lambda n, i: {
         "host": "10.64.1.3",
@@ -53,6 +54,16 @@ COMPUTED: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {
     },
     "gcp:kms/cryptoKey:CryptoKey": lambda n, i: {},
     "gcp:storage/bucket:Bucket": lambda n, i: {"url": f"gs://{i.get('name', n)}"},
+    "gcp:secretmanager/secretVersion:SecretVersion": lambda n, i: {
+        "version": "1",
+        "name": f"projects/123456789012/secrets/{i.get('secret', n)}/versions/1",
+    },
+    "gcp:firestore/database:Database": lambda n, i: {"uid": "0f1e2d3c-mock-uid"},
+    "gcp:monitoring/notificationChannel:NotificationChannel": lambda n, i: {
+        "name": f"projects/{FAKE_GCP_PROJECT}/notificationChannels/{n}",
+    },
+    # a recognisable value, so tests can prove the generated password never leaks into plain inputs
+    "gcp:firestore/userCreds:UserCreds": lambda n, i: {"securePassword": f"mock-firestore-password-{n}"},
     "aws:rds/instance:Instance": lambda n, i: {
         "address": f"{n}.mock.us-east-1.rds.amazonaws.com",
         "endpoint": f"{n}.mock.us-east-1.rds.amazonaws.com:5432",

@@ -1,0 +1,385 @@
+"""Disaster recovery on GCP (`cloudrun`; the backup bucket is reused by `gke`).
+
+`GcpBackupBucket` creates the long-term backup bucket:
+- multi-region (US/EU/ASIA of the primary region, or `gcp.backupLocation`): it survives the loss
+  of any one region;
+- versioning, uniform bucket-level access, public access prevention enforced, a 7-day soft delete,
+  and a retention policy of `dr.retention.dailyDays` (nothing can be deleted or overwritten before
+  the shortest tier expires; left unlocked so it can still be changed, lock it once validated);
+- the seed 002 retention tiers as lifecycle rules by object prefix:
+
+  | prefix     | written                   | storage class        | deleted after             |
+  |------------|---------------------------|----------------------|---------------------------|
+  | `daily/`   | every run                 | STANDARD             | `dailyDays` (30 d)        |
+  | `weekly/`  | Sundays (copy of daily)   | NEARLINE after 7 d   | `weeklyWeeks` (12 w)      |
+  | `monthly/` | 1st of month              | COLDLINE after 30 d  | `monthlyMonths` (12 m)    |
+  | `yearly/`  | 1 January                 | ARCHIVE after 30 d   | `yearlyYears` (7 y)       |
+
+  noncurrent (overwritten or deleted) versions are removed 7 days later;
+- bucket-level IAM for the writers passed in (and nothing else).
+
+`ScheduledBackupExports` fills it: a Cloud Workflows workflow, started by Cloud Scheduler on
+`dr.backupSchedule`, exports the PostgreSQL database (Cloud SQL export, gzip SQL) to
+`daily/postgres/<date>.sql.gz` and copies it to the weekly/monthly/yearly prefixes on the days
+those tiers are due, and exports Firestore to `<tier>/firestore/<date>` for every due tier. Its
+`freshness_query` (PromQL) returns a series when no run succeeded in `backupMaxAgeHours`, which
+the monitoring layer alerts on.
+
+`failover_report(...)` computes the DR stack outputs: the RPO/RTO the configured replicas and
+backups achieve per data service, and the failover runbook (what to promote, what to switch).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from typing import Any, Optional, Sequence
+
+import pulumi
+import pulumi_gcp as gcp
+
+from components.base import PlatformComponent
+from components.config import StackConfig, StackContext
+
+SOFT_DELETE_SECONDS = 7 * 86400
+NONCURRENT_DAYS = 7
+
+
+@dataclass(frozen=True)
+class BucketWriter:
+    """`member` gets `role` on the bucket; `key` names the binding."""
+
+    key: str
+    member: pulumi.Input[str]
+    role: str = "roles/storage.objectCreator"
+
+
+@dataclass(frozen=True)
+class GcpBackupBucketArgs:
+    context: StackContext
+    project: pulumi.Input[str]
+    name: str  # globally unique and stable, e.g. <project>-<stack>-backups
+    location: str  # US, EU, ASIA or a dual-region
+    writers: Sequence[BucketWriter] = ()
+
+
+def tier_rules(config: StackConfig) -> list[tuple[str, Optional[tuple[int, str]], int]]:
+    """(prefix, (age, storage class) transition or None, delete age in days) per retention tier."""
+    r = config.dr.retention
+    tiers: list[tuple[str, Optional[tuple[int, str]], int]] = [("daily/", None, r.daily_days)]
+    if r.weekly_weeks:
+        tiers.append(("weekly/", (7, "NEARLINE"), r.weekly_weeks * 7))
+    if r.monthly_months:
+        tiers.append(("monthly/", (30, "COLDLINE"), r.monthly_months * 31))
+    if r.yearly_years:
+        tiers.append(("yearly/", (30, "ARCHIVE"), r.yearly_years * 366))
+    return tiers
+
+
+class GcpBackupBucket(PlatformComponent):
+    """Multi-region, versioned, private, retention-locked-ready bucket with the seed's tiers."""
+
+    TYPE = "aiplatform:dr:GcpBackupBucket"
+
+    def __init__(self, name: str, args: GcpBackupBucketArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__(name, args.context, opts)
+        Rule = gcp.storage.BucketLifecycleRuleArgs
+        Action = gcp.storage.BucketLifecycleRuleActionArgs
+        Condition = gcp.storage.BucketLifecycleRuleConditionArgs
+        rules = []
+        for prefix, transition, delete_after in tier_rules(self.config):
+            if transition and transition[0] < delete_after:
+                rules.append(
+                    Rule(
+                        action=Action(type="SetStorageClass", storage_class=transition[1]),
+                        condition=Condition(age=transition[0], matches_prefixes=[prefix], with_state="LIVE"),
+                    )
+                )
+            rules.append(Rule(action=Action(type="Delete"), condition=Condition(age=delete_after, matches_prefixes=[prefix])))
+        rules.append(
+            Rule(
+                action=Action(type="Delete"),
+                condition=Condition(days_since_noncurrent_time=NONCURRENT_DAYS, with_state="ARCHIVED"),
+            )
+        )
+        self.tiers = [prefix for prefix, _, _ in tier_rules(self.config)]
+        self.bucket_name = args.name
+        self.bucket = gcp.storage.Bucket(
+            self.child_name("bucket"),
+            gcp.storage.BucketArgs(
+                project=args.project,
+                name=args.name,
+                location=args.location,
+                storage_class="STANDARD",
+                uniform_bucket_level_access=True,
+                public_access_prevention="enforced",
+                versioning=gcp.storage.BucketVersioningArgs(enabled=True),
+                soft_delete_policy=gcp.storage.BucketSoftDeletePolicyArgs(retention_duration_seconds=SOFT_DELETE_SECONDS),
+                retention_policy=gcp.storage.BucketRetentionPolicyArgs(
+                    retention_period=self.config.dr.retention.daily_days * 86400, is_locked=False
+                ),
+                lifecycle_rules=rules,
+                force_destroy=False,
+                labels=self.labels,
+            ),
+            opts=self.child_opts(stateful=True),
+        )
+        for writer in args.writers:
+            gcp.storage.BucketIAMMember(
+                self.child_name(writer.key, writer.role.split(".")[-1]),
+                gcp.storage.BucketIAMMemberArgs(bucket=self.bucket.name, role=writer.role, member=writer.member),
+                opts=self.child_opts(),
+            )
+        self.register_outputs({"bucket": args.name, "location": args.location, "tiers": self.tiers})
+
+
+_WORKFLOW = """
+main:
+  steps:
+    - init:
+        assign:
+          - project: ${sys.get_env("GOOGLE_CLOUD_PROJECT_ID")}
+          - bucket: "__BUCKET__"
+          - now: ${sys.now()}
+          - day: ${text.substring(time.format(now), 0, 10)}
+          - tiers: ["daily"]
+    - weekly:
+        switch:
+          - condition: ${int(now / 86400 + 4) % 7 == 0}
+            steps:
+              - add_weekly:
+                  assign:
+                    - tiers: ${list.concat(tiers, "weekly")}
+    - monthly:
+        switch:
+          - condition: ${text.substring(day, 8, 10) == "01"}
+            steps:
+              - add_monthly:
+                  assign:
+                    - tiers: ${list.concat(tiers, "monthly")}
+    - yearly:
+        switch:
+          - condition: ${text.substring(day, 5, 10) == "01-01"}
+            steps:
+              - add_yearly:
+                  assign:
+                    - tiers: ${list.concat(tiers, "yearly")}
+__POSTGRES____FIRESTORE__    - done:
+        return: ${tiers}
+"""
+
+_POSTGRES = """    - export_postgres:
+        call: googleapis.sqladmin.v1.instances.export
+        args:
+          project: ${project}
+          instance: "__INSTANCE__"
+          body:
+            exportContext:
+              fileType: SQL
+              databases: ["__DATABASE__"]
+              uri: ${"gs://" + bucket + "/daily/postgres/" + day + ".sql.gz"}
+    - copy_postgres:
+        for:
+          value: tier
+          in: ${tiers}
+          steps:
+            - copy:
+                switch:
+                  - condition: ${tier != "daily"}
+                    steps:
+                      - copy_object:
+                          call: googleapis.storage.v1.objects.copy
+                          args:
+                            sourceBucket: ${bucket}
+                            sourceObject: ${text.url_encode("daily/postgres/" + day + ".sql.gz")}
+                            destinationBucket: ${bucket}
+                            destinationObject: ${text.url_encode(tier + "/postgres/" + day + ".sql.gz")}
+"""
+
+_FIRESTORE = """    - export_firestore:
+        for:
+          value: tier
+          in: ${tiers}
+          steps:
+            - export:
+                call: googleapis.firestore.v1.projects.databases.exportDocuments
+                args:
+                  name: ${"projects/" + project + "/databases/__FS_DATABASE__"}
+                  body:
+                    outputUriPrefix: ${"gs://" + bucket + "/" + tier + "/firestore/" + day}
+"""
+
+
+def backup_workflow_source(bucket: str, postgres: Optional[tuple[str, str]], firestore_database: Optional[str]) -> str:
+    """Workflows YAML of the daily export; `postgres` is (instance, database)."""
+    pg = (
+        _POSTGRES.replace("__INSTANCE__", postgres[0]).replace("__DATABASE__", postgres[1]) if postgres else ""
+    )
+    fs = _FIRESTORE.replace("__FS_DATABASE__", firestore_database) if firestore_database else ""
+    return _WORKFLOW.replace("__BUCKET__", bucket).replace("__POSTGRES__", pg).replace("__FIRESTORE__", fs).lstrip()
+
+
+@dataclass(frozen=True)
+class ScheduledBackupExportsArgs:
+    context: StackContext
+    project: pulumi.Input[str]
+    region: str
+    bucket_name: str
+    service_account_email: pulumi.Input[str]
+    postgres: Optional[tuple[str, str]] = None  # (Cloud SQL instance name, database)
+    firestore_database: Optional[str] = None
+    depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)  # Workflows + Scheduler APIs
+
+
+class ScheduledBackupExports(PlatformComponent):
+    """A backup workflow and the scheduler job that runs it daily. Exposes `freshness_query`."""
+
+    TYPE = "aiplatform:dr:ScheduledBackupExports"
+
+    def __init__(self, name: str, args: ScheduledBackupExportsArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__(name, args.context, opts)
+        cfg = self.config
+        api_opts = dict(depends_on=list(args.depends_on)) if args.depends_on else {}
+        self.workflow_name = f"{self.context.prefix}-backup-export"
+        self.workflow = gcp.workflows.Workflow(
+            self.child_name("workflow"),
+            gcp.workflows.WorkflowArgs(
+                project=args.project,
+                name=self.workflow_name,
+                region=args.region,
+                description="daily export of the databases into the tiered backup bucket",
+                service_account=args.service_account_email,
+                source_contents=backup_workflow_source(args.bucket_name, args.postgres, args.firestore_database),
+                call_log_level="LOG_ERRORS_ONLY",
+                deletion_protection=False,
+                labels=self.labels,
+            ),
+            opts=self.child_opts(**api_opts),
+        )
+        self.job = gcp.cloudscheduler.Job(
+            self.child_name("schedule"),
+            gcp.cloudscheduler.JobArgs(
+                project=args.project,
+                name=self.workflow_name,
+                region=args.region,
+                description="starts the backup export workflow",
+                schedule=cfg.dr.backup_schedule,
+                time_zone="Etc/UTC",
+                attempt_deadline="320s",
+                retry_config=gcp.cloudscheduler.JobRetryConfigArgs(retry_count=3, min_backoff_duration="300s"),
+                http_target=gcp.cloudscheduler.JobHttpTargetArgs(
+                    http_method="POST",
+                    uri=self.workflow.id.apply(lambda wid: f"https://workflowexecutions.googleapis.com/v1/{wid}/executions"),
+                    body=base64.b64encode(json.dumps({"argument": "{}"}).encode()).decode(),
+                    headers={"Content-Type": "application/json"},
+                    oauth_token=gcp.cloudscheduler.JobHttpTargetOauthTokenArgs(
+                        service_account_email=args.service_account_email,
+                        scope="https://www.googleapis.com/auth/cloud-platform",
+                    ),
+                ),
+            ),
+            opts=self.child_opts(**api_opts),
+        )
+        self.freshness_query = (
+            "absent_over_time(workflows_googleapis_com:finished_execution_count{"
+            f'monitored_resource="workflows.googleapis.com/Workflow",workflow_id="{self.workflow_name}",'
+            f'status="SUCCEEDED"}}[{cfg.monitoring.thresholds.backup_max_age_hours}h])'
+        )
+        self.register_outputs({"workflow": self.workflow_name, "schedule": cfg.dr.backup_schedule})
+
+
+# ---------------------------------------------------------------------------------------------
+# DR report: achieved RPO/RTO and the failover runbook (stack outputs)
+# ---------------------------------------------------------------------------------------------
+
+DAY_MINUTES = 24 * 60
+
+
+def failover_report(
+    config: StackConfig,
+    *,
+    prefix: str,
+    postgres_replica: Optional[str],
+    firestore_location: Optional[str],
+    redis_instance: Optional[str],
+    rabbitmq_disk: Optional[str],
+    rabbitmq_snapshot_minutes: Optional[int] = None,
+    backup_bucket: str,
+) -> dict[str, Any]:
+    """What a regional outage costs with this stack's replicas and backups, and what to do.
+
+    RPO per data service for the loss of the primary region:
+    - PostgreSQL: cross-region replica -> its replication lag (async, normally seconds; counted as
+      1 min); without one -> the last daily export/backup (24 h);
+    - MongoDB (Firestore): multi-region location -> 0 (synchronous); regional -> the last export (24 h);
+    - Redis and RabbitMQ carry transient data (cache, sessions, in-flight jobs): their loss does not
+      count against the systems-of-record target; Redis is rebuilt empty, RabbitMQ restored from its
+      latest disk snapshot (taken every `rabbitmq_snapshot_minutes`).
+    RTO: stateless services fail over automatically (outlier detection: failures x interval);
+    promoting the replica and switching secrets is a documented ~30 min procedure; without a second
+    region everything is rebuilt from backups (about 4 h, the seed's RTO).
+    """
+    dr = config.dr
+    primary = config.regions.primary
+    secondary = config.regions.secondary
+    data = config.data
+    rpo: dict[str, Any] = {}
+    if data.postgres.enabled:
+        rpo["postgres"] = 1 if postgres_replica else DAY_MINUTES
+    if data.mongodb.enabled:
+        multi = firestore_location is not None and firestore_location != primary and "-" not in firestore_location
+        rpo["mongodb"] = 0 if multi else DAY_MINUTES
+    record_rpo = max(rpo.values(), default=0)
+    failover_seconds = dr.failure_threshold * dr.health_check_interval_seconds
+    rto = 30 if secondary else 240
+    runbook: list[str] = []
+    if secondary:
+        runbook.append(
+            f"Stateless services: nothing to do. The load balancer ejects {primary} after "
+            f"{dr.failure_threshold} consecutive errors (~{failover_seconds} s) and serves from {secondary}; "
+            "the global IP and DNS stay the same."
+        )
+        if postgres_replica:
+            runbook.append(
+                f"PostgreSQL: `gcloud sql instances promote-replica {postgres_replica}`; then add a secret version of "
+                f"`{prefix}-database-url` with the replica's private IP and redeploy the services "
+                "(`pulumi up` after switching regions.primary/secondary in the stack file)."
+            )
+        if data.mongodb.enabled:
+            runbook.append(
+                f"MongoDB: Firestore in {firestore_location} is multi-region: nothing to promote."
+                if rpo.get("mongodb") == 0
+                else f"MongoDB: restore the latest export from gs://{backup_bucket}/daily/firestore/ into a new database."
+            )
+        if redis_instance:
+            runbook.append(
+                f"Redis ({redis_instance}, cache/sessions): create a Memorystore instance in {secondary} and switch "
+                f"`{prefix}-redis-url`; users may need to sign in again."
+            )
+        if rabbitmq_disk:
+            runbook.append(
+                f"RabbitMQ: create a disk in {secondary} from the latest snapshot of {rabbitmq_disk} (snapshots are "
+                f"multi-regional), start the VM there and switch `{prefix}-queue-connectionurl`; re-enqueue jobs "
+                "newer than the snapshot from the database."
+            )
+    else:
+        runbook.append(
+            f"Single region ({primary}): rebuild in another region from backups - Cloud SQL backups and "
+            f"gs://{backup_bucket} exports (multi-regional), RabbitMQ disk snapshots - by setting regions.primary "
+            "and running `pulumi up`."
+        )
+    return {
+        "targetRpoMinutes": dr.rpo_minutes,
+        "targetRtoMinutes": dr.rto_minutes,
+        "achievedRpoMinutes": {**rpo, "systemsOfRecord": record_rpo},
+        "transientData": {
+            "redis": "cache and sessions: rebuilt empty",
+            "rabbitmq": f"disk snapshot every {rabbitmq_snapshot_minutes} min; newer jobs re-enqueued"
+            if rabbitmq_disk
+            else None,
+        },
+        "achievedRtoMinutes": {"statelessServices": round(failover_seconds / 60, 1) if secondary else rto, "full": rto},
+        "meetsTargets": record_rpo <= dr.rpo_minutes and rto <= dr.rto_minutes,
+        "runbook": runbook,
+    }

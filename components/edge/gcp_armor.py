@@ -1,0 +1,161 @@
+"""Cloud Armor security policy for a global external Application Load Balancer (`cloudrun`, `gke`).
+
+One `compute.SecurityPolicy` (type CLOUD_ARMOR, attached to backend services; for `gke` through
+a BackendConfig's `securityPolicy.name`) with, in evaluation order:
+
+1. the preconfigured OWASP Top-10 WAF rules (ModSecurity CRS 3.3: SQLi, XSS, LFI, RFI, RCE,
+   method enforcement, scanner detection, protocol attack, session fixation), deny 403, at
+   sensitivity 1 (the level with the fewest false positives) unless configured otherwise;
+2. rate limits from `edge.rateLimits` (seed 000), per client IP, `throttle` with HTTP 429 above
+   the limit: AI routes (`aiPaths`, e.g. /api/chat) `aiRoutesPerMinute` (30/min), every other
+   request `perClientPerMinute` (60/min). Cloud Armor on a backend service evaluates requests
+   that reach the backend, so CDN cache hits (static frontend assets) do not count;
+3. the default rule: allow.
+
+A request under a throttle rule's limit is allowed and evaluation stops, so the WAF rules must
+come first and a request meets exactly one rate limit. That is also why the seed's *global*
+1000 req/min is not a Cloud Armor rule (a key-ALL throttle after the per-client one would never
+be reached): the aggregate is bounded by the services' max instances x concurrency and by
+Adaptive Protection instead.
+
+Adaptive Protection (ML-based L7 DDoS detection) is on when `adaptive_protection` (prod).
+JSON body parsing is on so the WAF inspects JSON API payloads, and verbose logging in non-prod
+helps tuning false positives.
+
+Exposes `policy`, `policy_name` (stable physical name) and `rules` (their names, for tests/docs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import pulumi
+import pulumi_gcp as gcp
+
+from components.base import PlatformComponent
+from components.config import StackContext
+
+# Preconfigured WAF rule sets (CRS 3.3, the current stable versions).
+OWASP_RULES: tuple[tuple[str, str], ...] = (
+    ("sqli-v33-stable", "SQL injection"),
+    ("xss-v33-stable", "cross-site scripting"),
+    ("lfi-v33-stable", "local file inclusion"),
+    ("rfi-v33-stable", "remote file inclusion"),
+    ("rce-v33-stable", "remote code execution"),
+    ("methodenforcement-v33-stable", "method enforcement"),
+    ("scannerdetection-v33-stable", "scanner detection"),
+    ("protocolattack-v33-stable", "protocol attack"),
+    ("sessionfixation-v33-stable", "session fixation"),
+)
+DEFAULT_RULE_PRIORITY = 2147483647
+
+
+@dataclass(frozen=True)
+class CloudArmorPolicyArgs:
+    context: StackContext
+    project: pulumi.Input[str]
+    adaptive_protection: bool
+    waf_sensitivity: int = 1
+    rules_enabled: bool = True  # edge.waf: False keeps only the rate limits
+    depends_on: Sequence[pulumi.Resource] = ()  # the Compute API
+
+
+def _path_expression(paths: Sequence[str]) -> str:
+    return " || ".join(f"request.path.startsWith('{p}')" for p in paths)
+
+
+class CloudArmorPolicy(PlatformComponent):
+    """Cloud Armor: seed rate limits, OWASP preconfigured rules, adaptive protection in prod."""
+
+    TYPE = "aiplatform:edge:CloudArmorPolicy"
+
+    def __init__(self, name: str, args: CloudArmorPolicyArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__(name, args.context, opts)
+        limits = self.config.edge.rate_limits
+        self.policy_name = f"{self.context.prefix}-edge"
+        Rule = gcp.compute.SecurityPolicyRuleArgs
+        Match = gcp.compute.SecurityPolicyRuleMatchArgs
+        Expr = gcp.compute.SecurityPolicyRuleMatchExprArgs
+
+        def throttle(priority: int, description: str, match: gcp.compute.SecurityPolicyRuleMatchArgs, count: int) -> gcp.compute.SecurityPolicyRuleArgs:
+            return Rule(
+                priority=priority,
+                description=description,
+                action="throttle",
+                match=match,
+                rate_limit_options=gcp.compute.SecurityPolicyRuleRateLimitOptionsArgs(
+                    conform_action="allow",
+                    exceed_action="deny(429)",
+                    enforce_on_key="IP",
+                    rate_limit_threshold=gcp.compute.SecurityPolicyRuleRateLimitOptionsRateLimitThresholdArgs(
+                        count=count, interval_sec=60
+                    ),
+                ),
+            )
+
+        every_request = Match(
+            versioned_expr="SRC_IPS_V1", config=gcp.compute.SecurityPolicyRuleMatchConfigArgs(src_ip_ranges=["*"])
+        )
+        rules: list[gcp.compute.SecurityPolicyRuleArgs] = []
+        self.rules: list[str] = []
+        if args.rules_enabled:
+            for index, (rule_set, what) in enumerate(OWASP_RULES):
+                rules.append(
+                    Rule(
+                        priority=1000 + index * 10,
+                        description=f"OWASP: {what}",
+                        action="deny(403)",
+                        match=Match(
+                            expr=Expr(
+                                expression=f"evaluatePreconfiguredWaf('{rule_set}', {{'sensitivity': {args.waf_sensitivity}}})"
+                            )
+                        ),
+                    )
+                )
+                self.rules.append(rule_set)
+        # A request under a throttle rule's limit is allowed and evaluation stops there, so the WAF
+        # rules come first and only one rate limit applies to a request: the AI one on AI routes.
+        rules.append(
+            throttle(
+                2000,
+                f"AI routes: {limits.ai_routes_per_minute}/min per client",
+                Match(expr=Expr(expression=_path_expression(limits.ai_paths))),
+                limits.ai_routes_per_minute,
+            )
+        )
+        rules.append(throttle(2100, f"{limits.per_client_per_minute}/min per client", every_request, limits.per_client_per_minute))
+        self.rules += ["rate-ai-routes", "rate-per-client"]
+        rules.append(
+            Rule(
+                priority=DEFAULT_RULE_PRIORITY,
+                description="default: allow",
+                action="allow",
+                match=every_request,
+            )
+        )
+
+        self.policy = gcp.compute.SecurityPolicy(
+            self.child_name("policy"),
+            gcp.compute.SecurityPolicyArgs(
+                project=args.project,
+                name=self.policy_name,
+                type="CLOUD_ARMOR",
+                description="WAF and rate limits for the platform's load balancer",
+                rules=rules,
+                adaptive_protection_config=gcp.compute.SecurityPolicyAdaptiveProtectionConfigArgs(
+                    layer7_ddos_defense_config=gcp.compute.SecurityPolicyAdaptiveProtectionConfigLayer7DdosDefenseConfigArgs(
+                        enable=True, rule_visibility="STANDARD"
+                    )
+                )
+                if args.adaptive_protection
+                else None,
+                advanced_options_config=gcp.compute.SecurityPolicyAdvancedOptionsConfigArgs(
+                    json_parsing="STANDARD",
+                    log_level="NORMAL" if self.config.is_production else "VERBOSE",
+                ),
+                labels=self.labels,
+            ),
+            opts=self.child_opts(depends_on=list(args.depends_on) or None),
+        )
+        self.register_outputs({"policy": self.policy_name, "rules": self.rules})

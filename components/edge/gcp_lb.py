@@ -1,0 +1,274 @@
+"""Global external Application Load Balancer for Cloud Run (`cloudrun`).
+
+Creates:
+- one global IPv4 address shared by HTTPS and the HTTP redirect (point the DNS A records of every
+  host at it);
+- per routed service and region a serverless NEG pointing at that region's Cloud Run service,
+  and per service one backend service (EXTERNAL_MANAGED, HTTPS) holding the NEGs of all regions:
+  the LB sends each user to the nearest healthy region, and outlier detection ejects a region
+  whose backend keeps failing (`dr.failureThreshold` consecutive 5xx, checked every
+  `dr.healthCheckIntervalSeconds`), which is the automatic regional failover;
+- Cloud CDN on the backends marked `cdn` (the frontend) with a cache policy (static content
+  cached, 1 h default TTL, serve-stale, request coalescing) and no CDN on the rest (the API is
+  per-user and streaming); every backend logs requests and carries the Cloud Armor policy;
+- a Google-managed certificate for all hosts (its name carries a hash of the hosts, so a host
+  change creates a new certificate before the old one is released);
+- an SSL policy (MODERN or RESTRICTED, minimum TLS 1.2) on the HTTPS proxy;
+- a URL map routing by host and path (each host's default backend, plus path rules such as
+  `/api/*` to another backend); unknown hosts are redirected to the first host;
+- an HTTP URL map that only redirects to HTTPS (301), an HTTP proxy and a port-80 forwarding rule
+  on the same address.
+
+Streaming: serverless NEG backends take their request timeout from the Cloud Run service (set to
+`edge.streamingTimeoutSeconds` there); the backend service `timeout_sec` is not supported for
+them and is therefore not set.
+
+Exposes `address` (the IP), `hosts`, `backend_services` and `dns_records`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Mapping, Optional, Sequence
+
+import pulumi
+import pulumi_gcp as gcp
+
+from components.base import PlatformComponent
+from components.config import StackContext
+
+
+@dataclass(frozen=True)
+class LbBackend:
+    """A routed service: its hosts and paths, and its Cloud Run service name per region."""
+
+    key: str
+    hosts: Sequence[str]
+    paths: Sequence[str]
+    cloud_run_services: Mapping[str, pulumi.Input[str]]  # region -> Cloud Run service name
+    cdn: bool = False
+
+
+@dataclass(frozen=True)
+class GlobalLoadBalancerArgs:
+    context: StackContext
+    project: pulumi.Input[str]
+    backends: Sequence[LbBackend]
+    security_policy: Optional[pulumi.Input[str]] = None
+    ssl_policy_profile: str = "MODERN"
+    depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)  # the Compute API
+
+
+def _path_rules(paths: Sequence[str]) -> list[str]:
+    """'/api' -> ['/api', '/api/*']: the prefix itself and everything under it."""
+    rules: list[str] = []
+    for path in paths:
+        base = path.rstrip("/")
+        rules += [base, f"{base}/*"] if base else ["/*"]
+    return rules
+
+
+class GlobalLoadBalancer(PlatformComponent):
+    """External managed ALB: serverless NEGs per region, CDN, Armor, managed TLS, HTTP->HTTPS."""
+
+    TYPE = "aiplatform:edge:GlobalLoadBalancer"
+
+    def __init__(self, name: str, args: GlobalLoadBalancerArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__(name, args.context, opts)
+        if not args.backends:
+            raise ValueError("a load balancer needs at least one backend")
+        cfg = self.config
+        prefix = self.context.prefix
+        api_opts = dict(depends_on=list(args.depends_on)) if args.depends_on else {}
+
+        self.address = gcp.compute.GlobalAddress(
+            self.child_name("ip"),
+            gcp.compute.GlobalAddressArgs(
+                project=args.project, name=f"{prefix}-lb-ip", ip_version="IPV4", labels=self.labels
+            ),
+            opts=self.child_opts(**api_opts),
+        )
+
+        self.backend_services: dict[str, gcp.compute.BackendService] = {}
+        for backend in args.backends:
+            negs = [
+                gcp.compute.RegionNetworkEndpointGroup(
+                    self.child_name(backend.key, region),
+                    gcp.compute.RegionNetworkEndpointGroupArgs(
+                        project=args.project,
+                        name=f"{prefix}-{backend.key}-{region}",
+                        region=region,
+                        network_endpoint_type="SERVERLESS",
+                        cloud_run=gcp.compute.RegionNetworkEndpointGroupCloudRunArgs(service=service),
+                    ),
+                    opts=self.child_opts(**api_opts),
+                )
+                for region, service in backend.cloud_run_services.items()
+            ]
+            multi_region = len(negs) > 1
+            self.backend_services[backend.key] = gcp.compute.BackendService(
+                self.child_name(backend.key),
+                gcp.compute.BackendServiceArgs(
+                    project=args.project,
+                    name=f"{prefix}-{backend.key}",
+                    protocol="HTTPS",
+                    load_balancing_scheme="EXTERNAL_MANAGED",
+                    backends=[gcp.compute.BackendServiceBackendArgs(group=neg.id) for neg in negs],
+                    enable_cdn=backend.cdn,
+                    cdn_policy=gcp.compute.BackendServiceCdnPolicyArgs(
+                        cache_mode="CACHE_ALL_STATIC",
+                        default_ttl=3600,
+                        client_ttl=3600,
+                        max_ttl=86400,
+                        negative_caching=True,
+                        serve_while_stale=86400,
+                        request_coalescing=True,
+                        cache_key_policy=gcp.compute.BackendServiceCdnPolicyCacheKeyPolicyArgs(
+                            include_host=True, include_protocol=True, include_query_string=True
+                        ),
+                    )
+                    if backend.cdn
+                    else None,
+                    security_policy=args.security_policy,
+                    log_config=gcp.compute.BackendServiceLogConfigArgs(enable=True, sample_rate=1.0),
+                    outlier_detection=gcp.compute.BackendServiceOutlierDetectionArgs(
+                        consecutive_errors=cfg.dr.failure_threshold,
+                        interval=gcp.compute.BackendServiceOutlierDetectionIntervalArgs(
+                            seconds=cfg.dr.health_check_interval_seconds
+                        ),
+                        base_ejection_time=gcp.compute.BackendServiceOutlierDetectionBaseEjectionTimeArgs(
+                            seconds=cfg.dr.health_check_interval_seconds
+                        ),
+                        max_ejection_percent=50,
+                    )
+                    if multi_region
+                    else None,
+                ),
+                opts=self.child_opts(),
+            )
+
+        # URL map: per host, the backend serving "/" is the default, other backends get path rules.
+        hosts: dict[str, list[LbBackend]] = {}
+        for backend in args.backends:
+            for host in backend.hosts:
+                hosts.setdefault(host, []).append(backend)
+        self.hosts = list(hosts)
+        host_rules, path_matchers = [], []
+        for index, (host, backends) in enumerate(hosts.items()):
+            root = next((b for b in backends if "/" in b.paths), backends[0])
+            matcher = f"host{index}"
+            host_rules.append(gcp.compute.URLMapHostRuleArgs(hosts=[host], path_matcher=matcher))
+            path_matchers.append(
+                gcp.compute.URLMapPathMatcherArgs(
+                    name=matcher,
+                    default_service=self.backend_services[root.key].id,
+                    path_rules=[
+                        gcp.compute.URLMapPathMatcherPathRuleArgs(
+                            paths=_path_rules([p for p in b.paths if p != "/"]),
+                            service=self.backend_services[b.key].id,
+                        )
+                        for b in backends
+                        if b is not root and any(p != "/" for p in b.paths)
+                    ]
+                    or None,
+                )
+            )
+        self.url_map = gcp.compute.URLMap(
+            self.child_name("https"),
+            gcp.compute.URLMapArgs(
+                project=args.project,
+                name=f"{prefix}-https",
+                host_rules=host_rules,
+                path_matchers=path_matchers,
+                default_url_redirect=gcp.compute.URLMapDefaultUrlRedirectArgs(
+                    host_redirect=self.hosts[0],
+                    https_redirect=True,
+                    redirect_response_code="MOVED_PERMANENTLY_DEFAULT",
+                    strip_query=False,
+                ),
+            ),
+            opts=self.child_opts(),
+        )
+
+        digest = hashlib.sha256(",".join(sorted(self.hosts)).encode()).hexdigest()[:8]
+        self.certificate = gcp.compute.ManagedSslCertificate(
+            self.child_name("cert"),
+            gcp.compute.ManagedSslCertificateArgs(
+                project=args.project,
+                name=f"{prefix}-cert-{digest}",
+                managed=gcp.compute.ManagedSslCertificateManagedArgs(domains=sorted(self.hosts)),
+            ),
+            opts=self.child_opts(**api_opts),
+        )
+        self.ssl_policy = gcp.compute.SSLPolicy(
+            self.child_name("tls"),
+            gcp.compute.SSLPolicyArgs(
+                project=args.project,
+                name=f"{prefix}-tls",
+                profile=args.ssl_policy_profile,
+                min_tls_version="TLS_1_2",
+            ),
+            opts=self.child_opts(**api_opts),
+        )
+        https_proxy = gcp.compute.TargetHttpsProxy(
+            self.child_name("https-proxy"),
+            gcp.compute.TargetHttpsProxyArgs(
+                project=args.project,
+                name=f"{prefix}-https",
+                url_map=self.url_map.id,
+                ssl_certificates=[self.certificate.id],
+                ssl_policy=self.ssl_policy.id,
+            ),
+            opts=self.child_opts(),
+        )
+        gcp.compute.GlobalForwardingRule(
+            self.child_name("https-rule"),
+            gcp.compute.GlobalForwardingRuleArgs(
+                project=args.project,
+                name=f"{prefix}-https",
+                target=https_proxy.id,
+                ip_address=self.address.address,
+                ip_protocol="TCP",
+                port_range="443",
+                load_balancing_scheme="EXTERNAL_MANAGED",
+                labels=self.labels,
+            ),
+            opts=self.child_opts(),
+        )
+
+        redirect_map = gcp.compute.URLMap(
+            self.child_name("http-redirect"),
+            gcp.compute.URLMapArgs(
+                project=args.project,
+                name=f"{prefix}-http-redirect",
+                default_url_redirect=gcp.compute.URLMapDefaultUrlRedirectArgs(
+                    https_redirect=True, redirect_response_code="MOVED_PERMANENTLY_DEFAULT", strip_query=False
+                ),
+            ),
+            opts=self.child_opts(**api_opts),
+        )
+        http_proxy = gcp.compute.TargetHttpProxy(
+            self.child_name("http-proxy"),
+            gcp.compute.TargetHttpProxyArgs(project=args.project, name=f"{prefix}-http", url_map=redirect_map.id),
+            opts=self.child_opts(),
+        )
+        gcp.compute.GlobalForwardingRule(
+            self.child_name("http-rule"),
+            gcp.compute.GlobalForwardingRuleArgs(
+                project=args.project,
+                name=f"{prefix}-http",
+                target=http_proxy.id,
+                ip_address=self.address.address,
+                ip_protocol="TCP",
+                port_range="80",
+                load_balancing_scheme="EXTERNAL_MANAGED",
+                labels=self.labels,
+            ),
+            opts=self.child_opts(),
+        )
+        self.ip_address = self.address.address
+        self.dns_records = self.ip_address.apply(
+            lambda ip: [{"name": host, "type": "A", "value": ip} for host in self.hosts]
+        )
+        self.register_outputs({"address": self.ip_address, "hosts": self.hosts})
