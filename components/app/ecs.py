@@ -13,7 +13,8 @@ Creates an ECS cluster with Container Insights and, per enabled service:
   an init process, secrets (the service's `secrets` and the connection URLs of the data services it
   `uses`: DATABASE_URL, REDIS_URL, MONGODB_CONNECTION_URI, QUEUE_CONNECTIONURL) injected through
   `secrets[].valueFrom` = Secrets Manager ARNs, never `environment`; awslogs logging (non-blocking);
-  a container health check on the service's health path (web services);
+  a container health check: HTTP on the health path (web services), the config's `healthCommand`
+  (workers: a heartbeat file the worker touches after each queue poll);
 - a service in the private subnets without public IPs, its own security group, the deployment
   circuit breaker with rollback, minimum healthy 100 % / maximum 200 % (rolling without capacity
   loss), zone rebalancing; routed web services register with their ALB target group, internal web
@@ -181,14 +182,14 @@ def container_definition(
         container["command"] = list(svc.args)
     if svc.port is not None:
         container["portMappings"] = [{"name": name, "containerPort": svc.port, "protocol": "tcp"}]
+    check = None
     if svc.port is not None and svc.health_path:
-        container["healthCheck"] = {
-            "command": health_command(svc.port, svc.health_path),
-            "interval": 30,
-            "timeout": 5,
-            "retries": 3,
-            "startPeriod": 60,
-        }
+        check = health_command(svc.port, svc.health_path)
+    elif svc.health_command:
+        # workers: the exec liveness check of the config (e.g. a heartbeat file younger than 2 min)
+        check = ["CMD", *svc.health_command]
+    if check:
+        container["healthCheck"] = {"command": check, "interval": 30, "timeout": 5, "retries": 3, "startPeriod": 60}
     return [container]
 
 

@@ -2,8 +2,9 @@
 
 Creates:
 - an S3 bucket for edge logs (ALB access logs under `alb/`, CloudFront standard logs under
-  `cloudfront/`): public access blocked, TLS-only bucket policy, lifecycle expiry (1 year in
-  prod, 90 days otherwise), SSE-S3 -- ALB access logs support only S3-managed keys, so this one
+  `cloudfront/`): public access blocked, TLS-only bucket policy, versioning (log files cannot be
+  silently overwritten), lifecycle expiry (1 year in prod, 90 days otherwise; old versions 30
+  days), SSE-S3 -- ALB access logs support only S3-managed keys, so this one
   bucket is not KMS-encrypted; ACLs stay enabled (BucketOwnerPreferred) because CloudFront
   standard logging delivers through the bucket ACL;
 - the origin secret: a random value CloudFront sends in the `X-Origin-Verify` header; the ALB
@@ -245,6 +246,14 @@ class AwsLoadBalancer(PlatformComponent):
             ),
             opts=self.child_opts(),
         )
+        versioning = aws.s3.BucketVersioning(
+            self.child_name("logs-versioning"),
+            aws.s3.BucketVersioningInitArgs(
+                bucket=bucket,
+                versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
+            ),
+            opts=self.child_opts(),
+        )
         aws.s3.BucketServerSideEncryptionConfiguration(
             self.child_name("logs-encryption"),
             aws.s3.BucketServerSideEncryptionConfigurationInitArgs(
@@ -271,13 +280,17 @@ class AwsLoadBalancer(PlatformComponent):
                         expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
                             days=365 if cfg.is_production else 90
                         ),
+                        noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                            noncurrent_days=30
+                        ),
                         abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
                             days_after_initiation=7
                         ),
                     )
                 ],
             ),
-            opts=self.child_opts(),
+            # lifecycle rules are rejected while versioning is still being enabled
+            opts=self.child_opts(depends_on=[versioning]),
         )
         elb_account = aws.elb.get_service_account_output(opts=pulumi.InvokeOutputOptions(parent=self))
         policy = pulumi.Output.all(self.logs_bucket.arn, args.account_id, elb_account.arn).apply(

@@ -69,6 +69,9 @@ def test_task_definitions_are_hardened_fargate_tasks(app):
     assert (tasks["worker"][0]["cpu"], tasks["worker"][0]["memory"]) == ("1024", "2048")
     assert tasks["api"][1]["healthCheck"]["command"][1].startswith("curl -fsS -o /dev/null http://localhost:8080/health")
     assert tasks["worker"][1]["entryPoint"] == ["python", "-m", "app.worker"]
+    # the worker has no HTTP port: its health check is the config's exec heartbeat check
+    assert tasks["worker"][1]["healthCheck"]["command"][:3] == ["CMD", "sh", "-c"]
+    assert "worker-heartbeat" in tasks["worker"][1]["healthCheck"]["command"][3]
 
 
 def test_secrets_only_by_reference(app):

@@ -61,6 +61,7 @@ def test_log_bucket_private_tls_only_and_writable_by_elb(alb):
     assert statements["AlbAccessLogsElbAccount"]["Principal"] == {"AWS": "arn:aws:iam::127311923021:root"}
     assert statements["AlbAccessLogsService"]["Resource"].endswith(f"/alb/AWSLogs/{ACCOUNT}/*")
     assert alb.one("aws:s3/bucket:Bucket").protect is True
+    assert alb.one("aws:s3/bucketVersioning:BucketVersioning").inputs["versioningConfiguration"]["status"] == "Enabled"
 
 
 def test_path_patterns():

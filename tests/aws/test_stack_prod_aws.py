@@ -1,0 +1,100 @@
+"""The prod-aws stack end to end (one offline plan for the whole module) and its config checks."""
+
+import json
+from collections import Counter
+
+import pytest
+
+from components.config import ConfigError
+from components.platforms.ecs import validate
+from tests.helpers import make_context, plan_of
+
+STACK = "prod-aws"
+
+
+@pytest.fixture(scope="module")
+def plan():
+    return plan_of(STACK)
+
+
+def test_stack_contains_the_whole_platform(plan):
+    assert plan.platform == "ecs"
+    counts = Counter(r.type for r in plan.capture.resources if r.custom)
+    expected = {
+        "aws:ec2/vpc:Vpc": 1, "aws:ec2/subnet:Subnet": 9, "aws:ec2/natGateway:NatGateway": 3,
+        "aws:ec2/flowLog:FlowLog": 1, "aws:ec2/vpcEndpoint:VpcEndpoint": 5, "aws:kms/key:Key": 6,
+        "aws:ecs/cluster:Cluster": 1, "aws:ecs/taskDefinition:TaskDefinition": 4, "aws:ecs/service:Service": 4,
+        "aws:appautoscaling/policy:Policy": 8, "aws:lb/loadBalancer:LoadBalancer": 1, "aws:lb/listener:Listener": 2,
+        "aws:cloudfront/distribution:Distribution": 2, "aws:wafv2/webAcl:WebAcl": 1,
+        "aws:rds/instance:Instance": 1, "aws:elasticache/replicationGroup:ReplicationGroup": 1,
+        "aws:docdb/cluster:Cluster": 1, "aws:mq/broker:Broker": 1, "aws:backup/plan:Plan": 1,
+        "aws:backup/vault:Vault": 2, "aws:backup/vaultLockConfiguration:VaultLockConfiguration": 2,
+        "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication": 1,
+        "aws:budgets/budget:Budget": 3, "aws:cloudwatch/dashboard:Dashboard": 1, "aws:sns/topic:Topic": 1,
+        "aws:s3/bucketReplicationConfig:BucketReplicationConfig": 1, "pulumi:providers:aws": 3,
+    }
+    assert {t: counts[t] for t in expected} == expected
+    assert counts["aws:secretsmanager/secret:Secret"] == 12
+    assert counts["aws:route53/healthCheck:HealthCheck"] == 3  # two public hosts + the origin
+    assert counts["aws:cloudwatch/metricAlarm:MetricAlarm"] >= 30
+
+
+def test_mandatory_policies_pass(plan):
+    assert plan.mandatory == []
+
+
+def test_stateful_resources_protected(plan):
+    for reg in plan.capture.resources:
+        if reg.type in ("aws:rds/instance:Instance", "aws:docdb/cluster:Cluster", "aws:mq/broker:Broker",
+                        "aws:elasticache/replicationGroup:ReplicationGroup", "aws:kms/key:Key",
+                        "aws:backup/vault:Vault", "aws:s3/bucket:Bucket"):
+            assert reg.protect, reg.urn
+
+
+def test_no_secret_value_outside_secret_markers(plan):
+    document = json.dumps(plan.as_document())
+    for leak in ("mock-random-", "offline-plan-placeholder", "placeholder-"):
+        assert leak not in document
+    task = next(r for r in plan.capture.resources if r.name == "app-api-task-definition")
+    container = json.loads(task.inputs["containerDefinitions"])[0]
+    assert {s["name"] for s in container["secrets"]} >= {"DATABASE_URL", "REDIS_URL", "MONGODB_CONNECTION_URI",
+                                                        "QUEUE_CONNECTIONURL", "OPENAI_API_KEY"}
+    assert all(s["valueFrom"].startswith("arn:aws:secretsmanager:") for s in container["secrets"])
+    versions = [r for r in plan.capture.resources if r.type == "aws:secretsmanager/secretVersion:SecretVersion"]
+    assert {r.inputs["secretString"] for r in versions} == {"[secret]"}
+
+
+def test_services_wait_for_their_listener_rules_and_nothing_else_is_serialised(plan):
+    by_name = {r.name: r for r in plan.capture.resources}
+    api = by_name["app-api-service"]
+    assert by_name["alb-api-rule"].urn in api.dependencies
+    # the data services do not wait for each other
+    rds = by_name["postgres-instance"]
+    for other in ("redis-group", "mongodb-cluster", "rabbitmq-broker"):
+        assert by_name[other].urn not in rds.dependencies
+
+
+def test_outputs(plan):
+    out = plan.capture.outputs
+    assert out["urls"] == {"frontend": "https://app.ai-assistant.example.com", "api": "https://api.ai-assistant.example.com"}
+    assert out["region"] == "us-east-1" and out["secondaryRegion"] == "us-west-2"
+    assert "Failover runbook" in out["failoverRunbook"]
+    assert out["failover"].startswith("origin.ai-assistant.example.com: PRIMARY")
+    assert out["originDomain"] == "origin.ai-assistant.example.com"
+    assert "CLOUDFRONT_ORIGIN_SECRET" in out["secretNames"]
+
+
+@pytest.mark.parametrize(
+    "overrides, expected",
+    [
+        ({"edge": {"cdn": False}}, "edge.cdn = False"),
+        ({"regions": {"primary": "local"}}, "regions.primary = 'local'"),
+        ({"aws": {"cachedServices": ["worker"]}}, "aws.cachedServices: 'worker'"),
+        ({"data": {"redis": {"version": "7.2"}}}, "data.redis.version = '7.2'"),
+    ],
+)
+def test_config_aws_cannot_honour_fails_with_one_message(overrides, expected):
+    config = make_context(STACK, overrides).config
+    with pytest.raises(ConfigError) as err:
+        validate(config, "Pulumi.prod-aws.yaml")
+    assert expected in str(err.value) and "nothing was created" in str(err.value)
