@@ -74,7 +74,8 @@ class ElastiCacheRedis(PlatformComponent):
                 at_rest_encryption_enabled=True,
                 kms_key_id=args.kms_key_arn,
                 transit_encryption_enabled=True,
-                transit_encryption_mode="required",
+                # the mode setting exists from Redis 7 on; 6.2 always requires TLS once enabled
+                transit_encryption_mode=None if str(redis.version).startswith("6") else "required",
                 auth_token=pulumi.Output.secret(self.auth_token.result),
                 snapshot_retention_limit=backup_retention_days(cfg),
                 snapshot_window=backup_window(cfg),

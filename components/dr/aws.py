@@ -23,8 +23,9 @@ Targets (seeds 000/001/002): RPO 1 h, RTO 4 h. What gives them:
 - Route 53 failover for the origin (`origin.<domain>`, the name CloudFront connects to) when
   `aws.hostedZoneId` and `regions.secondary` are set: the PRIMARY record points at this stack's
   ALB and is healthy while the primary targets are (a CLOUDWATCH_METRIC health check on an alarm
-  over the target groups' HealthyHostCount -- a direct HTTP check cannot work because the ALB only
-  answers CloudFront); the SECONDARY record points at `aws.secondaryOriginDomain`, the ALB of the
+  on each target group's HealthyHostCount -- a direct HTTP check cannot work because the ALB only
+  answers CloudFront; Route 53 accepts only single-metric alarms, so one alarm and check per
+  target group, combined by a CALCULATED check); the SECONDARY record points at `aws.secondaryOriginDomain`, the ALB of the
   standby stack, when it is configured. Without a hosted zone nothing is created and the outputs
   say so.
 
@@ -494,50 +495,54 @@ class AwsDisasterRecovery(PlatformComponent):
             )
             return f"no secondary region: {origin} is a plain record to the ALB"
 
-        suffixes = [args.target_group_arn_suffixes[s] for s in sorted(args.target_group_arn_suffixes)]
-        queries = [
-            aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                id=f"h{i}",
-                metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
-                    namespace="AWS/ApplicationELB", metric_name="HealthyHostCount",
-                    dimensions={"TargetGroup": tg, "LoadBalancer": args.alb_arn_suffix}, stat="Minimum", period=60,
-                ),
-            )
-            for i, tg in enumerate(suffixes)
-        ]
-        ids = ", ".join(q.id for q in queries)
-        queries.insert(
-            0,
-            aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                id="healthy", expression=f"MIN([{ids}])", label="least healthy targets", return_data=True
-            ),
-        )
+        # Route 53 health checks accept single-metric alarms only (no metric math, no percentiles):
+        # one alarm + CLOUDWATCH_METRIC check per routed target group, combined by a CALCULATED
+        # check that is healthy only while every child is.
         minutes = cfg.dr.failure_threshold
-        alarm_name = f"{self.context.prefix}-origin-unhealthy"
-        alarm = aws.cloudwatch.MetricAlarm(
-            self.child_name("origin-unhealthy"),
-            aws.cloudwatch.MetricAlarmArgs(
-                name=alarm_name,
-                alarm_description="a routed service has no healthy target in the primary region (drives failover)",
-                comparison_operator="LessThanThreshold",
-                threshold=1,
-                evaluation_periods=minutes,
-                datapoints_to_alarm=minutes,
-                treat_missing_data="breaching",
-                metric_queries=queries,
-                alarm_actions=[args.alert_topic_arn] if args.alert_topic_arn is not None else [],
-                ok_actions=[args.alert_topic_arn] if args.alert_topic_arn is not None else [],
-                tags=self.labels,
-            ),
-            opts=self.child_opts(),
-        )
+        actions = [args.alert_topic_arn] if args.alert_topic_arn is not None else []
+        children = []
+        for svc in sorted(args.target_group_arn_suffixes):
+            alarm = aws.cloudwatch.MetricAlarm(
+                self.child_name("origin", svc, "unhealthy"),
+                aws.cloudwatch.MetricAlarmArgs(
+                    name=f"{self.context.prefix}-origin-{svc}-unhealthy",
+                    alarm_description=f"{svc} has no healthy target in {cfg.regions.primary} (drives origin failover)",
+                    namespace="AWS/ApplicationELB",
+                    metric_name="HealthyHostCount",
+                    dimensions={"TargetGroup": args.target_group_arn_suffixes[svc], "LoadBalancer": args.alb_arn_suffix},
+                    statistic="Minimum",
+                    period=60,
+                    evaluation_periods=minutes,
+                    datapoints_to_alarm=minutes,
+                    comparison_operator="LessThanThreshold",
+                    threshold=1,
+                    treat_missing_data="breaching",
+                    alarm_actions=actions,
+                    ok_actions=actions,
+                    tags=self.labels,
+                ),
+                opts=self.child_opts(),
+            )
+            children.append(
+                aws.route53.HealthCheck(
+                    self.child_name("origin", svc, "health"),
+                    aws.route53.HealthCheckArgs(
+                        type="CLOUDWATCH_METRIC",
+                        cloudwatch_alarm_name=alarm.name,
+                        cloudwatch_alarm_region=cfg.regions.primary,
+                        insufficient_data_health_status="LastKnownStatus",
+                        reference_name=f"{self.context.prefix}-origin-{svc}"[:64],
+                        tags={**self.labels, "Name": f"{self.context.prefix}-origin-{svc}"},
+                    ),
+                    opts=self.child_opts(),
+                )
+            )
         check = aws.route53.HealthCheck(
             self.child_name("origin-health"),
             aws.route53.HealthCheckArgs(
-                type="CLOUDWATCH_METRIC",
-                cloudwatch_alarm_name=alarm.name,
-                cloudwatch_alarm_region=cfg.regions.primary,
-                insufficient_data_health_status="LastKnownStatus",
+                type="CALCULATED",
+                child_healthchecks=[c.id for c in children],
+                child_health_threshold=len(children),
                 reference_name=f"{self.context.prefix}-origin"[:64],
                 tags={**self.labels, "Name": f"{self.context.prefix}-origin"},
             ),
@@ -594,7 +599,7 @@ class AwsDisasterRecovery(PlatformComponent):
             )
         steps = [
             f"Failover runbook ({primary} -> {secondary}; RPO {rpo} min, RTO {rto} min; details in docs/deploy-aws.md)",
-            f"1. Confirm the outage: alarms {prefix}-*-down and {prefix}-origin-unhealthy, AWS Health Dashboard for {primary}.",
+            f"1. Confirm the outage: alarms {prefix}-*-down and {prefix}-origin-*-unhealthy, AWS Health Dashboard for {primary}.",
             f"2. PostgreSQL: find the replicated automated backups in {secondary}: aws rds "
             f"describe-db-instance-automated-backups --region {secondary}; restore to the latest time: aws rds "
             f"restore-db-instance-to-point-in-time --source-db-instance-automated-backups-arn <arn> "

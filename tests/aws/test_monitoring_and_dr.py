@@ -190,8 +190,14 @@ def test_failover_records_primary_health_checked_and_secondary_when_configured(d
     primary = records["primary"]
     assert primary["name"] == "origin.ai-assistant.example.com"
     assert primary["failoverRoutingPolicies"] == [{"type": "PRIMARY"}] and primary["healthCheckId"]
-    check = dr.one("aws:route53/healthCheck:HealthCheck").inputs
-    assert check["type"] == "CLOUDWATCH_METRIC" and check["cloudwatchAlarmName"] == "aia-prod-aws-origin-unhealthy"
+    checks = {r.name: r.inputs for r in dr.of_type("aws:route53/healthCheck:HealthCheck")}
+    combined = checks["dr-origin-health"]
+    assert combined["type"] == "CALCULATED" and combined["childHealthThreshold"] == 2
+    assert primary["healthCheckId"] == "dr-origin-health-id"
+    api = checks["dr-origin-api-health"]
+    assert api["type"] == "CLOUDWATCH_METRIC" and api["cloudwatchAlarmName"] == "aia-prod-aws-origin-api-unhealthy"
+    alarm = dr.named("dr-origin-api-unhealthy").inputs  # single metric: Route 53 rejects metric math
+    assert alarm["metricName"] == "HealthyHostCount" and alarm["statistic"] == "Minimum" and "metricQueries" not in alarm
     assert "SECONDARY record" in dr.result.failover_status
     both = run_aws(_dr, overrides={"aws": {"secondaryOriginDomain": "origin-dr.ai-assistant.example.com"}})
     types = sorted(r.inputs["failoverRoutingPolicies"][0]["type"] for r in both.of_type("aws:route53/record:Record"))

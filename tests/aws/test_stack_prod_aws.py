@@ -35,7 +35,8 @@ def test_stack_contains_the_whole_platform(plan):
     }
     assert {t: counts[t] for t in expected} == expected
     assert counts["aws:secretsmanager/secret:Secret"] == 12
-    assert counts["aws:route53/healthCheck:HealthCheck"] == 3  # two public hosts + the origin
+    # two public hosts; the origin: one per target group + the calculated one
+    assert counts["aws:route53/healthCheck:HealthCheck"] == 5
     assert counts["aws:cloudwatch/metricAlarm:MetricAlarm"] >= 30
 
 
