@@ -73,8 +73,9 @@ class Check:
         else:
             self._report(message)
 
-    def unknown(self, what: str, value: Any = None) -> None:
-        reason = value.reason if isinstance(value, Unknown) else PREVIEW
+    def unknown(self, what: str, value: Any = None, *, reason: Optional[str] = None) -> None:
+        """Record something the rule could not judge (`value` an `Unknown`, or an explicit `reason`)."""
+        reason = reason or (value.reason if isinstance(value, Unknown) else PREVIEW)
         self.unknowns.append((what, reason))
 
     def known(self, value: Any, what: str) -> bool:

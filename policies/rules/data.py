@@ -121,7 +121,8 @@ def _parameters(props: Any, check: Check) -> dict[str, Any]:
     for index, parameter in enumerate(listed):
         name, value = get(parameter, "name"), get(parameter, "value")
         if check.known(name, f"parameters[{index}].name") and check.known(value, f"parameters[{index}].value"):
-            found[str(name)] = str(value)
+            # values are strings in the API, but a program may pass numbers (floats under the CLI)
+            found[str(name)] = f"{value:g}" if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
     return found
 
 

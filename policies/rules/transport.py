@@ -268,7 +268,7 @@ def http_redirects_to_https(args: StackValidationArgs, check: Check) -> None:
             continue
         maps = _dependency(r, URL_MAP, by_urn, "urlMap")
         if not maps:
-            check.unknown(f"the URL map of TargetHttpProxy {r.name} (not found among its dependencies in this stack)")
+            check.unknown(f"the URL map of TargetHttpProxy {r.name}", reason="it is not among the proxy's dependencies in this stack")
             continue
         for url_map in maps:
             redirect = get(url_map.props, "defaultUrlRedirect.httpsRedirect")

@@ -27,7 +27,11 @@ SITE = Path(__file__).resolve().parents[2] / "venv" / "lib" / f"python{sys.versi
 OUT = Path(__file__).resolve().parents[2] / "policies" / "rules" / "labelable.py"
 
 _TOKEN_RE = re.compile(r"super\((\w+), __self__\)\.__init__\(\s*'([^']+)'")
-_GETTER_RE = re.compile(r"@pulumi\.getter(?:\(name=\"(\w+)\"\))?\n\s+def (\w+)\(self\)\s*->\s*([^\n]+):\n")
+_GETTER_RE = re.compile(
+    r"@pulumi\.getter(?:\(name=\"(\w+)\"\))?\n"
+    r"(?:\s+@_utilities\.deprecated\(\"\"\"[\s\S]*?\"\"\"\)\n)?"  # deprecated properties are still inputs
+    r"\s+def (\w+)\(self\)\s*->\s*([^\n]+):\n"
+)
 
 NESTED = {
     "gcp:sql/databaseInstance:DatabaseInstance": "settings.userLabels",
