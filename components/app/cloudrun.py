@@ -97,23 +97,24 @@ class CloudRunService(PlatformComponent):
     TYPE = "aiplatform:app:CloudRunService"
 
     def __init__(self, name: str, args: CloudRunServiceArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__(name, args.context, opts)
         svc = args.service
-        cfg = self.config
-        self.physical_name = f"{self.context.prefix}-{args.service_name}"
-        self.public = svc.route is not None
-        self.region = args.region
-        labels = {**self.labels, "service": args.service_name}
-
+        # Validate before registering anything: a bad service fails the program with one message.
         clash = sorted(set(args.secret_env) & set(args.plain_env))
         if clash:
             raise ConfigError(f"services.{args.service_name}: {clash} are both secrets and plain settings")
         reserved = sorted(RESERVED_ENV & (set(args.secret_env) | set(args.plain_env)))
         if reserved:
             raise ConfigError(f"services.{args.service_name}: {reserved} are set by Cloud Run itself; rename them")
-
         worker = svc.kind == "worker"
         cpu, memory = cloud_run_size(svc.cpu, svc.memory, svc.concurrency, whole_cpus_only=worker)
+
+        super().__init__(name, args.context, opts)
+        cfg = self.config
+        self.physical_name = f"{self.context.prefix}-{args.service_name}"
+        self.public = svc.route is not None
+        self.region = args.region
+        labels = {**self.labels, "service": args.service_name}
+
         vpc = dict(
             network_interfaces=[dict(network=args.network, subnetwork=args.subnetwork, tags=list(args.network_tags) or None)],
             egress="PRIVATE_RANGES_ONLY",

@@ -68,8 +68,48 @@ def required_apis(context: StackContext) -> list[str]:
     return apis
 
 
+def validate(context: StackContext) -> None:
+    """Platform-specific checks, before anything is registered: one ConfigError naming every problem."""
+    from components.app.cloudrun import RESERVED_ENV, cloud_run_size
+
+    cfg = context.config
+    problems: list[str] = []
+    if cfg.is_production and not cfg.gcp.deletion_protection:
+        problems.append(
+            "ai-assistant-platform:gcp.deletionProtection = False: production data services always keep deletion protection"
+        )
+    for name, svc in cfg.enabled_services.items():
+        try:
+            cloud_run_size(svc.cpu, svc.memory, svc.concurrency, whole_cpus_only=svc.kind == "worker")
+        except ConfigError as err:
+            problems.append(f"ai-assistant-platform:services.{name}: {err}")
+        reserved = sorted(RESERVED_ENV & (set(cfg.settings) | set(svc.env)))
+        if reserved:
+            problems.append(
+                f"ai-assistant-platform:services.{name}: {reserved} are set by Cloud Run itself; rename them"
+            )
+    routed = {n for n, s in cfg.enabled_services.items() if s.route is not None}
+    for name in cfg.gcp.cdn_services:
+        if name not in routed:
+            problems.append(
+                f"ai-assistant-platform:gcp.cdnServices: '{name}' is not an enabled service with a route "
+                f"(routed: {sorted(routed)})"
+            )
+    if problems:
+        raise ConfigError(
+            f"Pulumi.{context.stack}.yaml: invalid configuration; nothing was created.\n"
+            + "\n".join(f"  {p}" for p in problems)
+        )
+
+
 def build(context: StackContext) -> dict[str, Any]:
+    validate(context)
+    project = project_id(context)
+
     # Provider SDK imports stay here: a Kubernetes stack never pays for them.
+    from components.gcp import load_sdk
+
+    load_sdk()
     import pulumi_gcp as gcp
 
     from components.app.cloudrun import CloudRunService, CloudRunServiceArgs, Invoker
@@ -103,14 +143,6 @@ def build(context: StackContext) -> dict[str, Any]:
 
     cfg = context.config
     gcfg = cfg.gcp
-    stack_file = f"Pulumi.{context.stack}.yaml"
-    if cfg.is_production and not gcfg.deletion_protection:
-        raise ConfigError(
-            f"{stack_file}: invalid configuration; nothing was created.\n"
-            "  ai-assistant-platform:gcp.deletionProtection = False: production data services always keep "
-            "deletion protection"
-        )
-    project = project_id(context)
     primary = cfg.regions.primary
     secondary = cfg.regions.secondary
     regions = [primary] + ([secondary] if secondary else [])

@@ -1,0 +1,1 @@
+"""Tests of the GCP components and the `cloudrun` stacks (staging, prod)."""

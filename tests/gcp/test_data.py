@@ -1,0 +1,281 @@
+"""Cloud SQL, Memorystore, Firestore (MongoDB) and the RabbitMQ VM, each alone."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from components.data.cloudsql import CloudSqlPostgres, CloudSqlPostgresArgs, backup_start_time
+from components.data.firestore import FirestoreMongo, FirestoreMongoArgs
+from components.data.memorystore import MemorystoreRedis, MemorystoreRedisArgs, rdb_period_for
+from components.data.rabbitmq_vm import RabbitMqVm, RabbitMqVmArgs, cloud_config, snapshot_interval_hours
+from components.network.gcp import GcpNetwork, GcpNetworkArgs
+from tests.gcp.support import PROJECT, run_gcp, stub_psa
+from tests.helpers import dig
+from tools.harness import run_mocked
+
+SQL = "gcp:sql/databaseInstance:DatabaseInstance"
+REDIS = "gcp:redis/instance:Instance"
+
+
+def _postgres(c, replica_region=None):
+    return CloudSqlPostgres(
+        "postgres",
+        CloudSqlPostgresArgs(
+            context=c,
+            project=PROJECT,
+            settings=c.config.data.postgres,
+            region="us-central1",
+            network="projects/test-project/global/networks/vpc",
+            private_service_access=stub_psa(),
+            replica_region=replica_region,
+            peer_cidr="10.100.0.0/16",
+        ),
+    )
+
+
+def _capture_connection(build, stack):
+    """Run `build` and also resolve its DataConnection (secret flag, value) under the same mocks."""
+    from pulumi.runtime.sync_await import _sync_await
+
+    seen = {}
+
+    def program():
+        from tests.helpers import make_context
+
+        component = build(make_context(stack))
+        seen["connection"] = component.connection
+
+    capture = run_mocked(program, project="ai-assistant-platform", stack=stack)
+    url = seen["connection"].url
+    return capture, seen["connection"], _sync_await(url.is_secret()), _sync_await(url.future())
+
+
+@pytest.fixture(scope="module")
+def prod_postgres():
+    return _capture_connection(lambda c: _postgres(c, replica_region="europe-west1"), "prod")
+
+
+def test_cloud_sql_is_private_tls_only_and_protected(prod_postgres):
+    run, _, _, _ = prod_postgres
+    primary = run.one(SQL, "postgres-primary")
+    i = primary.inputs
+    ip = i["settings"]["ipConfiguration"]
+    assert ip["ipv4Enabled"] is False and ip["privateNetwork"] == "projects/test-project/global/networks/vpc"
+    assert ip["sslMode"] == "ENCRYPTED_ONLY"
+    assert "authorizedNetworks" not in ip
+    assert i["deletionProtection"] is True and i["settings"]["deletionProtectionEnabled"] is True
+    assert primary.protect is True
+    assert i["name"] == "aia-prod-postgres" and i["databaseVersion"] == "POSTGRES_16"
+    assert i["settings"]["edition"] == "ENTERPRISE"
+    # waits for the Private Service Access peering it needs
+    assert any(d.endswith("::stub-psa") for d in primary.dependencies)
+
+
+def test_cloud_sql_backups_pitr_and_maintenance_follow_the_dr_config(prod_postgres):
+    run, _, _, _ = prod_postgres
+    s = run.one(SQL, "postgres-primary").inputs["settings"]
+    backup = s["backupConfiguration"]
+    assert backup["enabled"] is True and backup["pointInTimeRecoveryEnabled"] is True
+    assert backup["transactionLogRetentionDays"] == 7
+    assert backup["backupRetentionSettings"] == {"retainedBackups": 30, "retentionUnit": "COUNT"}
+    assert backup["startTime"] == "02:00"
+    assert s["finalBackupConfig"] == {"enabled": True, "retentionDays": 30}
+    assert s["maintenanceWindow"]["day"] == 7 and s["maintenanceWindow"]["hour"] == 2
+    assert s["insightsConfig"]["queryInsightsEnabled"] is True
+    assert s["availabilityType"] == "REGIONAL"
+    flags = {f["name"]: f["value"] for f in s["databaseFlags"]}
+    assert flags["log_connections"] == "on" and flags["max_connections"] == "200"
+
+
+def test_prod_has_a_protected_cross_region_replica(prod_postgres):
+    run, _, _, _ = prod_postgres
+    replica = run.one(SQL, "postgres-replica-europe-west1")
+    assert replica.inputs["region"] == "europe-west1"
+    assert replica.inputs["masterInstanceName"] == "aia-prod-postgres"
+    assert replica.inputs["settings"]["ipConfiguration"]["ipv4Enabled"] is False
+    assert replica.inputs["deletionProtection"] is True and replica.protect is True
+
+
+def test_database_user_and_url(prod_postgres):
+    run, connection, is_secret, url = prod_postgres
+    db = run.one("gcp:sql/database:Database")
+    assert db.inputs["deletionPolicy"] == "ABANDON" and db.protect is True
+    assert run.one("gcp:sql/user:User").inputs["password"] == "[secret]"
+    assert is_secret and url.startswith("postgresql://app:") and url.endswith("@10.64.0.3:5432/app?sslmode=require")
+    assert connection.tls and connection.port == 5432 and connection.env_var == "DATABASE_URL"
+
+
+def test_staging_postgres_is_zonal_unprotected_and_has_no_replica():
+    run = run_gcp(_postgres, stack="staging")
+    primary = run.one(SQL)
+    assert primary.inputs["settings"]["availabilityType"] == "ZONAL"
+    assert primary.inputs["settings"]["tier"] == "db-custom-1-3840"
+    assert primary.protect is False
+    assert primary.inputs["settings"]["ipConfiguration"]["sslMode"] == "ENCRYPTED_ONLY"
+
+
+def test_backup_start_time_from_cron():
+    assert backup_start_time("0 2 * * *") == "02:00" and backup_start_time("30 23 * * *") == "23:30"
+
+
+def _redis(c):
+    return MemorystoreRedis(
+        "redis",
+        MemorystoreRedisArgs(
+            context=c,
+            project=PROJECT,
+            settings=c.config.data.redis,
+            region="us-central1",
+            network="projects/test-project/global/networks/vpc",
+            private_service_access=stub_psa(),
+        ),
+    )
+
+
+def test_memorystore_is_private_authenticated_encrypted_and_persistent():
+    run, connection, is_secret, url = _capture_connection(_redis, "prod")
+    reg = run.one(REDIS)
+    i = reg.inputs
+    assert i["tier"] == "STANDARD_HA" and i["memorySizeGb"] == 10
+    assert i["connectMode"] == "PRIVATE_SERVICE_ACCESS" and i["authorizedNetwork"].endswith("/vpc")
+    assert i["authEnabled"] is True and i["transitEncryptionMode"] == "SERVER_AUTHENTICATION"
+    assert i["persistenceConfig"] == {"persistenceMode": "RDB", "rdbSnapshotPeriod": "ONE_HOUR"}
+    assert dig(i, "maintenancePolicy.weeklyMaintenanceWindows.0.day") == "SUNDAY"
+    assert i["deletionProtection"] is True and reg.protect is True
+    assert is_secret and url == "rediss://:mock-auth-string@10.64.1.3:6378/0"
+    assert connection.tls
+
+
+def test_staging_memorystore_is_basic_with_the_configured_size():
+    i = run_gcp(_redis, stack="staging").one(REDIS).inputs
+    assert i["tier"] == "BASIC" and i["memorySizeGb"] == 2
+
+
+def test_rdb_period_fits_the_rpo():
+    assert rdb_period_for(60) == "ONE_HOUR" and rdb_period_for(720) == "TWELVE_HOURS" and rdb_period_for(10) == "ONE_HOUR"
+
+
+def _mongo(c):
+    return FirestoreMongo(
+        "mongodb",
+        FirestoreMongoArgs(context=c, project=PROJECT, settings=c.config.data.mongodb, location="nam5"),
+    )
+
+
+def test_firestore_mongodb_compatible_with_pitr_and_delete_protection():
+    run, connection, is_secret, url = _capture_connection(_mongo, "prod")
+    db = run.one("gcp:firestore/database:Database")
+    i = db.inputs
+    assert (i["type"], i["databaseEdition"], i["mongodbCompatibleDataAccessMode"]) == (
+        "FIRESTORE_NATIVE",
+        "ENTERPRISE",
+        "DATA_ACCESS_MODE_ENABLED",
+    )
+    assert i["pointInTimeRecoveryEnablement"] == "POINT_IN_TIME_RECOVERY_ENABLED"
+    assert i["deleteProtectionState"] == "DELETE_PROTECTION_ENABLED" and i["deletionPolicy"] == "ABANDON"
+    assert i["name"] == "aia-prod-mongo" and i["locationId"] == "nam5" and db.protect is True
+    schedule = run.one("gcp:firestore/backupSchedule:BackupSchedule").inputs
+    assert schedule["retention"] == f"{30 * 86400}s" and "dailyRecurrence" in schedule
+    assert is_secret and url.startswith("mongodb://app:mock-firestore-password-mongodb-user@0f1e2d3c-mock-uid.nam5.firestore.goog:443/")
+    assert "tls=true" in url and connection.env_var == "MONGODB_CONNECTION_URI"
+
+
+def test_firestore_can_be_released_when_protection_is_off():
+    def build(c):
+        FirestoreMongo(
+            "mongodb",
+            FirestoreMongoArgs(
+                context=c, project=PROJECT, settings=c.config.data.mongodb, location="us-central1", deletion_protection=False
+            ),
+        )
+
+    i = run_gcp(build, stack="staging").one("gcp:firestore/database:Database").inputs
+    assert i["deleteProtectionState"] == "DELETE_PROTECTION_DISABLED" and i["deletionPolicy"] == "DELETE"
+
+
+def _rabbitmq(c, allow_iap_ssh=False):
+    network = GcpNetwork(
+        "network",
+        GcpNetworkArgs(context=c, project=PROJECT, subnets={"us-central1": "10.10.0.0/20"}, private_service_cidr="10.100.0.0/16"),
+    )
+    return RabbitMqVm(
+        "rabbitmq",
+        RabbitMqVmArgs(
+            context=c,
+            project=PROJECT,
+            settings=c.config.data.rabbitmq,
+            region="us-central1",
+            network=network,
+            client_ranges=["10.10.0.0/20", "10.20.0.0/20"],
+            service_account_email="aia-prod-rabbitmq@test-project.iam.gserviceaccount.com",
+            service_account_member="serviceAccount:aia-prod-rabbitmq@test-project.iam.gserviceaccount.com",
+            allow_iap_ssh=allow_iap_ssh,
+        ),
+    )
+
+
+@pytest.fixture(scope="module")
+def rabbitmq():
+    return _capture_connection(_rabbitmq, "prod")
+
+
+def test_rabbitmq_vm_is_private_and_hardened(rabbitmq):
+    run, _, _, _ = rabbitmq
+    vm = run.one("gcp:compute/instance:Instance").inputs
+    nic = vm["networkInterfaces"][0]
+    assert "accessConfigs" not in nic and nic["networkIp"] == "10.10.0.10"
+    assert vm["shieldedInstanceConfig"] == {"enableSecureBoot": True, "enableVtpm": True, "enableIntegrityMonitoring": True}
+    assert vm["bootDisk"]["initializeParams"]["image"] == "cos-cloud/cos-stable"
+    assert vm["metadata"]["block-project-ssh-keys"] == "TRUE" and vm["metadata"]["enable-oslogin"] == "TRUE"
+    assert vm["serviceAccount"]["email"].startswith("aia-prod-rabbitmq@")
+    assert vm["deletionProtection"] is True and vm["tags"] == ["rabbitmq"]
+    assert vm["attachedDisks"][0]["deviceName"] == "rabbitmq-data"
+
+
+def test_rabbitmq_password_comes_from_secret_manager_not_metadata(rabbitmq):
+    run, _, is_secret, url = rabbitmq
+    vm = run.one("gcp:compute/instance:Instance").inputs
+    assert vm["metadata"]["rabbitmq-secret-version"].endswith("/versions/1")
+    assert "mock-random" not in str(vm) and "RABBITMQ_DEFAULT_PASS=%s" in vm["metadata"]["user-data"]
+    grant = run.one("gcp:secretmanager/secretIamMember:SecretIamMember").inputs
+    assert grant["member"].startswith("serviceAccount:aia-prod-rabbitmq@") and grant["role"].endswith("secretAccessor")
+    assert run.one("gcp:secretmanager/secretVersion:SecretVersion").inputs["secretData"] == "[secret]"
+    assert is_secret and url.startswith("amqp://app:") and url.endswith("@10.10.0.10:5672/%2F")
+
+
+def test_rabbitmq_data_disk_is_snapshotted_at_the_rpo_and_protected(rabbitmq):
+    run, _, _, _ = rabbitmq
+    disk = run.one("gcp:compute/disk:Disk")
+    assert disk.protect is True and disk.inputs["name"] == "aia-prod-rabbitmq-data"
+    assert disk.inputs["createSnapshotBeforeDestroy"] is True
+    assert disk.inputs["resourcePolicies"] == ["rabbitmq-snapshots-id"]
+    policy = run.one("gcp:compute/resourcePolicy:ResourcePolicy").inputs["snapshotSchedulePolicy"]
+    assert policy["schedule"] == {"hourlySchedule": {"hoursInCycle": 1, "startTime": "00:00"}}
+    assert policy["retentionPolicy"]["maxRetentionDays"] == 30
+    assert policy["snapshotProperties"]["storageLocations"] == "us"
+    assert snapshot_interval_hours(60) == 1 and snapshot_interval_hours(1440) == 24 and snapshot_interval_hours(240) == 4
+
+
+def test_rabbitmq_firewall_admits_only_amqp_from_the_client_subnets(rabbitmq):
+    run, _, _, _ = rabbitmq
+    allow = [r.inputs for r in run.of_type("gcp:compute/firewall:Firewall") if r.inputs.get("allows")]
+    assert len(allow) == 1
+    assert allow[0]["allows"] == [{"protocol": "tcp", "ports": ["5672"]}]
+    assert allow[0]["sourceRanges"] == ["10.10.0.0/20", "10.20.0.0/20"] and allow[0]["targetTags"] == ["rabbitmq"]
+
+
+def test_iap_ssh_only_when_enabled():
+    run = run_gcp(lambda c: _rabbitmq(c, allow_iap_ssh=True))
+    ssh = [r.inputs for r in run.of_type("gcp:compute/firewall:Firewall") if r.inputs.get("allows", [{}])[0].get("ports") == ["22"]]
+    assert len(ssh) == 1 and ssh[0]["sourceRanges"] == ["35.235.240.0/20"]
+
+
+def test_cloud_init_is_valid_and_runs_the_pinned_image():
+    doc = yaml.safe_load(cloud_config("docker.io/library/rabbitmq:3.13"))
+    paths = {f["path"] for f in doc["write_files"]}
+    assert paths == {"/etc/rabbitmq-prepare.sh", "/etc/systemd/system/rabbitmq.service"}
+    unit = next(f["content"] for f in doc["write_files"] if f["path"].endswith(".service"))
+    assert "docker.io/library/rabbitmq:3.13" in unit and "/var/lib/rabbitmq" in unit
+    script = next(f["content"] for f in doc["write_files"] if f["path"].endswith(".sh"))
+    assert script.startswith("#!/bin/bash") and "secretmanager.googleapis.com" in script
