@@ -11,7 +11,7 @@ from __future__ import annotations
 from pulumi_policy import ResourceValidationArgs, Severity, StackValidationArgs
 
 from .base import Check, resource_policy, stack_policy
-from .props import get, is_set, present, seq, short, truthy
+from .props import get, present, seq, short, truthy
 
 CLOUD_SQL = "gcp:sql/databaseInstance:DatabaseInstance"
 MEMORYSTORE = "gcp:redis/instance:Instance"

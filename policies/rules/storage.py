@@ -98,7 +98,8 @@ def bucket_public_access_prevented(args: StackValidationArgs, check: Check) -> N
     severity=Severity.MEDIUM,
     types=(GCS,) + S3 + S3_VERSIONING,
     checks="GCS: versioning.enabled true; S3: inline versioning.enabled or a BucketVersioning with status Enabled.",
-    source="seed 002 (data loss: restore from latest backup); seed 001 (backup verification)",
+    source="seed 002 (data loss: restore from latest backup); seed 001 (backup verification); AWS Security Hub "
+    "S3.14 (versioning enabled)",
     remediation="GCS: versioning={\"enabled\": True}; S3: s3.BucketVersioning(bucket=..., "
     "versioning_configuration={\"status\": \"Enabled\"}), with a lifecycle rule expiring noncurrent versions.",
 )

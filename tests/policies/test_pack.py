@@ -166,3 +166,15 @@ def test_cli_runs_stack_policies(analyzer: Any) -> None:
     assert "pdb-for-multi-replica" in names  # replicas 3, no budget
     assert "default-deny-network-policy" not in names
     assert all(d.enforcementLevel == pb.MANDATORY for d in diagnostics)
+
+
+def test_docs_describe_every_rule() -> None:
+    """docs/policies.md has a table row per rule with its current severity and kind."""
+    text = (REPO / "docs" / "policies.md").read_text()
+    rows = {m.group(1): m.group(0) for m in re.finditer(r"^\| <a id=\"([a-z0-9-]+)\"></a>.*$", text, re.M)}
+    assert set(rows) == {p.name for p in ALL_POLICIES}
+    for policy in ALL_POLICIES:
+        cells = [c.strip() for c in rows[policy.name].split("|")]
+        assert cells[2] == policy.severity.value and cells[3] == policy.info.kind, policy.name
+    for command in ("--policy-pack policies --policy-pack-config policies/config/prod.json", "pulumi policy publish", "pulumi policy enable", "--policy-group", "_waivers"):
+        assert command in text
