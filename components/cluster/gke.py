@@ -171,7 +171,7 @@ class GkeCluster(PlatformComponent):
             self.child_name("nodes"),
             gcp.serviceaccount.AccountArgs(
                 project=args.project,
-                account_id=f"{prefix}-gke-nodes"[:30],
+                account_id=f"{prefix}-nodes"[:30],
                 display_name="GKE nodes (least privilege)",
                 description="Node identity of the platform's GKE cluster: logs, metrics, image pulls only.",
             ),
@@ -190,7 +190,7 @@ class GkeCluster(PlatformComponent):
         # are fixed; the key encrypts every Secret in etcd: protected in production.
         self.key_ring = gcp.kms.KeyRing(
             self.child_name("secrets-keyring"),
-            gcp.kms.KeyRingArgs(project=args.project, name=f"{prefix}-gke", location=region),
+            gcp.kms.KeyRingArgs(project=args.project, name=f"{prefix}-cluster", location=region),
             opts=self.child_opts(stateful=True, depends_on=after),
         )
         self.secrets_key = gcp.kms.CryptoKey(
@@ -226,7 +226,7 @@ class GkeCluster(PlatformComponent):
             self.child_name("cluster"),
             gcp.container.ClusterArgs(
                 project=args.project,
-                name=f"{prefix}-gke",
+                name=f"{prefix}-cluster",
                 location=region,  # regional: control plane and nodes replicated over three zones
                 description="AI assistant platform (managed by Pulumi)",
                 network=args.network,
@@ -411,7 +411,7 @@ class GkeCluster(PlatformComponent):
             self.child_name("subnet"),
             gcp.compute.SubnetworkArgs(
                 project=project,
-                name=f"{self.context.prefix}-gke",
+                name=f"{self.context.prefix}-cluster-{region}",
                 network=network,
                 region=region,
                 ip_cidr_range=gke.subnet_cidr,

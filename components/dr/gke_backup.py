@@ -19,8 +19,8 @@ An optional Cloud KMS key (in the plan's region) encrypts the backed-up objects.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Optional
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
 
 import pulumi
 import pulumi_gcp as gcp
@@ -38,6 +38,7 @@ class GkeBackupArgs:
     cluster_id: pulumi.Input[str]  # projects/*/locations/*/clusters/*
     namespace: pulumi.Input[str]
     encryption_key: Optional[pulumi.Input[str]] = None  # projects/*/locations/*/keyRings/*/cryptoKeys/*
+    depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)  # the Backup for GKE API
 
 
 class GkeBackup(PlatformComponent):
@@ -97,6 +98,6 @@ class GkeBackup(PlatformComponent):
                     ),
                     labels=self.labels,
                 ),
-                opts=self.child_opts(stateful=True),
+                opts=self.child_opts(stateful=True, depends_on=list(args.depends_on) or None),
             )
         self.register_outputs({"plans": {t: p.name for t, p in self.plans.items()}, "location": self.location})

@@ -3,12 +3,12 @@
 `GkeIngress` creates:
 - a global static IPv4 address (the DNS A records of the public hosts point at it, so it is kept
   across deployments and protected in production);
-- an SSL policy: TLS 1.2 or higher, MODERN cipher profile;
+- an SSL policy: TLS 1.2 or higher, cipher profile `gcp.sslPolicyProfile` (MODERN or RESTRICTED);
 - a FrontendConfig: HTTP answers with a 301 to HTTPS, the SSL policy on the HTTPS proxy;
 - per public service (a web service with a `route`):
   - a BackendConfig: the Cloud Armor policy (WAF and rate limits, from the GCP edge component),
-    Cloud CDN only for the frontend (static Next.js assets; API and streaming responses are never
-    cached), a health check on the service's health path and port, a backend timeout of
+    Cloud CDN only for `gcp.cdnServices` (the frontend's static Next.js assets; API and
+    streaming responses are never cached), a health check on the service's health path and port, a backend timeout of
     `edge.streamingTimeoutSeconds` so SSE responses are not cut, connection draining so rollouts
     do not drop requests, and request logging;
   - a ManagedCertificate (Google-managed TLS certificate) for its host;
@@ -39,8 +39,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 NEG_ANNOTATION = "cloud.google.com/neg"
 BACKEND_CONFIG_ANNOTATION = "cloud.google.com/backend-config"
-# Services whose responses may be cached at the edge: the Next.js frontend (its static assets).
-CDN_SERVICES = ("frontend",)
 # Google Front Ends and health checkers: with container-native load balancing (NEGs) the load
 # balancer connects to pod IPs from these ranges, so the pods' NetworkPolicy must admit them.
 GOOGLE_LB_RANGES = ("130.211.0.0/22", "35.191.0.0/16")
@@ -120,9 +118,9 @@ class GkeIngress(PlatformComponent):
             self.child_name("tls"),
             gcp.compute.SSLPolicyArgs(
                 name=f"{prefix}-ingress-tls",
-                description="TLS 1.2+ with modern ciphers only",
+                description="TLS 1.2 or higher with the configured cipher profile",
                 min_tls_version="TLS_1_2",
-                profile="MODERN",
+                profile=cfg.gcp.ssl_policy_profile,
             ),
             opts=self.child_opts(),
         )
@@ -238,7 +236,7 @@ class GkeIngress(PlatformComponent):
         }
         if security_policy is not None:
             spec["securityPolicy"] = {"name": security_policy}
-        if cfg.edge.cdn and svc_name in CDN_SERVICES:
+        if cfg.edge.cdn and svc_name in cfg.gcp.cdn_services:
             spec["cdn"] = {
                 "enabled": True,
                 # static content types only (JS, CSS, images, fonts); HTML and event streams pass
