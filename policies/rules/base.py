@@ -109,7 +109,8 @@ def _description(summary: str, source: str) -> str:
 def _tags(theme: str, source: str, extra: Iterable[str]) -> list[str]:
     """theme:<theme>, source:seed-NNN for each seed named in `source`, plus `extra`."""
     tags = [f"theme:{theme}"]
-    tags += [f"source:seed-{n}" for n in dict.fromkeys(re.findall(r"seed (\d{3})", source))]
+    numbers = [n for group in re.findall(r"seeds? ((?:\d{3}(?:/|, | and )?)+)", source) for n in re.findall(r"\d{3}", group)]
+    tags += [f"source:seed-{n}" for n in sorted(dict.fromkeys(numbers))]
     tags.extend(extra)
     return tags
 
