@@ -193,7 +193,6 @@ class CloudSqlPostgres(PlatformComponent):
                     region=args.replica_region,
                     database_version=version,
                     master_instance_name=self.instance.name,
-                    replica_configuration=gcp.sql.DatabaseInstanceReplicaConfigurationArgs(failover_target=False),
                     deletion_protection=args.deletion_protection,
                     settings=gcp.sql.DatabaseInstanceSettingsArgs(
                         tier=tier,
