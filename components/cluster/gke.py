@@ -301,14 +301,12 @@ class GkeCluster(PlatformComponent):
                 logging_config=gcp.container.ClusterLoggingConfigArgs(
                     enable_components=["SYSTEM_COMPONENTS", "APISERVER", "WORKLOADS"]
                 ),
+                # System metrics only: kube-prometheus-stack scrapes workloads and kube-state
+                # metrics in the cluster; Managed Prometheus (which GKE's kube-state and control
+                # plane packages require) would collect and bill the same series twice.
                 monitoring_config=gcp.container.ClusterMonitoringConfigArgs(
-                    enable_components=["SYSTEM_COMPONENTS", "STORAGE", "POD", "DEPLOYMENT", "STATEFULSET", "HPA"],
-                    # kube-prometheus-stack scrapes in the cluster; Managed Prometheus would
-                    # collect (and bill) the same series twice
+                    enable_components=["SYSTEM_COMPONENTS"],
                     managed_prometheus=gcp.container.ClusterMonitoringConfigManagedPrometheusArgs(enabled=False),
-                ),
-                security_posture_config=gcp.container.ClusterSecurityPostureConfigArgs(
-                    mode="BASIC", vulnerability_mode="VULNERABILITY_BASIC"
                 ),
                 node_pool_defaults=gcp.container.ClusterNodePoolDefaultsArgs(
                     node_config_defaults=gcp.container.ClusterNodePoolDefaultsNodeConfigDefaultsArgs(
