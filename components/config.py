@@ -826,7 +826,8 @@ _DATA_SIZES: dict[str, dict[str, dict[str, Any]]] = {
         "redis": {"storageGi": 10, "cpu": "100m", "memory": "256Mi", "version": "7.2", "ha": True},
         "mongodb": {"storageGi": 100, "cpu": "500m", "memory": "1Gi", "version": "7.0", "ha": True,
                     "replicas": 3},
-        "rabbitmq": {"storageGi": 20, "cpu": "500m", "memory": "1Gi", "version": "3.13", "ha": True},
+        "rabbitmq": {"storageGi": 20, "cpu": "500m", "memory": "1Gi", "version": "3.13", "ha": True,
+                     "replicas": 3},
     },
 }
 

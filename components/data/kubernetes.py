@@ -255,6 +255,33 @@ class _InClusterDataService(PlatformComponent):
             ],
         )
 
+    def _secret_file_init(self, key: str, volume: str, path: str) -> k8s.core.v1.ContainerArgs:
+        """Copy a Secret key to `path` on `volume` with mode 0400.
+
+        mongod (key file) and Erlang (cookie) refuse files readable by group/others, and Secret
+        volumes are group-readable under fsGroup, so the file is copied by an init container."""
+        return k8s.core.v1.ContainerArgs(
+            name=f"{key}-file",
+            image=self.IMAGE,
+            command=["sh", "-c", f"cp /secret-src/{key} {path}.new && chmod 0400 {path}.new && mv -f {path}.new {path}"],
+            resources=resources(50, 32, 100, 64),
+            security_context=container_security_context(DATA_UID),
+            volume_mounts=[
+                k8s.core.v1.VolumeMountArgs(name="secret-src", mount_path="/secret-src", read_only=True),
+                k8s.core.v1.VolumeMountArgs(name=volume, mount_path=path.rsplit("/", 1)[0]),
+            ],
+        )
+
+    def _secret_source_volume(self, key: str) -> k8s.core.v1.VolumeArgs:
+        return k8s.core.v1.VolumeArgs(
+            name="secret-src",
+            secret=k8s.core.v1.SecretVolumeSourceArgs(
+                secret_name=self.secret_name,
+                items=[k8s.core.v1.KeyToPathArgs(key=key, path=key)],
+                default_mode=0o400,
+            ),
+        )
+
     def _password_env(self, env_name: str) -> k8s.core.v1.EnvVarArgs:
         return secret_env(env_name, self.secret_name, "password")
 
@@ -379,45 +406,20 @@ class InClusterMongo(_InClusterDataService):
     USERNAME = "root"
     REPLICA_SET = "rs0"
 
-    def __init__(self, name: str, args: InClusterDataArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        self._keyfile: Optional[random.RandomPassword] = None
-        super().__init__(name, args, opts)
-
     def secret_data(self) -> dict[str, pulumi.Input[str]]:
-        self._keyfile = random.RandomPassword(
+        keyfile = random.RandomPassword(
             self.child_name("keyfile"),
             random.RandomPasswordArgs(length=512, special=False),
             opts=self.child_opts(stateful=True),
         )
-        return {**super().secret_data(), "keyfile": self._keyfile.result}
+        return {**super().secret_data(), "keyfile": keyfile.result}
 
     def init_containers(self) -> list[k8s.core.v1.ContainerArgs]:
-        # mongod refuses a key file readable by group/others; Secret volumes are group-readable
-        # under fsGroup, so copy it with mode 0400 into a memory-backed emptyDir.
-        return [
-            k8s.core.v1.ContainerArgs(
-                name="keyfile",
-                image=self.IMAGE,
-                command=["sh", "-c", "cp /keyfile-src/keyfile /keyfile/keyfile && chmod 0400 /keyfile/keyfile"],
-                resources=resources(50, 32, 100, 64),
-                security_context=container_security_context(DATA_UID),
-                volume_mounts=[
-                    k8s.core.v1.VolumeMountArgs(name="keyfile-src", mount_path="/keyfile-src", read_only=True),
-                    k8s.core.v1.VolumeMountArgs(name="keyfile", mount_path="/keyfile"),
-                ],
-            )
-        ]
+        return [self._secret_file_init("keyfile", "keyfile", "/keyfile/keyfile")]
 
     def volumes(self) -> list[k8s.core.v1.VolumeArgs]:
         return [
-            k8s.core.v1.VolumeArgs(
-                name="keyfile-src",
-                secret=k8s.core.v1.SecretVolumeSourceArgs(
-                    secret_name=self.secret_name,
-                    items=[k8s.core.v1.KeyToPathArgs(key="keyfile", path="keyfile")],
-                    default_mode=0o400,
-                ),
-            ),
+            self._secret_source_volume("keyfile"),
             k8s.core.v1.VolumeArgs(
                 name="keyfile",
                 empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(medium="Memory", size_limit="1Mi"),
@@ -501,7 +503,11 @@ class InClusterMongo(_InClusterDataService):
 
 
 class InClusterRabbitMq(_InClusterDataService):
-    """RabbitMQ StatefulSet with the management plugin's Prometheus endpoint on 15692."""
+    """RabbitMQ StatefulSet with the Prometheus endpoint on 15692.
+
+    With more than one replica (prod) the nodes form one cluster through classic peer discovery
+    over the headless Service's stable DNS names, share an Erlang cookie from a Secret, and pause
+    the minority side of a network partition rather than split the queue state."""
 
     TYPE = "aiplatform:data:InClusterRabbitMq"
     SERVICE = "rabbitmq"
@@ -509,16 +515,95 @@ class InClusterRabbitMq(_InClusterDataService):
     PORT = 5672
     DATA_PATH = "/var/lib/rabbitmq"
     EXTRA_PORTS = {"metrics": 15692}
+    CLUSTER_PORTS = {"epmd": 4369, "dist": 25672}
+
+    def __init__(self, name: str, args: InClusterDataArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        self.EXTRA_PORTS = {**self.EXTRA_PORTS, **(self.CLUSTER_PORTS if args.settings.replicas > 1 else {})}
+        super().__init__(name, args, opts)
+
+    @property
+    def clustered(self) -> bool:
+        return self.settings.replicas > 1
+
+    def secret_data(self) -> dict[str, pulumi.Input[str]]:
+        data = super().secret_data()
+        if self.clustered:
+            cookie = random.RandomPassword(
+                self.child_name("erlang-cookie"),
+                random.RandomPasswordArgs(length=64, special=False),
+                opts=self.child_opts(stateful=True),
+            )
+            data["erlang-cookie"] = cookie.result
+            data["cluster.conf"] = self._cluster_conf()
+        return data
+
+    def _cluster_conf(self) -> pulumi.Output[str]:
+        nodes = pulumi.Output.all(*(self._pod_host(i) for i in range(self.settings.replicas))).apply(
+            lambda hosts: "".join(
+                f"cluster_formation.classic_config.nodes.{i + 1} = rabbit@{host}\n" for i, host in enumerate(hosts)
+            )
+        )
+        return pulumi.Output.concat(
+            "cluster_formation.peer_discovery_backend = classic_config\n",
+            nodes,
+            "cluster_partition_handling = pause_minority\n",
+        )
+
+    def init_containers(self) -> list[k8s.core.v1.ContainerArgs]:
+        if not self.clustered:
+            return []
+        return [self._secret_file_init("erlang-cookie", "data", f"{self.DATA_PATH}/.erlang.cookie")]
+
+    def volumes(self) -> list[k8s.core.v1.VolumeArgs]:
+        if not self.clustered:
+            return []
+        return [
+            self._secret_source_volume("erlang-cookie"),
+            k8s.core.v1.VolumeArgs(
+                name="cluster-conf",
+                secret=k8s.core.v1.SecretVolumeSourceArgs(
+                    secret_name=self.secret_name,
+                    items=[k8s.core.v1.KeyToPathArgs(key="cluster.conf", path="20-cluster.conf")],
+                    default_mode=0o440,
+                ),
+            ),
+        ]
 
     def container(self, ports: dict[str, int]) -> k8s.core.v1.ContainerArgs:
+        env = [
+            k8s.core.v1.EnvVarArgs(name="RABBITMQ_DEFAULT_USER", value=self.USERNAME),
+            self._password_env("RABBITMQ_DEFAULT_PASS"),
+        ]
+        mounts = []
+        if self.clustered:
+            env = [
+                k8s.core.v1.EnvVarArgs(
+                    name="POD_NAME",
+                    value_from=k8s.core.v1.EnvVarSourceArgs(
+                        field_ref=k8s.core.v1.ObjectFieldSelectorArgs(field_path="metadata.name")
+                    ),
+                ),
+                k8s.core.v1.EnvVarArgs(name="RABBITMQ_USE_LONGNAME", value="true"),
+                k8s.core.v1.EnvVarArgs(
+                    name="RABBITMQ_NODENAME",
+                    value=pulumi.Output.concat(
+                        "rabbit@$(POD_NAME).", self.headless_name, ".", self.namespace, ".svc.cluster.local"
+                    ),
+                ),
+                *env,
+            ]
+            mounts.append(
+                k8s.core.v1.VolumeMountArgs(
+                    name="cluster-conf", mount_path="/etc/rabbitmq/conf.d/20-cluster.conf", sub_path="20-cluster.conf",
+                    read_only=True,
+                )
+            )
         return self._container(
             ports,
-            env=[
-                k8s.core.v1.EnvVarArgs(name="RABBITMQ_DEFAULT_USER", value=self.USERNAME),
-                self._password_env("RABBITMQ_DEFAULT_PASS"),
-            ],
+            env=env,
             probe=["rabbitmq-diagnostics", "-q", "ping"],
             readiness=["rabbitmq-diagnostics", "-q", "check_port_connectivity"],
+            mounts=mounts,
         )
 
     def url(self) -> pulumi.Output[str]:

@@ -83,3 +83,18 @@ def test_only_platform_pods_reach_the_data_port(dev):
     (rule,) = policy["spec"]["ingress"]
     assert rule["from"] == [{"podSelector": {"matchLabels": {"app": "ai-assistant-platform"}}}]
     assert rule["ports"] == [{"port": 5432, "protocol": "TCP"}]
+
+
+def test_rabbitmq_forms_one_cluster_in_prod(prod, dev):
+    rabbit = statefulsets(prod)["rabbitmq"]["spec"]
+    assert rabbit["replicas"] == 3
+    pod = rabbit["template"]["spec"]
+    env = {e["name"]: e for e in pod["containers"][0]["env"]}
+    assert env["RABBITMQ_USE_LONGNAME"]["value"] == "true"
+    assert env["RABBITMQ_NODENAME"]["value"] == "rabbit@$(POD_NAME).rabbitmq-headless.ai-assistant.svc.cluster.local"
+    (init,) = pod["initContainers"]
+    assert "chmod 0400" in init["command"][-1] and ".erlang.cookie" in init["command"][-1]
+    ports = {p["name"] for p in pod["containers"][0]["ports"]}
+    assert {"epmd", "dist"} <= ports
+    # a single dev broker needs neither cookie nor peers
+    assert "initContainers" not in statefulsets(dev)["rabbitmq"]["spec"]["template"]["spec"]
