@@ -158,7 +158,7 @@ def test_managed_data_over_private_ip_and_in_cluster_data_on_regional_disks(reso
     assert set(statefulsets) == {"mongodb", "rabbitmq"}
     for sts in statefulsets.values():
         assert dig(sts, "spec.volumeClaimTemplates.0.spec.storageClassName") == "regional-pd"
-    assert statefulsets["mongodb"]["spec"]["replicas"] == 3
+    assert statefulsets["mongodb"]["spec"]["replicas"] == 3 and statefulsets["rabbitmq"]["spec"]["replicas"] == 3
 
 
 def test_secrets_live_in_secret_manager_and_reach_pods_only_by_reference(resources):
@@ -230,10 +230,5 @@ def test_outputs(plan):
     assert "get-credentials aia-prod-gke-cluster --region us-central1" in out["getCredentials"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="InClusterRabbitMq runs one broker: replicas >= 2 need RabbitMQ clustering (peer discovery, "
-    "shared Erlang cookie) in components/data/kubernetes.py; min-replicas flags the single prod broker",
-)
 def test_passes_its_mandatory_policies(plan):
     assert plan.mandatory == []
