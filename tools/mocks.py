@@ -33,7 +33,7 @@ COMPUTED: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {
         "privateIpAddress": "10.64.0.3",
         "connectionName": f"{FAKE_GCP_PROJECT}:{_region(i)}:{i.get('name', n)}",
         "selfLink": f"https://sqladmin.googleapis.com/sql/v1beta4/projects/{FAKE_GCP_PROJECT}/instances/{i.get('name', n)}",
-        "serviceAccountEmailAddress": f"p123456789012-mock@gcp-sa-cloud-sql.iam.gserviceaccount.com",
+        "serviceAccountEmailAddress": "p123456789012-mock@gcp-sa-cloud-sql.iam.gserviceaccount.com",
     },
     "gcp:redis/instance:Instance": lambda n, i: {
         "host": "10.64.1.3",

@@ -62,6 +62,7 @@ class GcpBackupBucketArgs:
     name: str  # globally unique and stable, e.g. <project>-<stack>-backups
     location: str  # US, EU, ASIA or a dual-region
     writers: Sequence[BucketWriter] = ()
+    depends_on: Sequence[pulumi.Resource] = ()  # the Cloud Storage API
 
 
 def tier_rules(config: StackConfig) -> list[tuple[str, Optional[tuple[int, str]], int]]:
@@ -123,7 +124,7 @@ class GcpBackupBucket(PlatformComponent):
                 force_destroy=False,
                 labels=self.labels,
             ),
-            opts=self.child_opts(stateful=True),
+            opts=self.child_opts(stateful=True, depends_on=list(args.depends_on) or None),
         )
         for writer in args.writers:
             gcp.storage.BucketIAMMember(

@@ -167,7 +167,10 @@ def build(context: StackContext) -> dict[str, Any]:
     accounts = ServiceAccounts(
         "identities",
         ServiceAccountsArgs(
-            context=context, project=project, identities=identities, depends_on=apis.needs("iam.googleapis.com")
+            context=context,
+            project=project,
+            identities=identities,
+            depends_on=apis.needs("iam.googleapis.com", "cloudresourcemanager.googleapis.com"),
         ),
     )
 
@@ -355,7 +358,10 @@ def build(context: StackContext) -> dict[str, Any]:
         )
     if firestore:
         number = gcp.organizations.get_project_output(project_id=project).number
-        agent = number.apply(lambda n: f"serviceAccount:service-{n}@gcp-sa-firestore.iam.gserviceaccount.com")
+        # Firestore's service agent exists once the API has served a database: bind it after that.
+        agent = pulumi.Output.all(number, firestore.database.name).apply(
+            lambda v: f"serviceAccount:service-{v[0]}@gcp-sa-firestore.iam.gserviceaccount.com"
+        )
         writers += [
             BucketWriter(key="firestore", member=agent, role="roles/storage.objectAdmin"),
             BucketWriter(key="firestore", member=agent, role="roles/storage.legacyBucketReader"),
@@ -368,6 +374,7 @@ def build(context: StackContext) -> dict[str, Any]:
             name=bucket_name,
             location=gcfg.backup_location or multi_region_of(primary),
             writers=writers,
+            depends_on=apis.needs("storage.googleapis.com"),
         ),
     )
     exports = ScheduledBackupExports(
