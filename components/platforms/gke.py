@@ -347,6 +347,7 @@ def build(context: StackContext) -> dict[str, Any]:
             name=bucket_name,
             location=gcfg.backup_location or multi_region_of(primary),
             writers=writers,
+            depends_on=apis.needs("storage.googleapis.com"),
         ),
     )
     if postgres is not None:
