@@ -170,3 +170,17 @@ def test_bad_gke_ranges_fail_as_config_errors():
         run_component(build, overrides={**PROD_GKE, "gke": {"masterCidr": "172.16.0.0/24"}})
     with pytest.raises(ConfigError, match="overlaps"):
         run_component(build, overrides={**PROD_GKE, "gke": {"servicesCidr": "10.44.0.0/20"}})
+
+
+def test_a_subnet_from_the_network_is_used_as_given():
+    from components.cluster.gke import ClusterSubnet
+
+    def build_on_shared_subnet(context):
+        subnet = ClusterSubnet("projects/p/regions/us-central1/subnetworks/shared", "gke-pods", "gke-services")
+        GkeCluster("gke", GkeClusterArgs(context=context, network="vpc", subnet=subnet, project="p"))
+
+    capture = run_component(build_on_shared_subnet, overrides=STAGING_GKE)
+    assert capture.of_type("gcp:compute/subnetwork:Subnetwork") == []
+    c = capture.one(CLUSTER).inputs
+    assert c["subnetwork"] == "projects/p/regions/us-central1/subnetworks/shared" and c["project"] == "p"
+    assert c["ipAllocationPolicy"] == {"clusterSecondaryRangeName": "gke-pods", "servicesSecondaryRangeName": "gke-services"}
