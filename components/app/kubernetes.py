@@ -22,7 +22,7 @@ import pulumi_kubernetes as k8s
 
 from components.base import PlatformComponent
 from components.config import ServiceConfig, StackContext
-from components.data.connection import DataConnection
+from components.data.connection import DataConnection, secret_env_names
 from components.kubernetes_objects import (
     COMPONENT_LABEL,
     container_security_context,
@@ -102,7 +102,7 @@ class KubernetesApp(PlatformComponent):
         )
         secret_values: dict[str, pulumi.Input[str]] = dict(args.secrets)
         for connection in args.connections.values():
-            secret_values[connection.env_var] = connection.url
+            secret_values.update(connection.secret_values())
         env_secret = k8s.core.v1.Secret(
             self.child_name("env"),
             metadata=metadata(self.SECRET_NAME, self.namespace, self.labels),
@@ -194,10 +194,9 @@ class KubernetesApp(PlatformComponent):
         env = [k8s.core.v1.EnvVarArgs(name=k, value=v) for k, v in sorted(svc.env.items())]
         if svc.port is not None:
             env.append(k8s.core.v1.EnvVarArgs(name="PORT", value=str(svc.port)))
-        env += [secret_env(s, self._secret_name, s) for s in svc.secrets]
         env += [
-            secret_env(self.args.connections[used].env_var, self._secret_name, self.args.connections[used].env_var)
-            for used in svc.uses
+            secret_env(key, self._secret_name, key)
+            for key in secret_env_names(svc.secrets, svc.uses, self.args.connections)
         ]
         return k8s.core.v1.ContainerArgs(
             name=name,

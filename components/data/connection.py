@@ -8,7 +8,7 @@ platform's secret store (never a plain env value): `DATABASE_URL`, `REDIS_URL`,
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping, Optional
+from typing import Iterable, Mapping, Optional
 
 import pulumi
 
@@ -39,7 +39,23 @@ class DataConnection:
     url: pulumi.Output[str]
     tls: bool
     peer: NetworkPeer = field(default_factory=NetworkPeer)
+    # more secret env a client needs, e.g. the server CA of a TLS-only cache
+    extra_secrets: Mapping[str, pulumi.Output[str]] = field(default_factory=dict)
 
     @property
     def env_var(self) -> str:
         return ENV_VARS[self.service]
+
+    def secret_values(self) -> dict[str, pulumi.Output[str]]:
+        """Every secret env var a client of this service reads, by name."""
+        return {self.env_var: self.url, **self.extra_secrets}
+
+
+def secret_env_names(
+    secrets: Iterable[str], uses: Iterable[str], connections: Mapping[str, DataConnection]
+) -> list[str]:
+    """The secret env names one service reads: its app secrets and its data connections'."""
+    names = set(secrets)
+    for used in uses:
+        names.update(connections[used].secret_values())
+    return sorted(names)

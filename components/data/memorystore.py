@@ -29,6 +29,8 @@ from components.base import PlatformComponent
 from components.config import DataServiceConfig, StackContext
 from components.data.connection import DataConnection, NetworkPeer
 
+REDIS_CA_ENV = "REDIS_TLS_CA_CERT"
+
 # RDB snapshot periods Memorystore offers, in minutes.
 _RDB_PERIODS = ((60, "ONE_HOUR"), (360, "SIX_HOURS"), (720, "TWELVE_HOURS"), (1440, "TWENTY_FOUR_HOURS"))
 
@@ -106,5 +108,7 @@ class MemorystoreRedis(PlatformComponent):
             url=pulumi.Output.secret(url),
             tls=True,
             peer=NetworkPeer(cidr=args.peer_cidr),
+            # in-transit encryption uses a Google-managed server CA the client must trust
+            extra_secrets={REDIS_CA_ENV: pulumi.Output.secret(self.ca_certificate)},
         )
         self.register_outputs({"instance": self.instance_name, "host": self.instance.host})

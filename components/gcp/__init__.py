@@ -4,6 +4,22 @@ from __future__ import annotations
 
 from typing import Optional
 
+import pulumi
+
+from components.config import ConfigError, StackContext
+
+
+def project_id(context: StackContext) -> str:
+    """The GCP project: `ai-assistant-platform:gcp.project`, else the provider's `gcp:project`."""
+    project = context.config.gcp.project or pulumi.Config("gcp").get("project")
+    if not project:
+        raise ConfigError(
+            f"Pulumi.{context.stack}.yaml: invalid configuration; nothing was created.\n"
+            f"  gcp:project: is required for platform {context.config.platform}; run "
+            f"`pulumi config set gcp:project <project-id> --stack {context.stack}`"
+        )
+    return project
+
 
 def continent_of(region: str) -> Optional[str]:
     """'us-central1' -> 'us', 'europe-west1' -> 'eu', 'asia-east1' -> 'asia'; None elsewhere."""

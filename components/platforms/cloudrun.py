@@ -21,23 +21,11 @@ from typing import Any
 import pulumi
 
 from components.config import ConfigError, StackContext
-from components.data.connection import ENV_VARS
+from components.gcp import project_id
+from components.data.connection import DataConnection, secret_env_names
 from components.secrets.app_secrets import AppSecrets, AppSecretsArgs
 
-REDIS_CA_ENV = "REDIS_TLS_CA_CERT"
 POSTGRES_PASSWORD_ENV = "POSTGRES_PASSWORD"
-
-
-def project_id(context: StackContext) -> str:
-    """The GCP project: `gcp:project` (provider config) or `ai-assistant-platform:gcp.project`."""
-    project = context.config.gcp.project or pulumi.Config("gcp").get("project")
-    if not project:
-        raise ConfigError(
-            f"Pulumi.{context.stack}.yaml: invalid configuration; nothing was created.\n"
-            f"  gcp:project: is required for platform cloudrun; run `pulumi config set gcp:project <project-id> "
-            f"--stack {context.stack}`"
-        )
-    return project
 
 
 def required_apis(context: StackContext) -> list[str]:
@@ -192,6 +180,7 @@ def build(context: StackContext) -> dict[str, Any]:
     # --- secrets and data -------------------------------------------------------------------
     app_secrets = AppSecrets("app-secrets", AppSecretsArgs(context=context))
     store_values: dict[str, pulumi.Input[str]] = dict(app_secrets.values)
+    connections: dict[str, DataConnection] = {}
     postgres = redis = firestore = rabbitmq = None
     if data.postgres.enabled:
         postgres = CloudSqlPostgres(
@@ -210,7 +199,7 @@ def build(context: StackContext) -> dict[str, Any]:
                 depends_on=apis.needs("sqladmin.googleapis.com"),
             ),
         )
-        store_values[ENV_VARS["postgres"]] = postgres.connection.url
+        connections["postgres"] = postgres.connection
         store_values[POSTGRES_PASSWORD_ENV] = postgres.password
     if data.redis.enabled:
         redis = MemorystoreRedis(
@@ -227,8 +216,7 @@ def build(context: StackContext) -> dict[str, Any]:
                 depends_on=apis.needs("redis.googleapis.com"),
             ),
         )
-        store_values[ENV_VARS["redis"]] = redis.connection.url
-        store_values[REDIS_CA_ENV] = redis.ca_certificate
+        connections["redis"] = redis.connection
     firestore_location = None
     if data.mongodb.enabled:
         firestore_location = gcfg.firestore_location or (firestore_multi_region_of(primary) if secondary else primary)
@@ -243,7 +231,7 @@ def build(context: StackContext) -> dict[str, Any]:
                 depends_on=apis.needs("firestore.googleapis.com"),
             ),
         )
-        store_values[ENV_VARS["mongodb"]] = firestore.connection.url
+        connections["mongodb"] = firestore.connection
     if data.rabbitmq.enabled:
         rabbitmq = RabbitMqVm(
             "rabbitmq",
@@ -261,14 +249,12 @@ def build(context: StackContext) -> dict[str, Any]:
                 depends_on=apis.needs("compute.googleapis.com", "secretmanager.googleapis.com"),
             ),
         )
-        store_values[ENV_VARS["rabbitmq"]] = rabbitmq.connection.url
+        connections["rabbitmq"] = rabbitmq.connection
+    for connection in connections.values():
+        store_values.update(connection.secret_values())
 
     def secrets_of(name: str) -> list[str]:
-        svc = services[name]
-        names = list(svc.secrets) + [ENV_VARS[used] for used in svc.uses]
-        if "redis" in svc.uses:
-            names.append(REDIS_CA_ENV)
-        return sorted(set(names))
+        return secret_env_names(services[name].secrets, services[name].uses, connections)
 
     store = SecretManagerStore(
         "secrets",

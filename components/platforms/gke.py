@@ -39,23 +39,11 @@ from typing import Any
 import pulumi
 
 from components.config import ConfigError, StackContext
-from components.data.connection import ENV_VARS
+from components.gcp import project_id
+from components.data.connection import secret_env_names
 
 POSTGRES_PASSWORD_ENV = "POSTGRES_PASSWORD"
-REDIS_CA_ENV = "REDIS_TLS_CA_CERT"
 GKE_SDK_MODULES = ("container", "kms", "gkebackup")
-
-
-def project_id(context: StackContext) -> str:
-    """The GCP project: `gcp:project` (provider config) or `ai-assistant-platform:gcp.project`."""
-    project = context.config.gcp.project or pulumi.Config("gcp").get("project")
-    if not project:
-        raise ConfigError(
-            f"Pulumi.{context.stack}.yaml: invalid configuration; nothing was created.\n"
-            f"  gcp:project: is required for platform gke; run `pulumi config set gcp:project <project-id> "
-            f"--stack {context.stack}`"
-        )
-    return project
 
 
 def check_ranges(context: StackContext) -> None:
@@ -248,7 +236,6 @@ def build(context: StackContext) -> dict[str, Any]:
             ),
         )
         connections["redis"] = redis.connection
-        store_values[REDIS_CA_ENV] = redis.ca_certificate
     in_cluster = {}
     for service in ("mongodb", "rabbitmq"):
         if getattr(data, service).enabled:
@@ -260,15 +247,11 @@ def build(context: StackContext) -> dict[str, Any]:
                 opts=on_cluster,
             )
             connections[service] = in_cluster[service].connection
-    for service, connection in connections.items():
-        store_values[ENV_VARS[service]] = connection.url
+    for connection in connections.values():
+        store_values.update(connection.secret_values())
 
     def secrets_of(name: str) -> list[str]:
-        svc = services[name]
-        names = list(svc.secrets) + [ENV_VARS[used] for used in svc.uses]
-        if "redis" in svc.uses and redis is not None:
-            names.append(REDIS_CA_ENV)
-        return sorted(set(names))
+        return secret_env_names(services[name].secrets, services[name].uses, connections)
 
     # Secret Manager is the record of every secret; the app reads the same values from its
     # Kubernetes Secret (KubernetesApp), and each workload's Google identity may read its own.

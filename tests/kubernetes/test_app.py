@@ -21,6 +21,7 @@ def build_app(context):
             url=pulumi.Output.secret(f"{name}://user:SECRET-{name}@host"),
             tls=False,
             peer=NetworkPeer(pod_labels={"app.kubernetes.io/name": name}),
+            extra_secrets={"REDIS_TLS_CA_CERT": pulumi.Output.secret("SECRET-ca")} if name == "redis" else {},
         )
         for name, port in {"postgres": 5432, "redis": 6379, "mongodb": 27017, "rabbitmq": 5672}.items()
     }
@@ -131,3 +132,10 @@ def test_network_policies_admit_only_expected_traffic(app):
     assert 6379 in data_ports and 5432 not in data_ports and 53 in data_ports and 443 in data_ports
     https = [r for r in egress if r["ports"] == [{"port": 443, "protocol": "TCP"}]][0]
     assert "10.0.0.0/8" in https["to"][0]["ipBlock"]["except"]
+
+
+def test_a_connections_extra_secrets_reach_only_its_clients(app):
+    deployments = by_kind(app, "Deployment")
+    frontend = {e["name"]: e for e in deployments["frontend"]["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert frontend["REDIS_TLS_CA_CERT"]["valueFrom"]["secretKeyRef"] == {"name": "app-env", "key": "REDIS_TLS_CA_CERT"}
+    assert "DATABASE_URL" not in frontend  # frontend uses redis only
