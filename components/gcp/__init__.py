@@ -58,29 +58,3 @@ SDK_MODULES = (
     "storage",
     "workflows",
 )
-
-
-def load_sdk(modules: tuple[str, ...] = SDK_MODULES) -> None:
-    """Load the pulumi_gcp modules a GCP platform uses up front, then exclude them from garbage
-    collection.
-
-    The generated SDK modules are huge (`compute` alone is ~190k lines of input/output types) and
-    leave about a million long-lived objects behind. Without this, every full collection during
-    the program walks all of them again: that made the offline plan of prod ~40 % slower (and a
-    real preview pays the same). The objects live as long as the process anyway, so moving them
-    to the permanent generation (`gc.freeze`) changes nothing else. Collection is paused while the
-    modules load for the same reason.
-    """
-    import gc
-
-    import pulumi_gcp
-
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        for name in modules:
-            getattr(getattr(pulumi_gcp, name), "__all__", None)  # a lazy module loads on first attribute access
-    finally:
-        if was_enabled:
-            gc.enable()
-    gc.freeze()

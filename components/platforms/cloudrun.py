@@ -95,9 +95,10 @@ def build(context: StackContext) -> dict[str, Any]:
     project = project_id(context)
 
     # Provider SDK imports stay here: a Kubernetes stack never pays for them.
-    from components.gcp import load_sdk
+    from components.gcp import SDK_MODULES
+    from components.sdk import load_sdk
 
-    load_sdk()
+    load_sdk("pulumi_gcp", SDK_MODULES)
     import pulumi_gcp as gcp
 
     from components.app.cloudrun import CloudRunService, CloudRunServiceArgs, Invoker

@@ -40,6 +40,7 @@ from components.edge.aws import AwsCertificates, AwsCertificatesArgs
 from components.edge.cloudfront import AwsCdn, AwsCdnArgs
 from components.monitoring.aws import AwsMonitoring, AwsMonitoringArgs
 from components.network.aws import AwsNetwork, AwsNetworkArgs
+from components.sdk import load_sdk
 from components.secrets.app_secrets import AppSecrets, AppSecretsArgs
 from components.secrets.aws import AwsKeys, AwsKeysArgs, AwsSecretStore, AwsSecretStoreArgs
 
@@ -74,9 +75,18 @@ def _provider(name: str, region: str) -> aws.Provider:
     return aws.Provider(name, aws.ProviderArgs(region=region))
 
 
+# the pulumi_aws modules this platform uses (see components.sdk.load_sdk)
+AWS_SDK_MODULES = (
+    "acm", "appautoscaling", "backup", "budgets", "cloudfront", "cloudwatch", "docdb", "ec2", "ecs",
+    "elasticache", "elb", "iam", "kms", "lb", "mq", "rds", "route53", "s3", "secretsmanager",
+    "servicediscovery", "sns", "vpc", "wafv2",
+)
+
+
 def build(context: StackContext) -> dict[str, Any]:
     cfg = context.config
     validate(cfg, f"Pulumi.{context.stack}.yaml")
+    load_sdk("pulumi_aws", AWS_SDK_MODULES)
 
     primary = _provider("aws-primary", cfg.regions.primary)
     global_provider = _provider("aws-us-east-1", GLOBAL_REGION)

@@ -99,9 +99,10 @@ def required_apis(context: StackContext) -> list[str]:
 
 def build(context: StackContext) -> dict[str, Any]:
     # Provider SDK imports stay here: a Kubernetes stack never pays for them.
-    from components.gcp import SDK_MODULES, load_sdk, multi_region_of
+    from components.gcp import SDK_MODULES, multi_region_of
+    from components.sdk import load_sdk
 
-    load_sdk(SDK_MODULES + GKE_SDK_MODULES)
+    load_sdk("pulumi_gcp", SDK_MODULES + GKE_SDK_MODULES)
 
     from components.app.kubernetes import KubernetesApp, KubernetesAppArgs
     from components.app.namespace import PlatformNamespace, PlatformNamespaceArgs
