@@ -37,13 +37,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Mapping, Optional
+from typing import Any, Mapping, Optional
 
 import pulumi
 import pulumi_aws as aws
 
 from components.base import PlatformComponent
 from components.config import StackConfig, StackContext
+from components.edge.alb import expire_objects, private_bucket, tls_only_statement
 
 BACKUP_ROLE_POLICIES = (
     "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup",
@@ -76,17 +77,6 @@ def retention_tiers(config: StackConfig) -> list[tuple[str, str, int]]:
     if r.yearly_years:
         tiers.append(("yearly", f"cron({m} {h} 1 1 ? *)", r.yearly_years * 366))
     return tiers
-
-
-def _tls_only(bucket_arn: str) -> dict:
-    return {
-        "Sid": "DenyInsecureTransport",
-        "Effect": "Deny",
-        "Principal": "*",
-        "Action": "s3:*",
-        "Resource": [bucket_arn, f"{bucket_arn}/*"],
-        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-    }
 
 
 @dataclass(frozen=True)
@@ -148,6 +138,52 @@ class AwsDisasterRecovery(PlatformComponent):
         self.runbook = self._runbook(secondary)
         self.register_outputs({"vault": self.vault_name, "failover": self.failover_status})
 
+    # --- helpers ------------------------------------------------------------------------------------
+
+    def _service_role(self, key: str, name: str, description: str, service: str) -> aws.iam.Role:
+        """A role that only the AWS service `service` can assume, and only on behalf of this account
+        (`aws:SourceAccount`: no confused deputy)."""
+        return aws.iam.Role(
+            self.child_name(key),
+            aws.iam.RoleArgs(
+                name=f"{self.context.prefix}-{name}",
+                description=description,
+                assume_role_policy=pulumi.Output.from_input(self.args.account_id).apply(
+                    lambda a: json.dumps(
+                        {
+                            "Version": "2012-10-17",
+                            "Statement": [
+                                {
+                                    "Effect": "Allow",
+                                    "Principal": {"Service": service},
+                                    "Action": "sts:AssumeRole",
+                                    "Condition": {"StringEquals": {"aws:SourceAccount": a}},
+                                }
+                            ],
+                        }
+                    )
+                ),
+                tags=self.labels,
+            ),
+            opts=self.child_opts(),
+        )
+
+    def _alarm(self, key: str, description: str, *, notify_ok: bool = True, **metric: Any) -> aws.cloudwatch.MetricAlarm:
+        """An alarm `<prefix>-<key>` that notifies the alert topic (and, with `notify_ok`, its recovery)."""
+        actions = [self.args.alert_topic_arn] if self.args.alert_topic_arn is not None else []
+        return aws.cloudwatch.MetricAlarm(
+            self.child_name(key),
+            aws.cloudwatch.MetricAlarmArgs(
+                name=f"{self.context.prefix}-{key}",
+                alarm_description=description,
+                alarm_actions=actions,
+                ok_actions=actions if notify_ok else None,
+                tags=self.labels,
+                **metric,
+            ),
+            opts=self.child_opts(),
+        )
+
     # --- AWS Backup -------------------------------------------------------------------------------
 
     def _vault(self, key: str, vault_name: str, kms_key_arn, extra: dict) -> aws.backup.Vault:
@@ -199,29 +235,8 @@ class AwsDisasterRecovery(PlatformComponent):
         resources = [r for r in (args.rds_instance_arn, args.docdb_cluster_arn) if r is not None]
         if not resources:
             return
-        role = aws.iam.Role(
-            self.child_name("backup-role"),
-            aws.iam.RoleArgs(
-                name=f"{self.context.prefix}-backup",
-                description="AWS Backup: back up and restore RDS and DocumentDB",
-                assume_role_policy=pulumi.Output.from_input(args.account_id).apply(
-                    lambda a: json.dumps(
-                        {
-                            "Version": "2012-10-17",
-                            "Statement": [
-                                {
-                                    "Effect": "Allow",
-                                    "Principal": {"Service": "backup.amazonaws.com"},
-                                    "Action": "sts:AssumeRole",
-                                    "Condition": {"StringEquals": {"aws:SourceAccount": a}},
-                                }
-                            ],
-                        }
-                    )
-                ),
-                tags=self.labels,
-            ),
-            opts=self.child_opts(),
+        role = self._service_role(
+            "backup-role", "backup", "AWS Backup: back up and restore RDS and DocumentDB", "backup.amazonaws.com"
         )
         for i, policy_arn in enumerate(BACKUP_ROLE_POLICIES):
             aws.iam.RolePolicyAttachment(
@@ -242,176 +257,91 @@ class AwsDisasterRecovery(PlatformComponent):
 
     def _backup_alarms(self) -> None:
         t = self.config.monitoring.thresholds
-        actions = [self.args.alert_topic_arn] if self.args.alert_topic_arn is not None else []
-        dims = {"BackupVaultName": self.vault_name}
-        aws.cloudwatch.MetricAlarm(
-            self.child_name("backup-age"),
-            aws.cloudwatch.MetricAlarmArgs(
-                name=f"{self.context.prefix}-backup-age",
-                alarm_description=f"no backup job completed in {t.backup_max_age_hours} h",
-                namespace="AWS/Backup",
-                metric_name="NumberOfBackupJobsCompleted",
-                dimensions=dims,
-                statistic="Sum",
-                period=3600,
-                evaluation_periods=t.backup_max_age_hours,
-                datapoints_to_alarm=t.backup_max_age_hours,
-                comparison_operator="LessThanThreshold",
-                threshold=1,
-                treat_missing_data="breaching",
-                alarm_actions=actions,
-                ok_actions=actions,
-                tags=self.labels,
-            ),
-            opts=self.child_opts(),
+        backup_metric = {"namespace": "AWS/Backup", "dimensions": {"BackupVaultName": self.vault_name},
+                         "statistic": "Sum", "period": 3600}
+        self._alarm(
+            "backup-age",
+            f"no backup job completed in {t.backup_max_age_hours} h",
+            metric_name="NumberOfBackupJobsCompleted",
+            evaluation_periods=t.backup_max_age_hours,
+            datapoints_to_alarm=t.backup_max_age_hours,
+            comparison_operator="LessThanThreshold",
+            threshold=1,
+            treat_missing_data="breaching",
+            **backup_metric,
         )
-        aws.cloudwatch.MetricAlarm(
-            self.child_name("backup-failed"),
-            aws.cloudwatch.MetricAlarmArgs(
-                name=f"{self.context.prefix}-backup-failed",
-                alarm_description="a backup or copy job failed",
-                namespace="AWS/Backup",
-                metric_name="NumberOfBackupJobsFailed",
-                dimensions=dims,
-                statistic="Sum",
-                period=3600,
-                evaluation_periods=1,
-                comparison_operator="GreaterThanThreshold",
-                threshold=0,
-                treat_missing_data="notBreaching",
-                alarm_actions=actions,
-                tags=self.labels,
-            ),
-            opts=self.child_opts(),
+        self._alarm(
+            "backup-failed",
+            "a backup or copy job failed",
+            notify_ok=False,
+            metric_name="NumberOfBackupJobsFailed",
+            evaluation_periods=1,
+            comparison_operator="GreaterThanThreshold",
+            threshold=0,
+            treat_missing_data="notBreaching",
+            **backup_metric,
         )
 
     # --- S3 backup bucket ------------------------------------------------------------------------
 
-    def _bucket(self, key: str, region: str, kms_key_arn, extra: dict, lifecycle: bool):
-        cfg = self.config
-        bucket = aws.s3.Bucket(
-            self.child_name(key),
-            aws.s3.BucketArgs(
-                bucket=pulumi.Output.concat(self.context.prefix, "-backups-", self.args.account_id, "-", region),
-                force_destroy=False,
-                tags=self.labels,
+    def _bucket(self, key: str, region: str, kms_key_arn, extra: dict):
+        bucket, versioning = private_bucket(
+            self,
+            key,
+            "backups",
+            self.args.account_id,
+            region,
+            object_ownership="BucketOwnerEnforced",
+            encryption=aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                    sse_algorithm="aws:kms", kms_master_key_id=kms_key_arn
+                ),
+                bucket_key_enabled=True,
             ),
-            opts=self.child_opts(stateful=True, **extra),
-        )
-        versioning = aws.s3.BucketVersioning(
-            self.child_name(key, "versioning"),
-            aws.s3.BucketVersioningInitArgs(
-                bucket=bucket.id,
-                versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
-            ),
-            opts=self.child_opts(**extra),
-        )
-        aws.s3.BucketPublicAccessBlock(
-            self.child_name(key, "public-access"),
-            aws.s3.BucketPublicAccessBlockArgs(
-                bucket=bucket.id,
-                block_public_acls=True,
-                block_public_policy=True,
-                ignore_public_acls=True,
-                restrict_public_buckets=True,
-            ),
-            opts=self.child_opts(**extra),
-        )
-        aws.s3.BucketOwnershipControls(
-            self.child_name(key, "ownership"),
-            aws.s3.BucketOwnershipControlsArgs(
-                bucket=bucket.id,
-                rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            ),
-            opts=self.child_opts(**extra),
-        )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            self.child_name(key, "encryption"),
-            aws.s3.BucketServerSideEncryptionConfigurationInitArgs(
-                bucket=bucket.id,
-                rules=[
-                    aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                        apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                            sse_algorithm="aws:kms", kms_master_key_id=kms_key_arn
-                        ),
-                        bucket_key_enabled=True,
-                    )
-                ],
-            ),
-            opts=self.child_opts(**extra),
+            **extra,
         )
         aws.s3.BucketPolicy(
             self.child_name(key, "policy"),
             aws.s3.BucketPolicyArgs(
                 bucket=bucket.id,
-                policy=bucket.arn.apply(lambda arn: json.dumps({"Version": "2012-10-17", "Statement": [_tls_only(arn)]})),
+                policy=bucket.arn.apply(
+                    lambda arn: json.dumps({"Version": "2012-10-17", "Statement": [tls_only_statement(arn)]})
+                ),
             ),
             opts=self.child_opts(**extra),
         )
-        if lifecycle:
-            r = cfg.dr.retention
-            keep_days = max(r.daily_days, r.weekly_weeks * 7, round(r.monthly_months * 365 / 12), r.yearly_years * 366)
-            aws.s3.BucketLifecycleConfiguration(
-                self.child_name(key, "lifecycle"),
-                aws.s3.BucketLifecycleConfigurationArgs(
-                    bucket=bucket.id,
-                    rules=[
-                        aws.s3.BucketLifecycleConfigurationRuleArgs(
-                            id="tiering-and-expiry",
-                            status="Enabled",
-                            filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                            transitions=[
-                                aws.s3.BucketLifecycleConfigurationRuleTransitionArgs(days=30, storage_class="STANDARD_IA"),
-                                aws.s3.BucketLifecycleConfigurationRuleTransitionArgs(days=90, storage_class="GLACIER"),
-                            ],
-                            expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=keep_days),
-                            noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
-                                noncurrent_days=30
-                            ),
-                            abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
-                                days_after_initiation=7
-                            ),
-                        )
-                    ],
-                ),
-                # lifecycle rules are rejected while versioning is still being enabled
-                opts=self.child_opts(depends_on=[versioning], **extra),
-            )
+        r = self.config.dr.retention
+        keep_days = max(r.daily_days, r.weekly_weeks * 7, round(r.monthly_months * 365 / 12), r.yearly_years * 366)
+        expire_objects(
+            self,
+            key,
+            bucket,
+            versioning,
+            "tiering-and-expiry",
+            keep_days,
+            [
+                aws.s3.BucketLifecycleConfigurationRuleTransitionArgs(days=30, storage_class="STANDARD_IA"),
+                aws.s3.BucketLifecycleConfigurationRuleTransitionArgs(days=90, storage_class="GLACIER"),
+            ],
+            **extra,
+        )
         return bucket, versioning
 
     def _buckets(self, secondary: Optional[str], on_secondary: dict) -> None:
         cfg = self.config
         args = self.args
-        self.backup_bucket, versioning = self._bucket("backups", cfg.regions.primary, args.backup_kms_key_arn, {}, True)
+        self.backup_bucket, versioning = self._bucket("backups", cfg.regions.primary, args.backup_kms_key_arn, {})
         self.replica_bucket = None
         if not secondary or args.secondary_backup_kms_key_arn is None:
             return
         self.replica_bucket, replica_versioning = self._bucket(
-            "backups-replica", secondary, args.secondary_backup_kms_key_arn, on_secondary, True
+            "backups-replica", secondary, args.secondary_backup_kms_key_arn, on_secondary
         )
-        role = aws.iam.Role(
-            self.child_name("replication-role"),
-            aws.iam.RoleArgs(
-                name=f"{self.context.prefix}-backup-replication",
-                description="S3 replication of the backup bucket to the secondary region",
-                assume_role_policy=pulumi.Output.from_input(args.account_id).apply(
-                    lambda a: json.dumps(
-                        {
-                            "Version": "2012-10-17",
-                            "Statement": [
-                                {
-                                    "Effect": "Allow",
-                                    "Principal": {"Service": "s3.amazonaws.com"},
-                                    "Action": "sts:AssumeRole",
-                                    "Condition": {"StringEquals": {"aws:SourceAccount": a}},
-                                }
-                            ],
-                        }
-                    )
-                ),
-                tags=self.labels,
-            ),
-            opts=self.child_opts(),
+        role = self._service_role(
+            "replication-role",
+            "backup-replication",
+            "S3 replication of the backup bucket to the secondary region",
+            "s3.amazonaws.com",
         )
         aws.iam.RolePolicy(
             self.child_name("replication-policy"),
@@ -477,6 +407,35 @@ class AwsDisasterRecovery(PlatformComponent):
 
     # --- failover -----------------------------------------------------------------------------------
 
+    def _origin_record(self, key: str, target: pulumi.Input[str], role: Optional[str] = None,
+                       health_check_id: Optional[pulumi.Input[str]] = None) -> aws.route53.Record:
+        """`origin.<domain>` CNAME to `target`; with `role` ("primary"/"secondary") a failover record."""
+        return aws.route53.Record(
+            self.child_name(key),
+            aws.route53.RecordArgs(
+                zone_id=self.config.aws.hosted_zone_id,
+                name=origin_hostname(self.config),
+                type="CNAME",
+                ttl=60,
+                records=[target],
+                set_identifier=role,
+                failover_routing_policies=(
+                    [aws.route53.RecordFailoverRoutingPolicyArgs(type=role.upper())] if role else None
+                ),
+                health_check_id=health_check_id,
+            ),
+            opts=self.child_opts(),
+        )
+
+    def _health_check(self, key: str, reference: str, **check: Any) -> aws.route53.HealthCheck:
+        """A Route 53 health check named `<prefix>-<reference>`."""
+        name = f"{self.context.prefix}-{reference}"
+        return aws.route53.HealthCheck(
+            self.child_name(key),
+            aws.route53.HealthCheckArgs(reference_name=name[:64], tags={**self.labels, "Name": name}, **check),
+            opts=self.child_opts(),
+        )
+
     def _failover_records(self, secondary: Optional[str]) -> str:
         cfg = self.config
         args = self.args
@@ -488,99 +447,54 @@ class AwsDisasterRecovery(PlatformComponent):
                 "ALB's DNS name as origin and failover is manual (docs/deploy-aws.md)"
             )
         if not secondary:
-            aws.route53.Record(
-                self.child_name("origin"),
-                aws.route53.RecordArgs(zone_id=zone_id, name=origin, type="CNAME", ttl=60, records=[args.alb_dns_name]),
-                opts=self.child_opts(),
-            )
+            self._origin_record("origin", args.alb_dns_name)
             return f"no secondary region: {origin} is a plain record to the ALB"
 
         # Route 53 health checks accept single-metric alarms only (no metric math, no percentiles):
         # one alarm + CLOUDWATCH_METRIC check per routed target group, combined by a CALCULATED
         # check that is healthy only while every child is.
         minutes = cfg.dr.failure_threshold
-        actions = [args.alert_topic_arn] if args.alert_topic_arn is not None else []
         children = []
         for svc in sorted(args.target_group_arn_suffixes):
-            alarm = aws.cloudwatch.MetricAlarm(
-                self.child_name("origin", svc, "unhealthy"),
-                aws.cloudwatch.MetricAlarmArgs(
-                    name=f"{self.context.prefix}-origin-{svc}-unhealthy",
-                    alarm_description=f"{svc} has no healthy target in {cfg.regions.primary} (drives origin failover)",
-                    namespace="AWS/ApplicationELB",
-                    metric_name="HealthyHostCount",
-                    dimensions={"TargetGroup": args.target_group_arn_suffixes[svc], "LoadBalancer": args.alb_arn_suffix},
-                    statistic="Minimum",
-                    period=60,
-                    evaluation_periods=minutes,
-                    datapoints_to_alarm=minutes,
-                    comparison_operator="LessThanThreshold",
-                    threshold=1,
-                    treat_missing_data="breaching",
-                    alarm_actions=actions,
-                    ok_actions=actions,
-                    tags=self.labels,
-                ),
-                opts=self.child_opts(),
+            alarm = self._alarm(
+                f"origin-{svc}-unhealthy",
+                f"{svc} has no healthy target in {cfg.regions.primary} (drives origin failover)",
+                namespace="AWS/ApplicationELB",
+                metric_name="HealthyHostCount",
+                dimensions={"TargetGroup": args.target_group_arn_suffixes[svc], "LoadBalancer": args.alb_arn_suffix},
+                statistic="Minimum",
+                period=60,
+                evaluation_periods=minutes,
+                datapoints_to_alarm=minutes,
+                comparison_operator="LessThanThreshold",
+                threshold=1,
+                treat_missing_data="breaching",
             )
             children.append(
-                aws.route53.HealthCheck(
-                    self.child_name("origin", svc, "health"),
-                    aws.route53.HealthCheckArgs(
-                        type="CLOUDWATCH_METRIC",
-                        cloudwatch_alarm_name=alarm.name,
-                        cloudwatch_alarm_region=cfg.regions.primary,
-                        insufficient_data_health_status="LastKnownStatus",
-                        reference_name=f"{self.context.prefix}-origin-{svc}"[:64],
-                        tags={**self.labels, "Name": f"{self.context.prefix}-origin-{svc}"},
-                    ),
-                    opts=self.child_opts(),
+                self._health_check(
+                    f"origin-{svc}-health",
+                    f"origin-{svc}",
+                    type="CLOUDWATCH_METRIC",
+                    cloudwatch_alarm_name=alarm.name,
+                    cloudwatch_alarm_region=cfg.regions.primary,
+                    insufficient_data_health_status="LastKnownStatus",
                 )
             )
-        check = aws.route53.HealthCheck(
-            self.child_name("origin-health"),
-            aws.route53.HealthCheckArgs(
-                type="CALCULATED",
-                child_healthchecks=[c.id for c in children],
-                child_health_threshold=len(children),
-                reference_name=f"{self.context.prefix}-origin"[:64],
-                tags={**self.labels, "Name": f"{self.context.prefix}-origin"},
-            ),
-            opts=self.child_opts(),
+        check = self._health_check(
+            "origin-health",
+            "origin",
+            type="CALCULATED",
+            child_healthchecks=[c.id for c in children],
+            child_health_threshold=len(children),
         )
-        aws.route53.Record(
-            self.child_name("origin-primary"),
-            aws.route53.RecordArgs(
-                zone_id=zone_id,
-                name=origin,
-                type="CNAME",
-                ttl=60,
-                records=[args.alb_dns_name],
-                set_identifier="primary",
-                failover_routing_policies=[aws.route53.RecordFailoverRoutingPolicyArgs(type="PRIMARY")],
-                health_check_id=check.id,
-            ),
-            opts=self.child_opts(),
-        )
+        self._origin_record("origin-primary", args.alb_dns_name, "primary", check.id)
         standby = cfg.aws.secondary_origin_domain
         if standby is None:
             return (
                 f"{origin}: PRIMARY record only (health-checked); set aws.secondaryOriginDomain to the standby "
                 f"ALB in {secondary} to add the SECONDARY record"
             )
-        aws.route53.Record(
-            self.child_name("origin-secondary"),
-            aws.route53.RecordArgs(
-                zone_id=zone_id,
-                name=origin,
-                type="CNAME",
-                ttl=60,
-                records=[standby],
-                set_identifier="secondary",
-                failover_routing_policies=[aws.route53.RecordFailoverRoutingPolicyArgs(type="SECONDARY")],
-            ),
-            opts=self.child_opts(),
-        )
+        self._origin_record("origin-secondary", standby, "secondary")
         return f"{origin}: PRIMARY -> this stack's ALB, SECONDARY -> {standby} ({secondary})"
 
     def _runbook(self, secondary: Optional[str]) -> str:

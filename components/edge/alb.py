@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -39,6 +39,7 @@ LOG_DELIVERY_SERVICE = "logdelivery.elasticloadbalancing.amazonaws.com"
 
 
 def tls_only_statement(bucket_arn: str) -> dict:
+    """The bucket policy statement that refuses every request not made over TLS."""
     return {
         "Sid": "DenyInsecureTransport",
         "Effect": "Deny",
@@ -47,6 +48,104 @@ def tls_only_statement(bucket_arn: str) -> dict:
         "Resource": [bucket_arn, f"{bucket_arn}/*"],
         "Condition": {"Bool": {"aws:SecureTransport": "false"}},
     }
+
+
+def private_bucket(
+    owner: PlatformComponent,
+    key: str,
+    purpose: str,
+    account_id: pulumi.Input[str],
+    region: str,
+    *,
+    object_ownership: str,
+    encryption: aws.s3.BucketServerSideEncryptionConfigurationRuleArgs,
+    **opts: Any,
+) -> tuple[aws.s3.Bucket, aws.s3.BucketVersioning]:
+    """A private S3 bucket of `owner` (the edge logs bucket here, the backup buckets of
+    components/dr/aws.py): the bucket `<prefix>-<purpose>-<account>-<region>` (globally unique, and
+    stable: it never depends on config values), stateful and never force-destroyed; versioning (an
+    object cannot be silently overwritten); all public access blocked; `object_ownership`; default
+    encryption `encryption`. Child names are `<key>-versioning`, `<key>-public-access`, ...; `opts`
+    (e.g. a provider) go to every resource. Returns the bucket and its versioning, which lifecycle
+    and replication configurations must wait for."""
+    bucket = aws.s3.Bucket(
+        owner.child_name(key),
+        aws.s3.BucketArgs(
+            bucket=pulumi.Output.concat(owner.context.prefix, f"-{purpose}-", account_id, "-", region),
+            force_destroy=False,
+            tags=owner.labels,
+        ),
+        opts=owner.child_opts(stateful=True, **opts),
+    )
+
+    def attach(suffix: str, resource: Any, args_class: Any, **settings: Any) -> Any:
+        return resource(owner.child_name(key, suffix), args_class(bucket=bucket.id, **settings), opts=owner.child_opts(**opts))
+
+    versioning = attach(
+        "versioning",
+        aws.s3.BucketVersioning,
+        aws.s3.BucketVersioningInitArgs,
+        versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
+    )
+    attach(
+        "public-access",
+        aws.s3.BucketPublicAccessBlock,
+        aws.s3.BucketPublicAccessBlockArgs,
+        block_public_acls=True,
+        block_public_policy=True,
+        ignore_public_acls=True,
+        restrict_public_buckets=True,
+    )
+    attach(
+        "ownership",
+        aws.s3.BucketOwnershipControls,
+        aws.s3.BucketOwnershipControlsArgs,
+        rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership=object_ownership),
+    )
+    attach(
+        "encryption",
+        aws.s3.BucketServerSideEncryptionConfiguration,
+        aws.s3.BucketServerSideEncryptionConfigurationInitArgs,
+        rules=[encryption],
+    )
+    return bucket, versioning
+
+
+def expire_objects(
+    owner: PlatformComponent,
+    key: str,
+    bucket: aws.s3.Bucket,
+    versioning: aws.s3.BucketVersioning,
+    rule_id: str,
+    days: int,
+    transitions: Optional[Sequence[aws.s3.BucketLifecycleConfigurationRuleTransitionArgs]] = None,
+    **opts: Any,
+) -> aws.s3.BucketLifecycleConfiguration:
+    """The lifecycle of a `private_bucket`: objects expire after `days` (after `transitions` to
+    colder storage classes), replaced versions after 30 days, unfinished multipart uploads after 7."""
+    return aws.s3.BucketLifecycleConfiguration(
+        owner.child_name(key, "lifecycle"),
+        aws.s3.BucketLifecycleConfigurationArgs(
+            bucket=bucket.id,
+            rules=[
+                aws.s3.BucketLifecycleConfigurationRuleArgs(
+                    id=rule_id,
+                    status="Enabled",
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                    transitions=list(transitions) if transitions else None,
+                    expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=days),
+                    noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                        noncurrent_days=30
+                    ),
+                    abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                        days_after_initiation=7
+                    ),
+                )
+            ],
+        ),
+        # lifecycle rules are rejected while versioning is still being enabled
+        opts=owner.child_opts(depends_on=[versioning], **opts),
+    )
 
 
 def path_patterns(paths: Sequence[str]) -> list[str]:
@@ -138,43 +237,27 @@ class AwsLoadBalancer(PlatformComponent):
                 opts=self.child_opts(),
             )
 
-        https = aws.lb.Listener(
-            self.child_name("https"),
-            aws.lb.ListenerArgs(
-                load_balancer_arn=self.alb.arn,
-                port=443,
-                protocol="HTTPS",
-                ssl_policy=TLS_POLICY,
-                certificate_arn=args.certificate_arn,
-                default_actions=[
-                    aws.lb.ListenerDefaultActionArgs(
-                        type="fixed-response",
-                        fixed_response=aws.lb.ListenerDefaultActionFixedResponseArgs(
-                            content_type="text/plain", message_body="Forbidden", status_code="403"
-                        ),
-                    )
-                ],
-                tags=self.labels,
+        https = self._listener(
+            "https",
+            443,
+            "HTTPS",
+            aws.lb.ListenerDefaultActionArgs(
+                type="fixed-response",
+                fixed_response=aws.lb.ListenerDefaultActionFixedResponseArgs(
+                    content_type="text/plain", message_body="Forbidden", status_code="403"
+                ),
             ),
-            opts=self.child_opts(),
+            ssl_policy=TLS_POLICY,
+            certificate_arn=args.certificate_arn,
         )
-        aws.lb.Listener(
-            self.child_name("http"),
-            aws.lb.ListenerArgs(
-                load_balancer_arn=self.alb.arn,
-                port=80,
-                protocol="HTTP",
-                default_actions=[
-                    aws.lb.ListenerDefaultActionArgs(
-                        type="redirect",
-                        redirect=aws.lb.ListenerDefaultActionRedirectArgs(
-                            protocol="HTTPS", port="443", status_code="HTTP_301"
-                        ),
-                    )
-                ],
-                tags=self.labels,
+        self._listener(
+            "http",
+            80,
+            "HTTP",
+            aws.lb.ListenerDefaultActionArgs(
+                type="redirect",
+                redirect=aws.lb.ListenerDefaultActionRedirectArgs(protocol="HTTPS", port="443", status_code="HTTP_301"),
             ),
-            opts=self.child_opts(),
         )
 
         self.rules: list[aws.lb.ListenerRule] = []
@@ -214,84 +297,40 @@ class AwsLoadBalancer(PlatformComponent):
         self.target_group_arns = {n: tg.arn for n, tg in self.target_groups.items()}
         self.register_outputs({"dnsName": self.alb.dns_name, "targetGroups": sorted(self.target_groups)})
 
-    def _logs_bucket(self, args: AwsLoadBalancerArgs) -> aws.s3.BucketPolicy:
-        cfg = self.config
-        region = cfg.regions.primary
-        self.logs_bucket = aws.s3.Bucket(
-            self.child_name("logs"),
-            aws.s3.BucketArgs(
-                bucket=pulumi.Output.concat(self.context.prefix, "-edge-logs-", args.account_id, "-", region),
-                force_destroy=False,
+    def _listener(
+        self, key: str, port: int, protocol: str, default_action: aws.lb.ListenerDefaultActionArgs, **tls: Any
+    ) -> aws.lb.Listener:
+        """A listener of the ALB whose default action is `default_action` (`tls`: policy, certificate)."""
+        return aws.lb.Listener(
+            self.child_name(key),
+            aws.lb.ListenerArgs(
+                load_balancer_arn=self.alb.arn,
+                port=port,
+                protocol=protocol,
+                default_actions=[default_action],
                 tags=self.labels,
-            ),
-            opts=self.child_opts(stateful=True),
-        )
-        bucket = self.logs_bucket.id
-        aws.s3.BucketPublicAccessBlock(
-            self.child_name("logs-public-access"),
-            aws.s3.BucketPublicAccessBlockArgs(
-                bucket=bucket,
-                block_public_acls=True,
-                block_public_policy=True,
-                ignore_public_acls=True,
-                restrict_public_buckets=True,
+                **tls,
             ),
             opts=self.child_opts(),
         )
-        aws.s3.BucketOwnershipControls(
-            self.child_name("logs-ownership"),
-            aws.s3.BucketOwnershipControlsArgs(
-                bucket=bucket,
-                rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerPreferred"),
+
+    def _logs_bucket(self, args: AwsLoadBalancerArgs) -> aws.s3.BucketPolicy:
+        self.logs_bucket, versioning = private_bucket(
+            self,
+            "logs",
+            "edge-logs",
+            args.account_id,
+            self.config.regions.primary,
+            # CloudFront standard logging delivers through the bucket ACL
+            object_ownership="BucketOwnerPreferred",
+            # ALB access logs support only S3-managed keys
+            encryption=aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                    sse_algorithm="AES256"
+                )
             ),
-            opts=self.child_opts(),
         )
-        versioning = aws.s3.BucketVersioning(
-            self.child_name("logs-versioning"),
-            aws.s3.BucketVersioningInitArgs(
-                bucket=bucket,
-                versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
-            ),
-            opts=self.child_opts(),
-        )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            self.child_name("logs-encryption"),
-            aws.s3.BucketServerSideEncryptionConfigurationInitArgs(
-                bucket=bucket,
-                rules=[
-                    aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                        apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                            sse_algorithm="AES256"
-                        )
-                    )
-                ],
-            ),
-            opts=self.child_opts(),
-        )
-        aws.s3.BucketLifecycleConfiguration(
-            self.child_name("logs-lifecycle"),
-            aws.s3.BucketLifecycleConfigurationArgs(
-                bucket=bucket,
-                rules=[
-                    aws.s3.BucketLifecycleConfigurationRuleArgs(
-                        id="expire-logs",
-                        status="Enabled",
-                        filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                        expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
-                            days=365 if cfg.is_production else 90
-                        ),
-                        noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
-                            noncurrent_days=30
-                        ),
-                        abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
-                            days_after_initiation=7
-                        ),
-                    )
-                ],
-            ),
-            # lifecycle rules are rejected while versioning is still being enabled
-            opts=self.child_opts(depends_on=[versioning]),
-        )
+        expire_objects(self, "logs", self.logs_bucket, versioning, "expire-logs", 365 if self.config.is_production else 90)
         elb_account = aws.elb.get_service_account_output(opts=pulumi.InvokeOutputOptions(parent=self))
         policy = pulumi.Output.all(self.logs_bucket.arn, args.account_id, elb_account.arn).apply(
             lambda a: json.dumps(
@@ -320,6 +359,6 @@ class AwsLoadBalancer(PlatformComponent):
         )
         return aws.s3.BucketPolicy(
             self.child_name("logs-policy"),
-            aws.s3.BucketPolicyArgs(bucket=bucket, policy=policy),
+            aws.s3.BucketPolicyArgs(bucket=self.logs_bucket.id, policy=policy),
             opts=self.child_opts(),
         )
