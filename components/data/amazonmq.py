@@ -18,10 +18,9 @@ from typing import Optional
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_random as random
 
 from components.base import PlatformComponent
-from components.data.aws import AwsDataArgs, tier_of
+from components.data.aws import AwsDataArgs, generated_credential, tier_of
 from components.data.connection import DataConnection
 
 PORT = 5671
@@ -50,11 +49,7 @@ class AmazonMqRabbitMq(PlatformComponent):
         days = {"MON": "MONDAY", "TUE": "TUESDAY", "WED": "WEDNESDAY", "THU": "THURSDAY",
                 "FRI": "FRIDAY", "SAT": "SATURDAY", "SUN": "SUNDAY"}
 
-        self.password = random.RandomPassword(
-            self.child_name("password"),
-            random.RandomPasswordArgs(length=32, special=False),
-            opts=self.child_opts(stateful=True),
-        )
+        self.password = generated_credential(self)
         subnets = args.subnet_ids if cluster else [args.subnet_ids[0]]
         self.broker = aws.mq.Broker(
             self.child_name("broker"),

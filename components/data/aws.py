@@ -1,4 +1,5 @@
-"""AWS data adapters (`ecs`), shared pieces: version tables, windows, sizes, validation.
+"""AWS data adapters (`ecs`), shared pieces: version tables, windows, sizes, validation, and the
+subnet group and generated credential every adapter creates.
 
 The adapters: `rds.py` (PostgreSQL), `elasticache.py` (Redis), `documentdb.py` (MongoDB API),
 `amazonmq.py` (RabbitMQ). Each returns a `DataConnection` (connection.py).
@@ -10,10 +11,13 @@ so an engine version a managed service does not offer fails with one message tha
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional
+from types import ModuleType
+from typing import Any, Mapping, Optional, Sequence
 
 import pulumi
+import pulumi_random as random
 
+from components.base import PlatformComponent
 from components.config import ConfigError, StackConfig
 
 # what each managed service offers, keyed by the `data.<service>.version` the stack states
@@ -90,6 +94,61 @@ def backup_retention_days(config: StackConfig) -> int:
     """Daily tier (seed 002: 30 days), capped at the 35 days RDS/DocumentDB/ElastiCache allow;
     the longer tiers live in AWS Backup (components/dr/aws.py)."""
     return min(config.dr.retention.daily_days, 35)
+
+
+def isolated_subnet_group(owner: PlatformComponent, service: ModuleType, name: str, subnet_ids: Any) -> Any:
+    """`service.SubnetGroup` (service: `aws.rds`, `aws.docdb`, `aws.elasticache`, whose subnet groups
+    take the same arguments) named `name` over the isolated subnets: no route out of the VPC."""
+    return service.SubnetGroup(
+        owner.child_name("subnets"),
+        service.SubnetGroupArgs(
+            name=name,
+            description="isolated subnets (no internet route)",
+            subnet_ids=subnet_ids,
+            tags=owner.labels,
+        ),
+        opts=owner.child_opts(),
+    )
+
+
+def parameter_group(
+    owner: PlatformComponent,
+    service: ModuleType,
+    kind: str,
+    name: str,
+    family: str,
+    description: str,
+    parameters: Mapping[str, str],
+    pending_reboot: Sequence[str] = (),
+) -> Any:
+    """The engine parameter group `service.<kind>` (`aws.rds.ParameterGroup`,
+    `aws.docdb.ClusterParameterGroup`: the same arguments) named `name` for engine `family`.
+    Static parameters (`pending_reboot`) take effect at the next reboot, the others at once."""
+    resource, args_class, parameter_class = (getattr(service, kind + suffix) for suffix in ("", "Args", "ParameterArgs"))
+    return resource(
+        owner.child_name("params"),
+        args_class(
+            name=name,
+            family=family,
+            description=description,
+            parameters=[
+                parameter_class(name=key, value=value, apply_method="pending-reboot" if key in pending_reboot else None)
+                for key, value in parameters.items()
+            ],
+            tags=owner.labels,
+        ),
+        opts=owner.child_opts(),
+    )
+
+
+def generated_credential(owner: PlatformComponent, key: str = "password", length: int = 32) -> random.RandomPassword:
+    """The service's generated password or token: no special characters, so the connection URL
+    needs no escaping; stateful, because replacing it locks every client out."""
+    return random.RandomPassword(
+        owner.child_name(key),
+        random.RandomPasswordArgs(length=length, special=False),
+        opts=owner.child_opts(stateful=True),
+    )
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,6 @@ from typing import Optional
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_random as random
 
 from components.base import PlatformComponent
 from components.data.aws import (
@@ -29,6 +28,9 @@ from components.data.aws import (
     aws_maintenance_window,
     backup_retention_days,
     backup_window,
+    generated_credential,
+    isolated_subnet_group,
+    parameter_group,
     tier_of,
 )
 from components.data.connection import DataConnection
@@ -50,35 +52,18 @@ class DocumentDb(PlatformComponent):
         version = str(mongo.version)
         self.cluster_identifier = f"{self.context.prefix}-docdb"
 
-        subnet_group = aws.docdb.SubnetGroup(
-            self.child_name("subnets"),
-            aws.docdb.SubnetGroupArgs(
-                name=self.cluster_identifier,
-                description="isolated subnets (no internet route)",
-                subnet_ids=args.subnet_ids,
-                tags=self.labels,
-            ),
-            opts=self.child_opts(),
+        subnet_group = isolated_subnet_group(self, aws.docdb, self.cluster_identifier, args.subnet_ids)
+        params = parameter_group(
+            self,
+            aws.docdb,
+            "ClusterParameterGroup",
+            f"{self.cluster_identifier}-docdb{version.replace('.', '-')}",
+            f"docdb{version}",
+            "TLS required, audit logs",
+            {"tls": "enabled", "audit_logs": "enabled"},
+            pending_reboot=["tls"],
         )
-        params = aws.docdb.ClusterParameterGroup(
-            self.child_name("params"),
-            aws.docdb.ClusterParameterGroupArgs(
-                name=f"{self.cluster_identifier}-docdb{version.replace('.', '-')}",
-                family=f"docdb{version}",
-                description="TLS required, audit logs",
-                parameters=[
-                    aws.docdb.ClusterParameterGroupParameterArgs(name="tls", value="enabled", apply_method="pending-reboot"),
-                    aws.docdb.ClusterParameterGroupParameterArgs(name="audit_logs", value="enabled"),
-                ],
-                tags=self.labels,
-            ),
-            opts=self.child_opts(),
-        )
-        self.password = random.RandomPassword(
-            self.child_name("password"),
-            random.RandomPasswordArgs(length=32, special=False),
-            opts=self.child_opts(stateful=True),
-        )
+        self.password = generated_credential(self)
         self.cluster = aws.docdb.Cluster(
             self.child_name("cluster"),
             aws.docdb.ClusterArgs(

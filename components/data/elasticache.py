@@ -17,10 +17,17 @@ from typing import Optional
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_random as random
 
 from components.base import PlatformComponent
-from components.data.aws import AwsDataArgs, aws_maintenance_window, backup_retention_days, backup_window, tier_of
+from components.data.aws import (
+    AwsDataArgs,
+    aws_maintenance_window,
+    backup_retention_days,
+    backup_window,
+    generated_credential,
+    isolated_subnet_group,
+    tier_of,
+)
 from components.data.connection import DataConnection
 
 PORT = 6379
@@ -42,21 +49,8 @@ class ElastiCacheRedis(PlatformComponent):
         # ElastiCache names member clusters <group id>-001, -002, ...
         self.member_cluster_ids = [f"{self.replication_group_id}-{i + 1:03d}" for i in range(nodes)]
 
-        subnet_group = aws.elasticache.SubnetGroup(
-            self.child_name("subnets"),
-            aws.elasticache.SubnetGroupArgs(
-                name=self.replication_group_id,
-                description="isolated subnets (no internet route)",
-                subnet_ids=args.subnet_ids,
-                tags=self.labels,
-            ),
-            opts=self.child_opts(),
-        )
-        self.auth_token = random.RandomPassword(
-            self.child_name("auth-token"),
-            random.RandomPasswordArgs(length=64, special=False),
-            opts=self.child_opts(stateful=True),
-        )
+        subnet_group = isolated_subnet_group(self, aws.elasticache, self.replication_group_id, args.subnet_ids)
+        self.auth_token = generated_credential(self, "auth-token", length=64)
         self.replication_group = aws.elasticache.ReplicationGroup(
             self.child_name("group"),
             aws.elasticache.ReplicationGroupArgs(

@@ -22,7 +22,6 @@ from typing import Optional
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_random as random
 
 from components.base import PlatformComponent
 from components.data.aws import (
@@ -30,6 +29,9 @@ from components.data.aws import (
     aws_maintenance_window,
     backup_retention_days,
     backup_window,
+    generated_credential,
+    isolated_subnet_group,
+    parameter_group,
     tier_of,
 )
 from components.data.connection import DataConnection
@@ -55,36 +57,18 @@ class RdsPostgres(PlatformComponent):
         self.instance_class = tier_of(cfg, "postgres")
         self.allocated_storage_gi = pg.storage_gi
 
-        subnet_group = aws.rds.SubnetGroup(
-            self.child_name("subnets"),
-            aws.rds.SubnetGroupArgs(
-                name=self.identifier,
-                description="isolated subnets (no internet route)",
-                subnet_ids=args.subnet_ids,
-                tags=self.labels,
-            ),
-            opts=self.child_opts(),
+        subnet_group = isolated_subnet_group(self, aws.rds, self.identifier, args.subnet_ids)
+        params = parameter_group(
+            self,
+            aws.rds,
+            "ParameterGroup",
+            f"{self.identifier}-pg{major}",
+            f"postgres{major}",
+            "TLS only; slow statement logging",
+            {"rds.force_ssl": "1", "log_min_duration_statement": "2000", "log_connections": "1"},
+            pending_reboot=["rds.force_ssl"],
         )
-        params = aws.rds.ParameterGroup(
-            self.child_name("params"),
-            aws.rds.ParameterGroupArgs(
-                name=f"{self.identifier}-pg{major}",
-                family=f"postgres{major}",
-                description="TLS only; slow statement logging",
-                parameters=[
-                    aws.rds.ParameterGroupParameterArgs(name="rds.force_ssl", value="1", apply_method="pending-reboot"),
-                    aws.rds.ParameterGroupParameterArgs(name="log_min_duration_statement", value="2000"),
-                    aws.rds.ParameterGroupParameterArgs(name="log_connections", value="1"),
-                ],
-                tags=self.labels,
-            ),
-            opts=self.child_opts(),
-        )
-        self.password = random.RandomPassword(
-            self.child_name("password"),
-            random.RandomPasswordArgs(length=32, special=False),
-            opts=self.child_opts(stateful=True),
-        )
+        self.password = generated_credential(self)
         retention = backup_retention_days(cfg)
         self.instance = aws.rds.Instance(
             self.child_name("instance"),
