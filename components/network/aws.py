@@ -304,37 +304,34 @@ class AwsNetwork(PlatformComponent):
             opts=self.child_opts(),
         )
 
-    def _ingress(self, key: str, sg, port: int, description: str, *, source_sg=None, prefix_list=None) -> None:
-        aws.vpc.SecurityGroupIngressRule(
-            self.child_name("in", key),
-            aws.vpc.SecurityGroupIngressRuleArgs(
+    def _rule(self, direction: str, key: str, sg, port: int, description: str, *, peer_sg=None,
+              prefix_list=None, cidr=None) -> None:
+        """One TCP rule of `sg` ("in" or "out"), to/from a security group, a prefix list or a CIDR."""
+        resource, args_class = {
+            "in": (aws.vpc.SecurityGroupIngressRule, aws.vpc.SecurityGroupIngressRuleArgs),
+            "out": (aws.vpc.SecurityGroupEgressRule, aws.vpc.SecurityGroupEgressRuleArgs),
+        }[direction]
+        resource(
+            self.child_name(direction, key),
+            args_class(
                 security_group_id=sg.id,
                 ip_protocol="tcp",
                 from_port=port,
                 to_port=port,
-                referenced_security_group_id=source_sg.id if source_sg is not None else None,
+                referenced_security_group_id=peer_sg.id if peer_sg is not None else None,
                 prefix_list_id=prefix_list,
-                description=description,
-                tags=self.labels,
-            ),
-            opts=self.child_opts(),
-        )
-
-    def _egress(self, key: str, sg, port: int, description: str, *, target_sg=None, cidr=None) -> None:
-        aws.vpc.SecurityGroupEgressRule(
-            self.child_name("out", key),
-            aws.vpc.SecurityGroupEgressRuleArgs(
-                security_group_id=sg.id,
-                ip_protocol="tcp",
-                from_port=port,
-                to_port=port,
-                referenced_security_group_id=target_sg.id if target_sg is not None else None,
                 cidr_ipv4=cidr,
                 description=description,
                 tags=self.labels,
             ),
             opts=self.child_opts(),
         )
+
+    def _ingress(self, key: str, sg, port: int, description: str, *, source_sg=None, prefix_list=None) -> None:
+        self._rule("in", key, sg, port, description, peer_sg=source_sg, prefix_list=prefix_list)
+
+    def _egress(self, key: str, sg, port: int, description: str, *, target_sg=None, cidr=None) -> None:
+        self._rule("out", key, sg, port, description, peer_sg=target_sg, cidr=cidr)
 
     def _security_groups(self, vpc_id: pulumi.Input[str]) -> None:
         cfg = self.config
