@@ -1,24 +1,77 @@
-"""GCP project-level building blocks shared by the `cloudrun` and `gke` platforms."""
+"""GCP project-level building blocks shared by the `cloudrun` and `gke` platforms.
+
+Free of provider SDK imports: the platforms validate their config with these before they load
+pulumi_gcp (the resources both platforms build are wired in `components/platforms/gcp_wiring.py`).
+"""
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Sequence
 
 import pulumi
 
 from components.config import ConfigError, StackContext
 
 
+def raise_config_problems(context: StackContext, problems: Sequence[str]) -> None:
+    """One ConfigError naming every problem (nothing is registered after it); none: no error."""
+    if problems:
+        raise ConfigError(
+            f"Pulumi.{context.stack}.yaml: invalid configuration; nothing was created.\n"
+            + "\n".join(f"  {p}" for p in problems)
+        )
+
+
+def deletion_protection_problems(context: StackContext) -> list[str]:
+    """Production data services always keep deletion protection: `gcp.deletionProtection` cannot
+    switch it off for a production stack."""
+    cfg = context.config
+    if cfg.is_production and not cfg.gcp.deletion_protection:
+        return [
+            "ai-assistant-platform:gcp.deletionProtection = False: production data services always keep "
+            "deletion protection"
+        ]
+    return []
+
+
 def project_id(context: StackContext) -> str:
     """The GCP project: `ai-assistant-platform:gcp.project`, else the provider's `gcp:project`."""
     project = context.config.gcp.project or pulumi.Config("gcp").get("project")
     if not project:
-        raise ConfigError(
-            f"Pulumi.{context.stack}.yaml: invalid configuration; nothing was created.\n"
-            f"  gcp:project: is required for platform {context.config.platform}; run "
-            f"`pulumi config set gcp:project <project-id> --stack {context.stack}`"
+        raise_config_problems(
+            context,
+            [
+                f"gcp:project: is required for platform {context.config.platform}; run "
+                f"`pulumi config set gcp:project <project-id> --stack {context.stack}`"
+            ],
         )
     return project
+
+
+def shared_apis(context: StackContext) -> list[str]:
+    """The APIs of what every GCP platform builds the same way (`components/platforms/gcp_wiring.py`):
+    project IAM, the VPC with Private Service Access, Secret Manager, telemetry, the backup bucket,
+    and Cloud SQL, Memorystore and billing budgets when the stack uses them. Each platform adds
+    the APIs of its own parts."""
+    cfg = context.config
+    apis = [
+        "cloudresourcemanager.googleapis.com",
+        "iam.googleapis.com",
+        "compute.googleapis.com",
+        "servicenetworking.googleapis.com",
+        "secretmanager.googleapis.com",
+        "monitoring.googleapis.com",
+        "logging.googleapis.com",
+        "cloudtrace.googleapis.com",
+        "storage.googleapis.com",
+    ]
+    if cfg.data.postgres.enabled:
+        apis.append("sqladmin.googleapis.com")
+    if cfg.data.redis.enabled:
+        apis.append("redis.googleapis.com")
+    if cfg.monitoring.enabled and cfg.monitoring.budgets.billing_account:
+        apis.append("billingbudgets.googleapis.com")
+    return apis
 
 
 def continent_of(region: str) -> Optional[str]:
