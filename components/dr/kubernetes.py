@@ -41,9 +41,22 @@ import pulumi_kubernetes as k8s
 from components.base import PlatformComponent
 from components.config import ConfigError, StackContext
 from components.data.connection import DataConnection
+from components.kubernetes_objects import (
+    COMPONENT_LABEL,
+    NAME_LABEL,
+    PART_OF,
+    PART_OF_LABEL,
+    container_security_context,
+    metadata,
+    peer,
+    pod_security_context,
+    resources,
+    scratch_volume,
+    secret_env,
+    tcp_ports,
+)
 from components.monitoring.metrics import BACKUP_JOB_PREFIX
 
-PART_OF = "ai-assistant-platform"
 BACKUP_DIR = "/backups"
 RUN_AS = 1000
 BACKOFF_LIMIT = 2
@@ -126,11 +139,7 @@ class KubernetesBackups(PlatformComponent):
         if dumps:
             credentials = k8s.core.v1.Secret(
                 self.child_name("credentials"),
-                metadata=k8s.meta.v1.ObjectMetaArgs(
-                    name=CREDENTIALS_SECRET,
-                    namespace=args.namespace,
-                    labels=self._labels("backup"),
-                ),
+                metadata=metadata(CREDENTIALS_SECRET, args.namespace, self._labels("backup")),
                 type="Opaque",
                 string_data={
                     dump.secret_key: pulumi.Output.secret(args.connections[service].url)
@@ -184,29 +193,25 @@ class KubernetesBackups(PlatformComponent):
     # --- objects -------------------------------------------------------------------------------
 
     def _labels(self, component: str, service: Optional[str] = None) -> dict[str, str]:
-        labels = {**self.labels, "app.kubernetes.io/part-of": PART_OF, "app.kubernetes.io/component": component}
+        labels = {**self.labels, PART_OF_LABEL: PART_OF, COMPONENT_LABEL: component}
         if service is not None:
-            labels["app.kubernetes.io/name"] = f"{BACKUP_JOB_PREFIX}{service}"
+            labels[NAME_LABEL] = f"{BACKUP_JOB_PREFIX}{service}"
         return labels
 
     def _pod_labels(self, service: str) -> dict[str, str]:
         """The selector labels of a backup pod (NetworkPolicies select on these)."""
-        return {
-            "app.kubernetes.io/name": f"{BACKUP_JOB_PREFIX}{service}",
-            "app.kubernetes.io/component": "backup",
-            "app.kubernetes.io/part-of": PART_OF,
-        }
+        return {NAME_LABEL: f"{BACKUP_JOB_PREFIX}{service}", COMPONENT_LABEL: "backup", PART_OF_LABEL: PART_OF}
 
     def _volume(self, service: str, args: KubernetesBackupsArgs) -> k8s.core.v1.PersistentVolumeClaim:
         return k8s.core.v1.PersistentVolumeClaim(
             self.child_name("volume", service),
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=f"backups-{service}",
-                namespace=args.namespace,
-                labels=self._labels("backup", service),
+            metadata=metadata(
+                f"backups-{service}",
+                args.namespace,
+                self._labels("backup", service),
                 # The CronJob is the first consumer and runs on its schedule: with a
                 # WaitForFirstConsumer storage class (kind, GKE) the claim stays Pending until then.
-                annotations={"pulumi.com/skipAwait": "true"},
+                {"pulumi.com/skipAwait": "true"},
             ),
             spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
                 access_modes=["ReadWriteOnce"],
@@ -233,31 +238,13 @@ class KubernetesBackups(PlatformComponent):
             image_pull_policy="IfNotPresent",
             command=["/bin/sh", "-c", dump.script],
             env=[
-                k8s.core.v1.EnvVarArgs(
-                    name=dump.env_var,
-                    value_from=k8s.core.v1.EnvVarSourceArgs(
-                        secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(
-                            name=credentials.metadata.name, key=dump.secret_key
-                        )
-                    ),
-                ),
+                secret_env(dump.env_var, credentials.metadata.name, dump.secret_key),
                 k8s.core.v1.EnvVarArgs(name="RETENTION_DAYS", value=str(dr.retention.daily_days)),
                 k8s.core.v1.EnvVarArgs(name="HOME", value="/tmp"),
             ],
-            resources=k8s.core.v1.ResourceRequirementsArgs(
-                requests={"cpu": "100m", "memory": "256Mi"},
-                limits={"cpu": "1", "memory": "1Gi"},
-            ),
-            security_context=k8s.core.v1.SecurityContextArgs(
-                run_as_non_root=True,
-                run_as_user=RUN_AS,
-                run_as_group=RUN_AS,
-                read_only_root_filesystem=True,
-                allow_privilege_escalation=False,
-                privileged=False,
-                capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
-                seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
-            ),
+            # 100m / 256Mi requested, bursts up to 1 CPU / 1 GiB
+            resources=resources(100, 256, 1000, 1024),
+            security_context=container_security_context(RUN_AS),
             volume_mounts=[
                 k8s.core.v1.VolumeMountArgs(name="backups", mount_path=BACKUP_DIR),
                 k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp"),
@@ -267,14 +254,7 @@ class KubernetesBackups(PlatformComponent):
             restart_policy="Never",
             automount_service_account_token=False,
             enable_service_links=False,
-            security_context=k8s.core.v1.PodSecurityContextArgs(
-                run_as_non_root=True,
-                run_as_user=RUN_AS,
-                run_as_group=RUN_AS,
-                fs_group=RUN_AS,
-                fs_group_change_policy="OnRootMismatch",
-                seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
-            ),
+            security_context=pod_security_context(RUN_AS),
             containers=[container],
             volumes=[
                 k8s.core.v1.VolumeArgs(
@@ -283,17 +263,13 @@ class KubernetesBackups(PlatformComponent):
                         claim_name=volume.metadata.name
                     ),
                 ),
-                k8s.core.v1.VolumeArgs(
-                    name="tmp", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit="64Mi")
-                ),
+                scratch_volume("tmp", "64Mi"),
             ],
         )
         labels = self._labels("backup", service)
         return k8s.batch.v1.CronJob(
             self.child_name("cronjob", service),
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=f"{BACKUP_JOB_PREFIX}{service}", namespace=args.namespace, labels=labels
-            ),
+            metadata=metadata(f"{BACKUP_JOB_PREFIX}{service}", args.namespace, labels),
             spec=k8s.batch.v1.CronJobSpecArgs(
                 schedule=dr.backup_schedule,
                 time_zone="Etc/UTC",
@@ -318,13 +294,11 @@ class KubernetesBackups(PlatformComponent):
 
     def _network_policies(self, service: str, connection: DataConnection, args: KubernetesBackupsArgs) -> None:
         pod_selector = k8s.meta.v1.LabelSelectorArgs(match_labels=self._pod_labels(service))
-        peer = connection.peer
-        if peer.pod_labels:
-            target = k8s.networking.v1.NetworkPolicyPeerArgs(
-                pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(peer.pod_labels))
-            )
-        elif peer.cidr:
-            target = k8s.networking.v1.NetworkPolicyPeerArgs(ip_block=k8s.networking.v1.IPBlockArgs(cidr=peer.cidr))
+        data = connection.peer
+        if data.pod_labels:
+            target = peer(pod_labels=data.pod_labels)
+        elif data.cidr:
+            target = peer(cidr=data.cidr)
         else:
             raise ValueError(f"DataConnection for {service} has neither peer.pod_labels nor peer.cidr")
         dns = k8s.networking.v1.NetworkPolicyEgressRuleArgs(
@@ -342,40 +316,30 @@ class KubernetesBackups(PlatformComponent):
         )
         k8s.networking.v1.NetworkPolicy(
             self.child_name("netpol", service),
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=f"{BACKUP_JOB_PREFIX}{service}",
-                namespace=args.namespace,
-                labels=self._labels("backup", service),
-            ),
+            metadata=metadata(f"{BACKUP_JOB_PREFIX}{service}", args.namespace, self._labels("backup", service)),
             spec=k8s.networking.v1.NetworkPolicySpecArgs(
                 pod_selector=pod_selector,
                 policy_types=["Ingress", "Egress"],  # no ingress rule: nothing connects to a backup pod
                 egress=[
                     dns,
-                    k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-                        to=[target],
-                        ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=connection.port)],
-                    ),
+                    k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=[target], ports=tcp_ports(connection.port)),
                 ],
             ),
             opts=self.child_opts(),
         )
-        if peer.pod_labels:
+        if data.pod_labels:
             # the data pods' side: admit the backup pods on the service port
             k8s.networking.v1.NetworkPolicy(
                 self.child_name("netpol", service, "ingress"),
-                metadata=k8s.meta.v1.ObjectMetaArgs(
-                    name=f"{service}-from-{BACKUP_JOB_PREFIX}{service}",
-                    namespace=args.namespace,
-                    labels=self._labels("backup", service),
+                metadata=metadata(
+                    f"{service}-from-{BACKUP_JOB_PREFIX}{service}", args.namespace, self._labels("backup", service)
                 ),
                 spec=k8s.networking.v1.NetworkPolicySpecArgs(
-                    pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(peer.pod_labels)),
+                    pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(data.pod_labels)),
                     policy_types=["Ingress"],
                     ingress=[
                         k8s.networking.v1.NetworkPolicyIngressRuleArgs(
-                            from_=[k8s.networking.v1.NetworkPolicyPeerArgs(pod_selector=pod_selector)],
-                            ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=connection.port)],
+                            from_=[peer(pod_labels=self._pod_labels(service))], ports=tcp_ports(connection.port)
                         )
                     ],
                 ),
