@@ -115,7 +115,21 @@ def _tags(theme: str, source: str, extra: Iterable[str]) -> list[str]:
     return tags
 
 
-def resource_policy(
+def _run(fn: Callable[[Any, Check], None], args: Any, check: Check) -> None:
+    """Run a rule; an unknown it touched through the SDK proxies directly also ends as "cannot verify"."""
+    try:
+        fn(args, check)
+    except CannotVerify:
+        raise
+    except UnknownValueError as err:  # a direct proxy access hit an unknown
+        check.unknowns.append((".".join(err.props) or "a property", PREVIEW))
+    check.finish()
+
+
+def _declare(
+    policy_class: type,
+    validate: Callable[..., None],
+    kind: str,
     *,
     name: str,
     theme: str,
@@ -129,83 +143,54 @@ def resource_policy(
     config_schema: Optional[PolicyConfigSchema] = None,
     environment_specific: bool = False,
     tags: Iterable[str] = (),
-    applies_to: Optional[Callable[[str], bool]] = None,
+) -> Any:
+    """The SDK policy (`policy_class`) with the pack's declaration fields, and its `RuleInfo`."""
+    policy = policy_class(
+        name=name,
+        description=_description(summary, source),
+        validate=validate,
+        severity=severity,
+        remediation_steps=remediation,
+        url=url,
+        config_schema=config_schema,
+        tags=_tags(theme, source, tags),
+    )
+    policy.info = RuleInfo(theme, tuple(types), checks, source, kind, environment_specific)
+    return policy
+
+
+def resource_policy(
+    *, applies_to: Optional[Callable[[str], bool]] = None, **declaration: Any
 ) -> Callable[[Callable[[ResourceValidationArgs, Check], None]], ResourceValidationPolicy]:
     """Turn `fn(args, check)` into a ResourceValidationPolicy that runs on `types` only (or on the
-    types `applies_to(type_token)` accepts, for rules that cover a whole provider)."""
-    type_set = frozenset(types)
+    types `applies_to(type_token)` accepts, for rules that cover a whole provider). `declaration`:
+    name, theme, summary, severity, types, checks, source, remediation, and optionally url,
+    config_schema, environment_specific, tags (see `_declare`)."""
+    type_set = frozenset(declaration["types"])
     applies = applies_to or type_set.__contains__
 
     def decorate(fn: Callable[[ResourceValidationArgs, Check], None]) -> ResourceValidationPolicy:
         def validate(args: ResourceValidationArgs, report_violation) -> None:
             if not applies(args.resource_type):
                 return
-            check = Check(report_violation)
-            try:
-                fn(args, check)
-            except CannotVerify:
-                raise
-            except UnknownValueError as err:  # a direct proxy access hit an unknown
-                check.unknowns.append((".".join(err.props) or "a property", PREVIEW))
-            check.finish()
+            _run(fn, args, Check(report_violation))
 
-        policy = ResourceValidationPolicy(
-            name=name,
-            description=_description(summary, source),
-            validate=validate,
-            severity=severity,
-            remediation_steps=remediation,
-            url=url,
-            config_schema=config_schema,
-            tags=_tags(theme, source, tags),
-        )
-        policy.info = RuleInfo(theme, tuple(types), checks, source, "resource", environment_specific)  # type: ignore[attr-defined]
-        policy.applies = applies  # type: ignore[attr-defined]
+        policy = _declare(ResourceValidationPolicy, validate, "resource", **declaration)
+        policy.applies = applies
         return policy
 
     return decorate
 
 
-def stack_policy(
-    *,
-    name: str,
-    theme: str,
-    summary: str,
-    severity: Severity,
-    types: Sequence[str],
-    checks: str,
-    source: str,
-    remediation: str,
-    url: Optional[str] = None,
-    config_schema: Optional[PolicyConfigSchema] = None,
-    environment_specific: bool = False,
-    tags: Iterable[str] = (),
-) -> Callable[[Callable[[StackValidationArgs, Check], None]], StackValidationPolicy]:
-    """Turn `fn(args, check)` into a StackValidationPolicy. `check.fail(message, urn)`."""
+def stack_policy(**declaration: Any) -> Callable[[Callable[[StackValidationArgs, Check], None]], StackValidationPolicy]:
+    """Turn `fn(args, check)` into a StackValidationPolicy (same `declaration` as `resource_policy`).
+    `check.fail(message, urn)`."""
 
     def decorate(fn: Callable[[StackValidationArgs, Check], None]) -> StackValidationPolicy:
         def validate(args: StackValidationArgs, report_violation) -> None:
-            check = Check(report_violation, stack=True)
-            try:
-                fn(args, check)
-            except CannotVerify:
-                raise
-            except UnknownValueError as err:
-                check.unknowns.append((".".join(err.props) or "a property", PREVIEW))
-            check.finish()
+            _run(fn, args, Check(report_violation, stack=True))
 
-        policy = StackValidationPolicy(
-            name=name,
-            description=_description(summary, source),
-            validate=validate,
-            severity=severity,
-            remediation_steps=remediation,
-            url=url,
-            config_schema=config_schema,
-            tags=_tags(theme, source, tags),
-        )
-        policy.info = RuleInfo(theme, tuple(types), checks, source, "stack", environment_specific)  # type: ignore[attr-defined]
-        return policy
+        return _declare(StackValidationPolicy, validate, "stack", **declaration)
 
     return decorate
 
