@@ -21,23 +21,13 @@ from .workloads import (
     CLOUD_RUN,
     ECS_TASK_DEFINITION,
     K8S_WORKLOADS,
-    ContainerView,
-    containers_of,
+    container_views,
     has_ports,
     pod_security,
 )
 
 PSS_URL = "https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted"
 SECURITY_TYPES = K8S_WORKLOADS + (ECS_TASK_DEFINITION,)
-
-
-def _views(args: ResourceValidationArgs, check: Check, *, include_init: bool = True) -> list[ContainerView]:
-    found = containers_of(args.resource_type, args.props, include_init=include_init)
-    if found.unknown is not None:
-        check.unknown("the container list", found.unknown)
-    if found.invalid:
-        check.fail(found.invalid)
-    return found.views
 
 
 # ---------------------------------------------------------------------------------------------
@@ -59,7 +49,7 @@ def _views(args: ResourceValidationArgs, check: Check, *, include_init: bool = T
     url=PSS_URL,
 )
 def container_non_root(args: ResourceValidationArgs, check: Check) -> None:
-    for view in _views(args, check):
+    for view in container_views(args, check):
         if view.platform == "kubernetes":
             non_root = truthy(pod_security(view, "runAsNonRoot"))
             user = number(pod_security(view, "runAsUser"))
@@ -101,7 +91,7 @@ def container_non_root(args: ResourceValidationArgs, check: Check) -> None:
     url=PSS_URL,
 )
 def container_read_only_root_fs(args: ResourceValidationArgs, check: Check) -> None:
-    for view in _views(args, check):
+    for view in container_views(args, check):
         key = "securityContext.readOnlyRootFilesystem" if view.platform == "kubernetes" else "readonlyRootFilesystem"
         value = truthy(view.get(key))
         if check.known(value, f"{view.label} {key}") and value is not True:
@@ -123,7 +113,7 @@ def container_read_only_root_fs(args: ResourceValidationArgs, check: Check) -> N
     url=PSS_URL,
 )
 def container_no_privilege_escalation(args: ResourceValidationArgs, check: Check) -> None:
-    for view in _views(args, check):
+    for view in container_views(args, check):
         key = "securityContext.privileged" if view.platform == "kubernetes" else "privileged"
         privileged = truthy(view.get(key))
         if check.known(privileged, f"{view.label} privileged") and privileged is True:
@@ -151,7 +141,7 @@ _ALLOWED_ADDED_CAPABILITIES = {"NET_BIND_SERVICE"}
     url=PSS_URL,
 )
 def container_capabilities_dropped(args: ResourceValidationArgs, check: Check) -> None:
-    for view in _views(args, check):
+    for view in container_views(args, check):
         base = "securityContext.capabilities" if view.platform == "kubernetes" else "linuxParameters.capabilities"
         drop = seq(view.get(f"{base}.drop"), f"{base}.drop")
         if check.known(drop, f"{view.label} {base}.drop"):
@@ -182,7 +172,7 @@ def container_capabilities_dropped(args: ResourceValidationArgs, check: Check) -
     "memoryLimit); Cloud Run: template.containers[].resources.limits; ECS: task definition cpu/memory.",
 )
 def container_resources(args: ResourceValidationArgs, check: Check) -> None:
-    views = _views(args, check, include_init=False)
+    views = container_views(args, check, include_init=False)
     if args.resource_type == ECS_TASK_DEFINITION:
         cpu, memory = get(args.props, "cpu"), get(args.props, "memory")
         if not (check.known(cpu, "task cpu") and check.known(memory, "task memory")):
@@ -228,7 +218,7 @@ def container_resources(args: ResourceValidationArgs, check: Check) -> None:
     "container definition.",
 )
 def container_probes(args: ResourceValidationArgs, check: Check) -> None:
-    views = _views(args, check, include_init=False)
+    views = container_views(args, check, include_init=False)
     if args.resource_type in ("gcp:cloudrunv2/job:Job", "gcp:cloudrunv2/workerPool:WorkerPool"):
         return  # batch jobs and worker pools serve no traffic to probe
     if args.resource_type == "gcp:cloudrunv2/service:Service":
@@ -277,7 +267,7 @@ def container_probes(args: ResourceValidationArgs, check: Check) -> None:
     url="https://kubernetes.io/docs/concepts/containers/images/#image-names",
 )
 def container_image_pinned(args: ResourceValidationArgs, check: Check) -> None:
-    for view in _views(args, check):
+    for view in container_views(args, check):
         image = view.get("image")
         if not check.known(image, f"{view.label} image"):
             continue

@@ -21,7 +21,7 @@ from pulumi_policy import ResourceValidationArgs, Severity
 
 from .base import Check, resource_policy
 from .props import OFFLINE_SECRET, SECRET, get, is_unknown, items, seq
-from .workloads import ALL_CONTAINER_TYPES, ECS_TASK_DEFINITION, containers_of
+from .workloads import ALL_CONTAINER_TYPES, ECS_TASK_DEFINITION, container_views
 
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 
@@ -134,12 +134,7 @@ def no_plain_secret_env(args: ResourceValidationArgs, check: Check) -> None:
             )
             return
 
-    found = containers_of(args.resource_type, args.props)
-    if found.unknown is not None:
-        check.unknown("the container list", found.unknown)
-    if found.invalid:
-        check.fail(found.invalid)
-    for view in found.views:
+    for view in container_views(args, check):
         key = {"kubernetes": "env", "cloudrun": "envs", "ecs": "environment"}[view.platform]
         env = seq(view.get(key), f"{view.where}.{key}")
         if not check.known(env, f"{view.label} {key}"):

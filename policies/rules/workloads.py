@@ -1,7 +1,8 @@
 """One view of "the containers a resource runs", across Kubernetes, Cloud Run and ECS.
 
 Container rules (`containers.py`) and the plain-env secret rule (`secrets.py`) iterate
-`containers_of(args)` and judge each `ContainerView`, whatever the platform:
+`container_views(args, check)` (`containers_of` plus the unreadable/invalid-list handling they
+share) and judge each `ContainerView`, whatever the platform:
 
 - Kubernetes workloads: the pod template of Deployments, StatefulSets, DaemonSets, ReplicaSets,
   Jobs, CronJobs (under `spec.jobTemplate`) and bare Pods; init containers included.
@@ -15,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional, Union
 
+from .base import Check
 from .props import Invalid, Unknown, get, is_unknown, parse_json, seq
 
 K8S_POD_SPEC: dict[str, str] = {
@@ -130,6 +132,17 @@ def containers_of(resource_type: str, props: Any, *, include_init: bool = True) 
             )
         return found
     return found
+
+
+def container_views(args: Any, check: Check, *, include_init: bool = True) -> list[ContainerView]:
+    """The containers of the resource a rule is judging (`args`: its ResourceValidationArgs); a
+    container list that cannot be read is recorded as "cannot verify", one that is invalid fails."""
+    found = containers_of(args.resource_type, args.props, include_init=include_init)
+    if found.unknown is not None:
+        check.unknown("the container list", found.unknown)
+    if found.invalid:
+        check.fail(found.invalid)
+    return found.views
 
 
 def pod_security(view: ContainerView, key: str) -> Any:
