@@ -70,6 +70,16 @@ def verdict(violations: list[dict[str, Any]]) -> str:
     return "other" if violations else "pass"
 
 
+def _overridden(body: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """`body` with `overrides` applied: a value replaces the field, None deletes it."""
+    for key, value in overrides.items():
+        if value is None:
+            body.pop(key, None)
+        else:
+            body[key] = value
+    return body
+
+
 # ---------------------------------------------------------------------------------------------
 # Kubernetes
 # ---------------------------------------------------------------------------------------------
@@ -96,22 +106,11 @@ def k8s_container(**overrides: Any) -> dict[str, Any]:
         "readinessProbe": {"httpGet": {"path": "/ready", "port": "http"}},
         "env": [{"name": "PORT", "value": "8080"}, {"name": "DATABASE_URL", "valueFrom": {"secretKeyRef": {"name": "env", "key": "DATABASE_URL"}}}],
     }
-    for key, value in overrides.items():
-        if value is None:
-            container.pop(key, None)
-        else:
-            container[key] = value
-    return container
+    return _overridden(container, overrides)
 
 
 def with_sc(**changes: Any) -> dict[str, Any]:
-    sc = copy.deepcopy(HARDENED_SC)
-    for key, value in changes.items():
-        if value is None:
-            sc.pop(key, None)
-        else:
-            sc[key] = value
-    return sc
+    return _overridden(copy.deepcopy(HARDENED_SC), changes)
 
 
 def deployment(
@@ -210,12 +209,7 @@ def cloudrun_container(**overrides: Any) -> dict[str, Any]:
         "livenessProbe": {"httpGet": {"path": "/health"}},
         "envs": [{"name": "LOG_LEVEL", "value": "info"}, {"name": "DATABASE_URL", "valueSource": {"secretKeyRef": {"secret": "db-url", "version": "latest"}}}],
     }
-    for key, value in overrides.items():
-        if value is None:
-            container.pop(key, None)
-        else:
-            container[key] = value
-    return container
+    return _overridden(container, overrides)
 
 
 def cloudrun_service(containers: Optional[list[dict[str, Any]]] = None, **inputs: Any) -> dict[str, Any]:
@@ -242,12 +236,7 @@ def ecs_container(**overrides: Any) -> dict[str, Any]:
         "environment": [{"name": "PORT", "value": "8080"}],
         "secrets": [{"name": "DATABASE_URL", "valueFrom": "arn:aws:secretsmanager:us-east-1:123456789012:secret:db"}],
     }
-    for key, value in overrides.items():
-        if value is None:
-            container.pop(key, None)
-        else:
-            container[key] = value
-    return container
+    return _overridden(container, overrides)
 
 
 def ecs_task(containers: Any = None, **inputs: Any) -> dict[str, Any]:
