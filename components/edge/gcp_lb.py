@@ -222,20 +222,7 @@ class GlobalLoadBalancer(PlatformComponent):
             ),
             opts=self.child_opts(),
         )
-        gcp.compute.GlobalForwardingRule(
-            self.child_name("https-rule"),
-            gcp.compute.GlobalForwardingRuleArgs(
-                project=args.project,
-                name=f"{prefix}-https",
-                target=https_proxy.id,
-                ip_address=self.address.address,
-                ip_protocol="TCP",
-                port_range="443",
-                load_balancing_scheme="EXTERNAL_MANAGED",
-                labels=self.labels,
-            ),
-            opts=self.child_opts(),
-        )
+        self._forwarding_rule("https", https_proxy, 443, args.project)
 
         redirect_map = gcp.compute.URLMap(
             self.child_name("http-redirect"),
@@ -253,22 +240,32 @@ class GlobalLoadBalancer(PlatformComponent):
             gcp.compute.TargetHttpProxyArgs(project=args.project, name=f"{prefix}-http", url_map=redirect_map.id),
             opts=self.child_opts(),
         )
-        gcp.compute.GlobalForwardingRule(
-            self.child_name("http-rule"),
-            gcp.compute.GlobalForwardingRuleArgs(
-                project=args.project,
-                name=f"{prefix}-http",
-                target=http_proxy.id,
-                ip_address=self.address.address,
-                ip_protocol="TCP",
-                port_range="80",
-                load_balancing_scheme="EXTERNAL_MANAGED",
-                labels=self.labels,
-            ),
-            opts=self.child_opts(),
-        )
+        self._forwarding_rule("http", http_proxy, 80, args.project)
         self.ip_address = self.address.address
         self.dns_records = self.ip_address.apply(
             lambda ip: [{"name": host, "type": "A", "value": ip} for host in self.hosts]
         )
         self.register_outputs({"address": self.ip_address, "hosts": self.hosts})
+
+    def _forwarding_rule(
+        self,
+        key: str,
+        proxy: gcp.compute.TargetHttpsProxy | gcp.compute.TargetHttpProxy,
+        port: int,
+        project: pulumi.Input[str],
+    ) -> gcp.compute.GlobalForwardingRule:
+        """`<prefix>-<key>`: TCP `port` of the shared global address to `proxy`."""
+        return gcp.compute.GlobalForwardingRule(
+            self.child_name(f"{key}-rule"),
+            gcp.compute.GlobalForwardingRuleArgs(
+                project=project,
+                name=f"{self.context.prefix}-{key}",
+                target=proxy.id,
+                ip_address=self.address.address,
+                ip_protocol="TCP",
+                port_range=str(port),
+                load_balancing_scheme="EXTERNAL_MANAGED",
+                labels=self.labels,
+            ),
+            opts=self.child_opts(),
+        )
