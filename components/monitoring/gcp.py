@@ -83,53 +83,53 @@ class CloudMonitoring(PlatformComponent):
         self.alert_policies: dict[str, gcp.monitoring.AlertPolicy] = {}
 
         # --- notification channels --------------------------------------------------------
-        channels: list[gcp.monitoring.NotificationChannel] = []
         notif = mon.notifications
-        for index, email in enumerate(notif.emails):
-            channels.append(
-                gcp.monitoring.NotificationChannel(
-                    self.child_name("email", str(index)),
-                    gcp.monitoring.NotificationChannelArgs(
-                        project=args.project,
-                        type="email",
-                        display_name=f"{self.context.stack}: {email}",
-                        labels={"email_address": email},
-                        user_labels=labels,
-                    ),
-                    opts=self.child_opts(**api_opts),
-                )
+
+        def channel(
+            key: tuple[str, ...],
+            type_: str,
+            display: str,
+            channel_labels: Optional[Mapping[str, str]] = None,
+            sensitive: Optional[gcp.monitoring.NotificationChannelSensitiveLabelsArgs] = None,
+        ) -> gcp.monitoring.NotificationChannel:
+            return gcp.monitoring.NotificationChannel(
+                self.child_name(*key),
+                gcp.monitoring.NotificationChannelArgs(
+                    project=args.project,
+                    type=type_,
+                    display_name=f"{self.context.stack}: {display}",
+                    labels=channel_labels,
+                    sensitive_labels=sensitive,
+                    user_labels=labels,
+                ),
+                opts=self.child_opts(**api_opts),
             )
+
+        channels: list[gcp.monitoring.NotificationChannel] = [
+            channel(("email", str(index)), "email", email, {"email_address": email})
+            for index, email in enumerate(notif.emails)
+        ]
         if notif.slack_channel and notif.slack_token_secret:
             channels.append(
-                gcp.monitoring.NotificationChannel(
-                    self.child_name("slack"),
-                    gcp.monitoring.NotificationChannelArgs(
-                        project=args.project,
-                        type="slack",
-                        display_name=f"{self.context.stack}: Slack {notif.slack_channel}",
-                        labels={"channel_name": notif.slack_channel},
-                        sensitive_labels=gcp.monitoring.NotificationChannelSensitiveLabelsArgs(
-                            auth_token=pulumi.Output.secret(args.provided_secrets[notif.slack_token_secret])
-                        ),
-                        user_labels=labels,
+                channel(
+                    ("slack",),
+                    "slack",
+                    f"Slack {notif.slack_channel}",
+                    {"channel_name": notif.slack_channel},
+                    gcp.monitoring.NotificationChannelSensitiveLabelsArgs(
+                        auth_token=pulumi.Output.secret(args.provided_secrets[notif.slack_token_secret])
                     ),
-                    opts=self.child_opts(**api_opts),
                 )
             )
         if notif.pagerduty_key_secret:
             channels.append(
-                gcp.monitoring.NotificationChannel(
-                    self.child_name("pagerduty"),
-                    gcp.monitoring.NotificationChannelArgs(
-                        project=args.project,
-                        type="pagerduty",
-                        display_name=f"{self.context.stack}: PagerDuty",
-                        sensitive_labels=gcp.monitoring.NotificationChannelSensitiveLabelsArgs(
-                            service_key=pulumi.Output.secret(args.provided_secrets[notif.pagerduty_key_secret])
-                        ),
-                        user_labels=labels,
+                channel(
+                    ("pagerduty",),
+                    "pagerduty",
+                    "PagerDuty",
+                    sensitive=gcp.monitoring.NotificationChannelSensitiveLabelsArgs(
+                        service_key=pulumi.Output.secret(args.provided_secrets[notif.pagerduty_key_secret])
                     ),
-                    opts=self.child_opts(**api_opts),
                 )
             )
         self.channels = channels
@@ -262,40 +262,28 @@ class CloudMonitoring(PlatformComponent):
                 ],
             )
             run_filter = f'resource.type="cloud_run_revision" AND resource.label.service_name=starts_with("{prefix}-")'
-            policy(
-                "instance-cpu",
-                "Instance CPU",
-                "WARNING",
-                f"Container CPU above {th.cpu_percent:g} % for {th.resource_minutes} min: raise cpu or maxReplicas.",
-                conditions=[
-                    threshold(
-                        "CPU utilization p99",
-                        f'metric.type="run.googleapis.com/container/cpu/utilizations" AND {run_filter}',
-                        th.cpu_percent / 100,
-                        th.resource_minutes * 60,
-                        aligner="ALIGN_PERCENTILE_99",
-                        reducer="REDUCE_MAX",
-                        group_by=("resource.label.service_name",),
-                    )
-                ],
-            )
-            policy(
-                "instance-memory",
-                "Instance memory",
-                "WARNING",
-                f"Container memory above {th.memory_percent:g} % for {th.resource_minutes} min: raise memory.",
-                conditions=[
-                    threshold(
-                        "memory utilization p99",
-                        f'metric.type="run.googleapis.com/container/memory/utilizations" AND {run_filter}',
-                        th.memory_percent / 100,
-                        th.resource_minutes * 60,
-                        aligner="ALIGN_PERCENTILE_99",
-                        reducer="REDUCE_MAX",
-                        group_by=("resource.label.service_name",),
-                    )
-                ],
-            )
+            # per service, the 99th percentile of its containers' utilization: its busiest instances
+            for resource, shown, percent, remedy in (
+                ("cpu", "CPU", th.cpu_percent, "raise cpu or maxReplicas"),
+                ("memory", "memory", th.memory_percent, "raise memory"),
+            ):
+                policy(
+                    f"instance-{resource}",
+                    f"Instance {shown}",
+                    "WARNING",
+                    f"Container {shown} above {percent:g} % for {th.resource_minutes} min: {remedy}.",
+                    conditions=[
+                        threshold(
+                            f"{shown} utilization p99",
+                            f'metric.type="run.googleapis.com/container/{resource}/utilizations" AND {run_filter}',
+                            percent / 100,
+                            th.resource_minutes * 60,
+                            aligner="ALIGN_PERCENTILE_99",
+                            reducer="REDUCE_MAX",
+                            group_by=("resource.label.service_name",),
+                        )
+                    ],
+                )
 
         # --- Cloud SQL --------------------------------------------------------------------
         for instance in args.cloud_sql_instances:
