@@ -275,16 +275,21 @@ class EcsApp(PlatformComponent):
             raise ValueError(f"service {name}: no Secrets Manager secret for {missing}")
         secret_arns = {s: args.secret_arns[s] for s in secret_names}
         trust = pulumi.Output.from_input(args.account_id).apply(lambda a: _assume_role_policy(a, region))
-        execution_role = aws.iam.Role(
-            self.child_name(name, "execution"),
-            aws.iam.RoleArgs(
-                name=f"{self.context.prefix}-{name}-execution",
-                description=f"ECS agent for {name}: image pull, logs, its own secrets",
-                assume_role_policy=trust,
-                tags=tags,
-            ),
-            opts=self.child_opts(),
-        )
+
+        def role(kind: str, description: str) -> aws.iam.Role:
+            """A role of this service's tasks (`<prefix>-<service>-<kind>`), assumable by ECS only."""
+            return aws.iam.Role(
+                self.child_name(name, kind),
+                aws.iam.RoleArgs(
+                    name=f"{self.context.prefix}-{name}-{kind}",
+                    description=description,
+                    assume_role_policy=trust,
+                    tags=tags,
+                ),
+                opts=self.child_opts(),
+            )
+
+        execution_role = role("execution", f"ECS agent for {name}: image pull, logs, its own secrets")
         ordered = list(secret_arns.values())
         aws.iam.RolePolicy(
             self.child_name(name, "execution-policy"),
@@ -296,16 +301,7 @@ class EcsApp(PlatformComponent):
             ),
             opts=self.child_opts(),
         )
-        task_role = aws.iam.Role(
-            self.child_name(name, "task"),
-            aws.iam.RoleArgs(
-                name=f"{self.context.prefix}-{name}-task",
-                description=f"application identity of {name}; no AWS permissions unless added here",
-                assume_role_policy=trust,
-                tags=tags,
-            ),
-            opts=self.child_opts(),
-        )
+        task_role = role("task", f"application identity of {name}; no AWS permissions unless added here")
 
         cpu, memory = fargate_size(svc.cpu, svc.memory)
         self.task_sizes[name] = (cpu, memory)
