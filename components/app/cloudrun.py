@@ -115,26 +115,34 @@ class CloudRunService(PlatformComponent):
         self.region = args.region
         labels = {**self.labels, "service": args.service_name}
 
-        vpc = dict(
-            network_interfaces=[dict(network=args.network, subnetwork=args.subnetwork, tags=list(args.network_tags) or None)],
-            egress="PRIVATE_RANGES_ONLY",
-        )
         command = dict(commands=list(svc.command) or None, args=list(svc.args) or None)
         protect = cfg.is_production
         self.uri: Optional[pulumi.Output[str]] = None
 
+        # Env and VPC access are the same for both kinds; only the provider's Args types differ.
         if worker:
-            Env, Source, Ref = (
+            Env, Source, Ref, VpcAccess, Interface = (
                 gcp.cloudrunv2.WorkerPoolTemplateContainerEnvArgs,
                 gcp.cloudrunv2.WorkerPoolTemplateContainerEnvValueSourceArgs,
                 gcp.cloudrunv2.WorkerPoolTemplateContainerEnvValueSourceSecretKeyRefArgs,
+                gcp.cloudrunv2.WorkerPoolTemplateVpcAccessArgs,
+                gcp.cloudrunv2.WorkerPoolTemplateVpcAccessNetworkInterfaceArgs,
             )
         else:
-            Env, Source, Ref = (
+            Env, Source, Ref, VpcAccess, Interface = (
                 gcp.cloudrunv2.ServiceTemplateContainerEnvArgs,
                 gcp.cloudrunv2.ServiceTemplateContainerEnvValueSourceArgs,
                 gcp.cloudrunv2.ServiceTemplateContainerEnvValueSourceSecretKeyRefArgs,
+                gcp.cloudrunv2.ServiceTemplateVpcAccessArgs,
+                gcp.cloudrunv2.ServiceTemplateVpcAccessNetworkInterfaceArgs,
             )
+        # Direct VPC egress: private ranges (the data services) through the VPC, the rest direct.
+        vpc_access = VpcAccess(
+            network_interfaces=[
+                Interface(network=args.network, subnetwork=args.subnetwork, tags=list(args.network_tags) or None)
+            ],
+            egress="PRIVATE_RANGES_ONLY",
+        )
         envs = [Env(name=k, value=v) for k, v in sorted(args.plain_env.items())] + [
             Env(name=k, value_source=Source(secret_key_ref=Ref(secret=ref.secret, version=ref.version)))
             for k, ref in sorted(args.secret_env.items())
@@ -157,12 +165,7 @@ class CloudRunService(PlatformComponent):
                     template=gcp.cloudrunv2.WorkerPoolTemplateArgs(
                         service_account=args.service_account_email,
                         labels=labels,
-                        vpc_access=gcp.cloudrunv2.WorkerPoolTemplateVpcAccessArgs(
-                            network_interfaces=[
-                                gcp.cloudrunv2.WorkerPoolTemplateVpcAccessNetworkInterfaceArgs(**vpc["network_interfaces"][0])
-                            ],
-                            egress=vpc["egress"],
-                        ),
+                        vpc_access=vpc_access,
                         containers=[
                             gcp.cloudrunv2.WorkerPoolTemplateContainerArgs(
                                 name=args.service_name,
@@ -202,12 +205,7 @@ class CloudRunService(PlatformComponent):
                         scaling=gcp.cloudrunv2.ServiceTemplateScalingArgs(
                             min_instance_count=svc.min_replicas, max_instance_count=svc.max_replicas
                         ),
-                        vpc_access=gcp.cloudrunv2.ServiceTemplateVpcAccessArgs(
-                            network_interfaces=[
-                                gcp.cloudrunv2.ServiceTemplateVpcAccessNetworkInterfaceArgs(**vpc["network_interfaces"][0])
-                            ],
-                            egress=vpc["egress"],
-                        ),
+                        vpc_access=vpc_access,
                         containers=[
                             gcp.cloudrunv2.ServiceTemplateContainerArgs(
                                 name=args.service_name,
