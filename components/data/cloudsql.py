@@ -25,7 +25,7 @@ Output), `password` (secret), `instance`, `replica`, `instance_name` and `replic
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import pulumi
 import pulumi_gcp as gcp
@@ -109,6 +109,25 @@ class CloudSqlPostgres(PlatformComponent):
             )
         ]
 
+        def instance_settings(**own: Any) -> gcp.sql.DatabaseInstanceSettingsArgs:
+            """Settings the primary and its replica share: the same size, disk, network, protection,
+            maintenance and flags, so the replica can take the primary's load once promoted."""
+            return gcp.sql.DatabaseInstanceSettingsArgs(
+                tier=tier,
+                # Explicit: PostgreSQL 16+ otherwise defaults to Enterprise Plus, which rejects db-custom tiers.
+                edition="ENTERPRISE",
+                disk_type="PD_SSD",
+                disk_size=s.storage_gi,
+                disk_autoresize=True,
+                disk_autoresize_limit=s.storage_gi * 4,
+                deletion_protection_enabled=args.deletion_protection,
+                ip_configuration=ip_configuration,
+                maintenance_window=maintenance,
+                insights_config=insights,
+                database_flags=flags,
+                **own,
+            )
+
         depends = [args.private_service_access, *args.depends_on]
         self.instance = gcp.sql.DatabaseInstance(
             self.child_name("primary"),
@@ -118,17 +137,8 @@ class CloudSqlPostgres(PlatformComponent):
                 region=args.region,
                 database_version=version,
                 deletion_protection=args.deletion_protection,
-                settings=gcp.sql.DatabaseInstanceSettingsArgs(
-                    tier=tier,
-                    # Explicit: PostgreSQL 16+ otherwise defaults to Enterprise Plus, which rejects db-custom tiers.
-                    edition="ENTERPRISE",
+                settings=instance_settings(
                     availability_type="REGIONAL" if s.ha else "ZONAL",
-                    disk_type="PD_SSD",
-                    disk_size=s.storage_gi,
-                    disk_autoresize=True,
-                    disk_autoresize_limit=s.storage_gi * 4,
-                    deletion_protection_enabled=args.deletion_protection,
-                    ip_configuration=ip_configuration,
                     backup_configuration=gcp.sql.DatabaseInstanceSettingsBackupConfigurationArgs(
                         enabled=True,
                         start_time=backup_start_time(cfg.dr.backup_schedule),
@@ -142,9 +152,6 @@ class CloudSqlPostgres(PlatformComponent):
                         enabled=True, retention_days=retention.daily_days
                     ),
                     retain_backups_on_delete=True,
-                    maintenance_window=maintenance,
-                    insights_config=insights,
-                    database_flags=flags,
                     user_labels=self.labels,
                 ),
             ),
@@ -194,20 +201,9 @@ class CloudSqlPostgres(PlatformComponent):
                     database_version=version,
                     master_instance_name=self.instance.name,
                     deletion_protection=args.deletion_protection,
-                    settings=gcp.sql.DatabaseInstanceSettingsArgs(
-                        tier=tier,
-                        edition="ENTERPRISE",
+                    settings=instance_settings(
                         # Promoted in a regional disaster; switch to REGIONAL after promotion.
                         availability_type="ZONAL",
-                        disk_type="PD_SSD",
-                        disk_size=s.storage_gi,
-                        disk_autoresize=True,
-                        disk_autoresize_limit=s.storage_gi * 4,
-                        deletion_protection_enabled=args.deletion_protection,
-                        ip_configuration=ip_configuration,
-                        maintenance_window=maintenance,
-                        insights_config=insights,
-                        database_flags=flags,
                         user_labels={**self.labels, "role": "dr-replica"},
                     ),
                 ),
