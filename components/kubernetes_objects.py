@@ -2,7 +2,8 @@
 
 One place for the pod hardening the seeds' security checklists ask for (non-root, read-only root
 filesystem, no privilege escalation, all capabilities dropped, seccomp RuntimeDefault), for
-object metadata with the project's labels, and for the network-policy rules every workload needs.
+object metadata with the project's labels, for the network-policy rules every workload needs,
+and for the Ingress rules of both Ingress edges (nginx and GKE).
 """
 
 from __future__ import annotations
@@ -128,6 +129,28 @@ def peer(
             else None
         ),
         pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(pod_labels or {})),
+    )
+
+
+def ingress_rule(host: str, paths: Sequence[str], service: pulumi.Input[str], port: int) -> k8s.networking.v1.IngressRuleArgs:
+    """An Ingress rule sending `host` and each path prefix under `paths` to one Service port."""
+    return k8s.networking.v1.IngressRuleArgs(
+        host=host,
+        http=k8s.networking.v1.HTTPIngressRuleValueArgs(
+            paths=[
+                k8s.networking.v1.HTTPIngressPathArgs(
+                    path=path,
+                    path_type="Prefix",
+                    backend=k8s.networking.v1.IngressBackendArgs(
+                        service=k8s.networking.v1.IngressServiceBackendArgs(
+                            name=service,
+                            port=k8s.networking.v1.ServiceBackendPortArgs(number=port),
+                        )
+                    ),
+                )
+                for path in paths
+            ]
+        ),
     )
 
 

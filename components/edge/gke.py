@@ -33,6 +33,7 @@ import pulumi_kubernetes as k8s
 
 from components.base import PlatformComponent
 from components.config import StackConfig, StackContext
+from components.kubernetes_objects import ingress_rule, metadata
 
 if TYPE_CHECKING:  # pragma: no cover
     from components.app.kubernetes import IngressSource, ServiceEndpoint
@@ -129,7 +130,7 @@ class GkeIngress(PlatformComponent):
             self.child_name("frontend-config"),
             api_version="networking.gke.io/v1beta1",
             kind="FrontendConfig",
-            metadata=self._meta("https-redirect", namespace),
+            metadata=metadata("https-redirect", namespace, self.labels),
             spec={
                 "redirectToHttps": {"enabled": True, "responseCodeName": "MOVED_PERMANENTLY_DEFAULT"},
                 "sslPolicy": self.ssl_policy.name,
@@ -150,7 +151,7 @@ class GkeIngress(PlatformComponent):
                 self.child_name(svc_name, "backend"),
                 api_version="cloud.google.com/v1",
                 kind="BackendConfig",
-                metadata=self._meta(backend_config_name(svc_name), namespace),
+                metadata=metadata(backend_config_name(svc_name), namespace, self.labels),
                 spec=self._backend_spec(svc_name, endpoint, args.security_policy),
                 opts=self.child_opts(),
             )
@@ -159,31 +160,12 @@ class GkeIngress(PlatformComponent):
                     self.child_name(svc_name, "cert"),
                     api_version="networking.gke.io/v1",
                     kind="ManagedCertificate",
-                    metadata=self._meta(f"{svc_name}-cert", namespace),
+                    metadata=metadata(f"{svc_name}-cert", namespace, self.labels),
                     spec={"domains": [host]},
                     opts=self.child_opts(),
                 )
             )
-            rules.append(
-                k8s.networking.v1.IngressRuleArgs(
-                    host=host,
-                    http=k8s.networking.v1.HTTPIngressRuleValueArgs(
-                        paths=[
-                            k8s.networking.v1.HTTPIngressPathArgs(
-                                path=path,
-                                path_type="Prefix",
-                                backend=k8s.networking.v1.IngressBackendArgs(
-                                    service=k8s.networking.v1.IngressServiceBackendArgs(
-                                        name=endpoint.name,
-                                        port=k8s.networking.v1.ServiceBackendPortArgs(number=endpoint.port),
-                                    )
-                                ),
-                            )
-                            for path in svc.route.paths
-                        ]
-                    ),
-                )
-            )
+            rules.append(ingress_rule(host, svc.route.paths, endpoint.name, endpoint.port))
 
         annotations: dict[str, pulumi.Input[str]] = {
             "kubernetes.io/ingress.class": "gce",
@@ -195,7 +177,7 @@ class GkeIngress(PlatformComponent):
         }
         self.ingress = k8s.networking.v1.Ingress(
             self.child_name("ingress"),
-            metadata=self._meta("platform", namespace, annotations),
+            metadata=metadata("platform", namespace, self.labels, annotations),
             spec=k8s.networking.v1.IngressSpecArgs(rules=rules),
             # BackendConfigs are found by the Services' annotations, not by a reference here;
             # they must exist before the controller builds the backends from them.
@@ -207,13 +189,6 @@ class GkeIngress(PlatformComponent):
         )
         self.address = self.ip.address
         self.register_outputs({"address": self.address, "urls": self.urls})
-
-    def _meta(
-        self, name: str, namespace: pulumi.Input[str], annotations: Optional[Mapping[str, pulumi.Input[str]]] = None
-    ) -> k8s.meta.v1.ObjectMetaArgs:
-        return k8s.meta.v1.ObjectMetaArgs(
-            name=name, namespace=namespace, labels=self.labels, annotations=dict(annotations) if annotations else None
-        )
 
     def _backend_spec(
         self, svc_name: str, endpoint: "ServiceEndpoint", security_policy: Optional[pulumi.Input[str]]

@@ -21,7 +21,7 @@ import pulumi_kubernetes as k8s
 from components.app.kubernetes import IngressSource, ServiceEndpoint
 from components.base import PlatformComponent
 from components.config import StackContext
-from components.kubernetes_objects import metadata
+from components.kubernetes_objects import ingress_rule, metadata
 
 INGRESS_NGINX_REPO = "https://kubernetes.github.io/ingress-nginx"
 CONTROLLER_LABELS = {"app.kubernetes.io/name": "ingress-nginx"}
@@ -137,26 +137,7 @@ class NginxIngress(PlatformComponent):
             spec=k8s.networking.v1.IngressSpecArgs(
                 ingress_class_name="nginx",
                 tls=tls,
-                rules=[
-                    k8s.networking.v1.IngressRuleArgs(
-                        host=host,
-                        http=k8s.networking.v1.HTTPIngressRuleValueArgs(
-                            paths=[
-                                k8s.networking.v1.HTTPIngressPathArgs(
-                                    path=path,
-                                    path_type="Prefix",
-                                    backend=k8s.networking.v1.IngressBackendArgs(
-                                        service=k8s.networking.v1.IngressServiceBackendArgs(
-                                            name=endpoint.name,
-                                            port=k8s.networking.v1.ServiceBackendPortArgs(number=endpoint.port),
-                                        )
-                                    ),
-                                )
-                                for path in paths
-                            ]
-                        ),
-                    )
-                ],
+                rules=[ingress_rule(host, paths, endpoint.name, endpoint.port)],
             ),
             # the controller's admission webhook must exist before Ingresses are validated
             opts=self.child_opts(depends_on=[controller] if controller else None),
