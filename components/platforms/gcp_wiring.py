@@ -241,8 +241,9 @@ def backups(
     """The tiered backup bucket `<project>-<stack>-backups` and, with `exports` (the platform
     created `backup_identity`), the scheduled export of the databases into it.
 
-    Writers: the backup workflow (it copies between tiers), Cloud SQL's service agent (it writes
-    the SQL export) and Firestore's service agent (it writes the export and lists the bucket)."""
+    Writers: the backup workflow (it copies exports between tiers), the Cloud SQL instance's
+    service account (it writes the SQL export) and Firestore's service agent (it writes the export
+    and lists the bucket)."""
     cfg = foundation.config
     project = foundation.project
     accounts = foundation.accounts
