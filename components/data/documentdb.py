@@ -22,17 +22,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import PlatformComponent
-from components.data.aws import (
-    DOCDB_VERSIONS,
-    AwsDataArgs,
-    aws_maintenance_window,
-    backup_retention_days,
-    backup_window,
-    generated_credential,
-    isolated_subnet_group,
-    parameter_group,
-    tier_of,
-)
+from components.data.aws import DOCDB_VERSIONS, AwsDataArgs, aws_maintenance_window, backup_retention_days, backup_window, tier_of
+from components.data.aws import generated_credential, isolated_subnet_group, parameter_group
 from components.data.connection import DataConnection
 
 PORT = 27017
@@ -54,13 +45,8 @@ class DocumentDb(PlatformComponent):
 
         subnet_group = isolated_subnet_group(self, aws.docdb, self.cluster_identifier, args.subnet_ids)
         params = parameter_group(
-            self,
-            aws.docdb,
-            "ClusterParameterGroup",
-            f"{self.cluster_identifier}-docdb{version.replace('.', '-')}",
-            f"docdb{version}",
-            "TLS required, audit logs",
-            {"tls": "enabled", "audit_logs": "enabled"},
+            self, aws.docdb, "ClusterParameterGroup", f"{self.cluster_identifier}-docdb{version.replace('.', '-')}",
+            f"docdb{version}", "TLS required, audit logs", {"tls": "enabled", "audit_logs": "enabled"},
             pending_reboot=["tls"],
         )
         self.password = generated_credential(self)

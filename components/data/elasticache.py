@@ -19,15 +19,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import PlatformComponent
-from components.data.aws import (
-    AwsDataArgs,
-    aws_maintenance_window,
-    backup_retention_days,
-    backup_window,
-    generated_credential,
-    isolated_subnet_group,
-    tier_of,
-)
+from components.data.aws import AwsDataArgs, aws_maintenance_window, backup_retention_days, backup_window, tier_of
+from components.data.aws import generated_credential, isolated_subnet_group
 from components.data.connection import DataConnection
 
 PORT = 6379

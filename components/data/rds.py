@@ -24,16 +24,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import PlatformComponent
-from components.data.aws import (
-    AwsDataArgs,
-    aws_maintenance_window,
-    backup_retention_days,
-    backup_window,
-    generated_credential,
-    isolated_subnet_group,
-    parameter_group,
-    tier_of,
-)
+from components.data.aws import AwsDataArgs, aws_maintenance_window, backup_retention_days, backup_window, tier_of
+from components.data.aws import generated_credential, isolated_subnet_group, parameter_group
 from components.data.connection import DataConnection
 
 PORT = 5432
@@ -59,11 +51,7 @@ class RdsPostgres(PlatformComponent):
 
         subnet_group = isolated_subnet_group(self, aws.rds, self.identifier, args.subnet_ids)
         params = parameter_group(
-            self,
-            aws.rds,
-            "ParameterGroup",
-            f"{self.identifier}-pg{major}",
-            f"postgres{major}",
+            self, aws.rds, "ParameterGroup", f"{self.identifier}-pg{major}", f"postgres{major}",
             "TLS only; slow statement logging",
             {"rds.force_ssl": "1", "log_min_duration_statement": "2000", "log_connections": "1"},
             pending_reboot=["rds.force_ssl"],
