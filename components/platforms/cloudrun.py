@@ -112,7 +112,6 @@ def build(context: StackContext) -> dict[str, Any]:
         project,
         apis=required_apis(context),
         identities=identities,
-        identity_apis=("iam.googleapis.com", "cloudresourcemanager.googleapis.com"),
         subnets=cidrs,
     )
     apis, accounts, network = foundation.apis, foundation.accounts, foundation.network

@@ -88,11 +88,11 @@ def build_foundation(
     *,
     apis: Sequence[str],
     identities: Sequence[WorkloadIdentity],
-    identity_apis: Sequence[str],
     subnets: Mapping[str, str],
     allow_health_checks: bool = False,
 ) -> GcpFoundation:
-    """Enables `apis`, creates a service account per identity (waiting for `identity_apis`) and
+    """Enables `apis`, creates a service account per identity (once IAM and Cloud Resource Manager,
+    which its project role bindings call, are enabled) and
     the VPC with a subnet per region of `subnets` (region -> CIDR, primary first), Private Service
     Access, NAT and the firewall (`allow_health_checks`: Google's health checkers may reach the
     workloads)."""
@@ -103,7 +103,7 @@ def build_foundation(
             context=context,
             project=project,
             identities=identities,
-            depends_on=project_apis.needs(*identity_apis),
+            depends_on=project_apis.needs("iam.googleapis.com", "cloudresourcemanager.googleapis.com"),
         ),
     )
     network = GcpNetwork(

@@ -127,7 +127,6 @@ def build(context: StackContext) -> dict[str, Any]:
         project,
         apis=required_apis(context),
         identities=identities,
-        identity_apis=("iam.googleapis.com",),
         subnets={primary: gcfg.network_cidr},
         allow_health_checks=True,  # GKE Ingress: Google's health checkers reach the pods (NEGs)
     )
