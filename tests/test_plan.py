@@ -95,3 +95,10 @@ def test_cli_exit_codes_and_json_contract():
     urns = {r["urn"] for r in document["resources"]}
     assert all(r["parent"] is None or r["parent"] in urns for r in document["resources"])
     assert all(set(r["dependencies"]) <= urns for r in document["resources"])
+
+
+def test_the_json_plan_is_deterministic():
+    """Two plans of the same code diff clean, whatever order asyncio registered resources in."""
+    first = json.dumps(plan_of("dev").as_document(), sort_keys=True)
+    second = json.dumps(run_plan("dev").as_document(), sort_keys=True)
+    assert first == second

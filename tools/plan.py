@@ -48,13 +48,18 @@ class Plan:
         return [v for v in self.violations if v["enforcement"] == "mandatory"]
 
     def as_document(self) -> dict[str, Any]:
+        """The JSON contract. Resources are ordered by URN and violations by level, policy and URN:
+        registration order depends on asyncio scheduling, and two plans of the same code must diff
+        clean."""
         return {
             "stack": self.stack,
             "project": self.project,
             "platform": self.platform,
-            "resources": [r.as_dict() for r in self.capture.resources],
+            "resources": [r.as_dict() for r in sorted(self.capture.resources, key=lambda r: r.urn)],
             "outputs": self.capture.outputs,
-            "violations": self.violations,
+            "violations": sorted(
+                self.violations, key=lambda v: (v["enforcement"], v["policy"], v.get("urn") or "", v["message"])
+            ),
         }
 
 
@@ -158,7 +163,7 @@ def _component_label(urn: Optional[str], by_urn: dict[str, Any]) -> str:
 def summary(plan: Plan) -> str:
     resources = plan.capture.resources
     by_urn = {r.urn: r for r in resources}
-    custom = [r for r in resources if r.custom]
+    custom = sorted((r for r in resources if r.custom), key=lambda r: r.urn)
     lines = [
         f"Stack {plan.stack} ({plan.project}), platform {plan.platform}: "
         f"{len(custom)} resources in {len(resources) - len(custom)} components",
@@ -183,8 +188,9 @@ def summary(plan: Plan) -> str:
     for note in plan.notes:
         lines.append(f"Note: {note}")
     lines.append("")
+    violations = plan.as_document()["violations"]
     for level in ("mandatory", "advisory"):
-        found = [v for v in plan.violations if v["enforcement"] == level]
+        found = [v for v in violations if v["enforcement"] == level]
         lines.append(f"Policy violations ({level}): {len(found)}")
         for v in found:
             lines.append(f"  [{v['policy']}] {v['message']}" + (f"\n      at {v['urn']}" if v.get("urn") else ""))
@@ -202,7 +208,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     if args.json:
-        json.dump(plan.as_document(), sys.stdout, indent=2, sort_keys=False)
+        json.dump(plan.as_document(), sys.stdout, indent=2, sort_keys=True)
         sys.stdout.write("\n")
     else:
         print(summary(plan))

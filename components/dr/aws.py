@@ -44,7 +44,7 @@ import pulumi_aws as aws
 
 from components.base import PlatformComponent
 from components.config import StackConfig, StackContext
-from components.edge.alb import expire_objects, private_bucket, tls_only_statement
+from components.storage.s3 import expire_objects, private_bucket, tls_only_statement
 
 BACKUP_ROLE_POLICIES = (
     "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup",

@@ -1,0 +1,1 @@
+"""Object storage building blocks shared by components of several concerns."""
