@@ -147,7 +147,6 @@ class CloudRunService(PlatformComponent):
             Env(name=k, value_source=Source(secret_key_ref=Ref(secret=ref.secret, version=ref.version)))
             for k, ref in sorted(args.secret_env.items())
         ]
-        opts_kw = dict(depends_on=list(args.depends_on)) if args.depends_on else {}
 
         self.resource: Union[gcp.cloudrunv2.Service, gcp.cloudrunv2.WorkerPool]
         if worker:
@@ -179,7 +178,7 @@ class CloudRunService(PlatformComponent):
                         ],
                     ),
                 ),
-                opts=self.child_opts(**opts_kw),
+                opts=self.child_opts(depends_on=args.depends_on),
             )
         else:
             port = svc.port
@@ -241,7 +240,7 @@ class CloudRunService(PlatformComponent):
                         ],
                     ),
                 ),
-                opts=self.child_opts(**opts_kw),
+                opts=self.child_opts(depends_on=args.depends_on),
             )
             self.uri = self.resource.uri
             if not self.public:

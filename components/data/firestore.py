@@ -55,7 +55,6 @@ class FirestoreMongo(PlatformComponent):
         super().__init__(name, args.context, opts)
         self.database_name = f"{self.context.prefix}-mongo"
         protected = args.deletion_protection
-        api_opts = dict(depends_on=list(args.depends_on)) if args.depends_on else {}
 
         self.database = gcp.firestore.Database(
             self.child_name("database"),
@@ -70,7 +69,7 @@ class FirestoreMongo(PlatformComponent):
                 delete_protection_state="DELETE_PROTECTION_ENABLED" if protected else "DELETE_PROTECTION_DISABLED",
                 deletion_policy="ABANDON" if protected else "DELETE",
             ),
-            opts=self.child_opts(stateful=True, **api_opts),
+            opts=self.child_opts(stateful=True, depends_on=args.depends_on),
         )
         retention_days = min(self.config.dr.retention.daily_days, MAX_BACKUP_RETENTION_DAYS)
         self.backup_schedule = gcp.firestore.BackupSchedule(

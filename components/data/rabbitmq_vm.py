@@ -164,7 +164,6 @@ class RabbitMqVm(PlatformComponent):
         prefix = self.context.prefix
         zone = args.zone or f"{args.region}-b"
         subnet_cidr = args.network.subnet_cidrs[args.region]
-        api_opts = dict(depends_on=list(args.depends_on)) if args.depends_on else {}
         image = f"docker.io/library/rabbitmq:{s.version or '3.13'}"
 
         password = random.RandomPassword(
@@ -199,7 +198,7 @@ class RabbitMqVm(PlatformComponent):
                 address=ip,
                 labels=self.labels,
             ),
-            opts=self.child_opts(**api_opts),
+            opts=self.child_opts(depends_on=args.depends_on),
         )
 
         retention = cfg.dr.retention
@@ -222,7 +221,7 @@ class RabbitMqVm(PlatformComponent):
                     ),
                 ),
             ),
-            opts=self.child_opts(**api_opts),
+            opts=self.child_opts(depends_on=args.depends_on),
         )
         self.disk = gcp.compute.Disk(
             self.child_name("data"),
@@ -236,7 +235,7 @@ class RabbitMqVm(PlatformComponent):
                 create_snapshot_before_destroy=True,
                 labels=self.labels,
             ),
-            opts=self.child_opts(stateful=True, **api_opts),
+            opts=self.child_opts(stateful=True, depends_on=args.depends_on),
         )
 
         metadata = {

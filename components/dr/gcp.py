@@ -241,7 +241,6 @@ class ScheduledBackupExports(PlatformComponent):
     def __init__(self, name: str, args: ScheduledBackupExportsArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__(name, args.context, opts)
         cfg = self.config
-        api_opts = dict(depends_on=list(args.depends_on)) if args.depends_on else {}
         self.workflow_name = f"{self.context.prefix}-backup-export"
         self.workflow = gcp.workflows.Workflow(
             self.child_name("workflow"),
@@ -256,7 +255,7 @@ class ScheduledBackupExports(PlatformComponent):
                 deletion_protection=False,
                 labels=self.labels,
             ),
-            opts=self.child_opts(**api_opts),
+            opts=self.child_opts(depends_on=args.depends_on),
         )
         self.job = gcp.cloudscheduler.Job(
             self.child_name("schedule"),
@@ -280,7 +279,7 @@ class ScheduledBackupExports(PlatformComponent):
                     ),
                 ),
             ),
-            opts=self.child_opts(**api_opts),
+            opts=self.child_opts(depends_on=args.depends_on),
         )
         self.freshness_query = (
             "absent_over_time(workflows_googleapis_com:finished_execution_count{"

@@ -80,14 +80,13 @@ class GlobalLoadBalancer(PlatformComponent):
             raise ValueError("a load balancer needs at least one backend")
         cfg = self.config
         prefix = self.context.prefix
-        api_opts = dict(depends_on=list(args.depends_on)) if args.depends_on else {}
 
         self.address = gcp.compute.GlobalAddress(
             self.child_name("ip"),
             gcp.compute.GlobalAddressArgs(
                 project=args.project, name=f"{prefix}-lb-ip", ip_version="IPV4", labels=self.labels
             ),
-            opts=self.child_opts(**api_opts),
+            opts=self.child_opts(depends_on=args.depends_on),
         )
 
         self.backend_services: dict[str, gcp.compute.BackendService] = {}
@@ -102,7 +101,7 @@ class GlobalLoadBalancer(PlatformComponent):
                         network_endpoint_type="SERVERLESS",
                         cloud_run=gcp.compute.RegionNetworkEndpointGroupCloudRunArgs(service=service),
                     ),
-                    opts=self.child_opts(**api_opts),
+                    opts=self.child_opts(depends_on=args.depends_on),
                 )
                 for region, service in backend.cloud_run_services.items()
             ]
@@ -199,7 +198,7 @@ class GlobalLoadBalancer(PlatformComponent):
                 name=f"{prefix}-cert-{digest}",
                 managed=gcp.compute.ManagedSslCertificateManagedArgs(domains=sorted(self.hosts)),
             ),
-            opts=self.child_opts(**api_opts),
+            opts=self.child_opts(depends_on=args.depends_on),
         )
         self.ssl_policy = gcp.compute.SSLPolicy(
             self.child_name("tls"),
@@ -209,7 +208,7 @@ class GlobalLoadBalancer(PlatformComponent):
                 profile=args.ssl_policy_profile,
                 min_tls_version="TLS_1_2",
             ),
-            opts=self.child_opts(**api_opts),
+            opts=self.child_opts(depends_on=args.depends_on),
         )
         https_proxy = gcp.compute.TargetHttpsProxy(
             self.child_name("https-proxy"),
@@ -233,7 +232,7 @@ class GlobalLoadBalancer(PlatformComponent):
                     https_redirect=True, redirect_response_code="MOVED_PERMANENTLY_DEFAULT", strip_query=False
                 ),
             ),
-            opts=self.child_opts(**api_opts),
+            opts=self.child_opts(depends_on=args.depends_on),
         )
         http_proxy = gcp.compute.TargetHttpProxy(
             self.child_name("http-proxy"),

@@ -78,7 +78,6 @@ class CloudMonitoring(PlatformComponent):
         th = mon.thresholds
         prefix = self.context.prefix
         project = pulumi.Output.from_input(args.project)
-        api_opts = dict(depends_on=list(args.depends_on)) if args.depends_on else {}
         labels = self.labels
         self.alert_policies: dict[str, gcp.monitoring.AlertPolicy] = {}
 
@@ -102,7 +101,7 @@ class CloudMonitoring(PlatformComponent):
                     sensitive_labels=sensitive,
                     user_labels=labels,
                 ),
-                opts=self.child_opts(**api_opts),
+                opts=self.child_opts(depends_on=args.depends_on),
             )
 
         channels: list[gcp.monitoring.NotificationChannel] = [
@@ -149,7 +148,7 @@ class CloudMonitoring(PlatformComponent):
                     alert_strategy=gcp.monitoring.AlertPolicyAlertStrategyArgs(auto_close="1800s"),
                     **conditions,
                 ),
-                opts=self.child_opts(**api_opts),
+                opts=self.child_opts(depends_on=args.depends_on),
             )
 
         def threshold(display: str, filter_: pulumi.Input[str], value: float, seconds: int, *, aligner: str,
@@ -204,7 +203,7 @@ class CloudMonitoring(PlatformComponent):
                     ),
                     user_labels=labels,
                 ),
-                opts=self.child_opts(**api_opts),
+                opts=self.child_opts(depends_on=args.depends_on),
             )
         if args.uptime_targets:
             policy(
@@ -381,7 +380,7 @@ class CloudMonitoring(PlatformComponent):
                     )
                 ),
             ),
-            opts=self.child_opts(**api_opts),
+            opts=self.child_opts(depends_on=args.depends_on),
         )
         token_series = "logging_googleapis_com:user_" + re.sub(r"[^A-Za-z0-9_]", "_", token_metric_name)
 
@@ -394,7 +393,7 @@ class CloudMonitoring(PlatformComponent):
                     self._dashboard(prefix, args, token_series), sort_keys=True
                 ),
             ),
-            opts=self.child_opts(**api_opts),
+            opts=self.child_opts(depends_on=args.depends_on),
         )
 
         # --- budgets ----------------------------------------------------------------------
@@ -431,7 +430,7 @@ class CloudMonitoring(PlatformComponent):
                                 disable_default_iam_recipients=False,
                             ),
                         ),
-                        opts=self.child_opts(**api_opts),
+                        opts=self.child_opts(depends_on=args.depends_on),
                     )
                 )
         self.register_outputs(

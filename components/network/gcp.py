@@ -55,7 +55,6 @@ class GcpNetwork(PlatformComponent):
         super().__init__(name, args.context, opts)
         prefix = self.context.prefix
         self.project = args.project
-        api_opts = dict(depends_on=list(args.depends_on)) if args.depends_on else {}
 
         self.network = gcp.compute.Network(
             self.child_name("vpc"),
@@ -66,7 +65,7 @@ class GcpNetwork(PlatformComponent):
                 routing_mode="GLOBAL",
                 description=f"{self.context.project} {self.context.stack}: private network",
             ),
-            opts=self.child_opts(**api_opts),
+            opts=self.child_opts(depends_on=args.depends_on),
         )
 
         self.subnets: dict[str, gcp.compute.Subnetwork] = {}
@@ -116,7 +115,7 @@ class GcpNetwork(PlatformComponent):
                 # use it, and removing it is never needed to delete the VPC.
                 deletion_policy="ABANDON",
             ),
-            opts=self.child_opts(**api_opts),
+            opts=self.child_opts(depends_on=args.depends_on),
         )
 
         if args.enable_nat:

@@ -69,7 +69,6 @@ class SecretManagerStore(PlatformComponent):
         self.secrets: dict[str, gcp.secretmanager.Secret] = {}
         self.versions: dict[str, gcp.secretmanager.SecretVersion] = {}
         self.bindings: dict[str, list[gcp.secretmanager.SecretIamMember]] = {}
-        api_opts = dict(depends_on=list(args.depends_on)) if args.depends_on else {}
 
         for env_name in sorted(args.values):
             slug = env_name.lower().replace("_", "-")
@@ -83,7 +82,7 @@ class SecretManagerStore(PlatformComponent):
                     ),
                     labels=self.labels,
                 ),
-                opts=self.child_opts(**api_opts),
+                opts=self.child_opts(depends_on=args.depends_on),
             )
             self.secrets[env_name] = secret
             self.versions[env_name] = gcp.secretmanager.SecretVersion(
