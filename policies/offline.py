@@ -266,4 +266,5 @@ def evaluate_with(
         listed = list(policy_resources.values())
         for policy in stack_policies:
             run(policy, StackValidationArgs(listed, config.properties.get(policy.name) or {}, {}), None)
-    return violations
+    # a stable order (level, policy, resource), whatever order the resources were registered in
+    return sorted(violations, key=lambda v: (v["enforcement"], v["policy"], v["urn"] or "", v["message"]))

@@ -48,18 +48,16 @@ class Plan:
         return [v for v in self.violations if v["enforcement"] == "mandatory"]
 
     def as_document(self) -> dict[str, Any]:
-        """The JSON contract. Resources are ordered by URN and violations by level, policy and URN:
-        registration order depends on asyncio scheduling, and two plans of the same code must diff
-        clean."""
+        """The JSON contract. Resources are ordered by URN (registration order depends on asyncio
+        scheduling, and two plans of the same code must diff clean); violations come ordered by level,
+        policy and URN from the evaluator."""
         return {
             "stack": self.stack,
             "project": self.project,
             "platform": self.platform,
             "resources": [r.as_dict() for r in sorted(self.capture.resources, key=lambda r: r.urn)],
             "outputs": self.capture.outputs,
-            "violations": sorted(
-                self.violations, key=lambda v: (v["enforcement"], v["policy"], v.get("urn") or "", v["message"])
-            ),
+            "violations": self.violations,  # ordered by policies.offline.evaluate
         }
 
 
@@ -188,9 +186,8 @@ def summary(plan: Plan) -> str:
     for note in plan.notes:
         lines.append(f"Note: {note}")
     lines.append("")
-    violations = plan.as_document()["violations"]
     for level in ("mandatory", "advisory"):
-        found = [v for v in violations if v["enforcement"] == level]
+        found = [v for v in plan.violations if v["enforcement"] == level]
         lines.append(f"Policy violations ({level}): {len(found)}")
         for v in found:
             lines.append(f"  [{v['policy']}] {v['message']}" + (f"\n      at {v['urn']}" if v.get("urn") else ""))
