@@ -63,6 +63,9 @@ class Registration:
     protect: bool
     dependencies: list[str]
     inputs: dict[str, Any]
+    # the provider reference ("<provider urn>::<id>", "" for the default provider); tests use it,
+    # the plan's JSON contract does not carry it
+    provider: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -102,6 +105,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 protect=bool(request.protect),
                 dependencies=sorted(set(request.dependencies)),
                 inputs=inputs,
+                provider=request.provider,
             )
         )
         return response
@@ -123,9 +127,6 @@ class Capture:
             names = [r.name for r in self.of_type(type_token)]
             raise AssertionError(f"expected one {type_token} named {name!r}, found {names}")
         return found[0]
-
-    def children_of(self, urn: str) -> list[Registration]:
-        return [r for r in self.resources if r.parent == urn]
 
 
 def _resolve_outputs(outputs: dict[str, Any]) -> dict[str, Any]:

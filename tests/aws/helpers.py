@@ -9,11 +9,10 @@ from typing import Any, Callable, Optional
 
 import pulumi
 import pulumi_aws as aws
-import pytest
 
 from components.config import PROJECT, StackContext
 from tests.helpers import make_context
-from tools.harness import Capture, RecordingMonitor, Registration, run_mocked
+from tools.harness import Capture, Registration, run_mocked
 
 STACK = "prod-aws"
 ACCOUNT = "123456789012"
@@ -29,8 +28,6 @@ class Providers:
 @dataclass
 class AwsRun:
     capture: Capture
-    # urn -> provider reference ("<provider urn>::<id>") the engine was given, "" for none
-    provider_of: dict[str, str]
     result: Any
 
     @property
@@ -50,7 +47,7 @@ class AwsRun:
 
     def provider_name(self, reg: Registration) -> str:
         """'aws-primary' / 'aws-us-east-1' / 'aws-secondary' / '' (default provider)."""
-        ref = self.provider_of.get(reg.urn, "")
+        ref = reg.provider
         return ref.rsplit("::", 1)[0].rsplit("::", 1)[-1] if ref else ""
 
 
@@ -58,18 +55,9 @@ def run_aws(
     build: Callable[[StackContext, Providers], Any],
     overrides: Optional[dict[str, Any]] = None,
     stack: str = STACK,
-    monkeypatch: Optional[pytest.MonkeyPatch] = None,
 ) -> AwsRun:
     """Build `build(context, providers)` alone under mocks; the component gets the primary provider
     through `providers=` like in components/platforms/ecs.py."""
-    provider_of: dict[str, str] = {}
-    original = RecordingMonitor.RegisterResource
-
-    def recording(self, request):
-        response = original(self, request)
-        provider_of[response.urn] = request.provider
-        return response
-
     holder: dict[str, Any] = {}
 
     def program() -> None:
@@ -82,12 +70,8 @@ def run_aws(
         )
         holder["result"] = build(context, providers)
 
-    RecordingMonitor.RegisterResource = recording
-    try:
-        capture = run_mocked(program, project=PROJECT, stack=stack)
-    finally:
-        RecordingMonitor.RegisterResource = original
-    return AwsRun(capture=capture, provider_of=provider_of, result=holder.get("result"))
+    capture = run_mocked(program, project=PROJECT, stack=stack)
+    return AwsRun(capture=capture, result=holder.get("result"))
 
 
 def on_primary(providers: Providers) -> pulumi.ResourceOptions:

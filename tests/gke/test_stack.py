@@ -10,36 +10,14 @@ from collections import Counter
 import kubernetes_validate
 import pytest
 
-import tools.harness
-from tests.helpers import dig, k8s_objects, validate_k8s
-from tools.plan import run_plan
+from tests.helpers import dig, k8s_objects, plan_of, validate_k8s
 
 STACK = "prod-gke"
 
 
 @pytest.fixture(scope="module")
-def planned():
-    """The offline plan of prod-gke, plus the provider each resource was registered with (the plan
-    records no providers, so the recording monitor is extended for this one run)."""
-    providers: dict[str, str] = {}
-    original = tools.harness.RecordingMonitor.RegisterResource
-
-    def register(self, request):
-        response = original(self, request)
-        providers[response.urn] = request.provider
-        return response
-
-    tools.harness.RecordingMonitor.RegisterResource = register
-    try:
-        plan = run_plan(STACK)
-    finally:
-        tools.harness.RecordingMonitor.RegisterResource = original
-    return plan, providers
-
-
-@pytest.fixture(scope="module")
-def plan(planned):
-    return planned[0]
+def plan():
+    return plan_of(STACK)
 
 
 @pytest.fixture(scope="module")
@@ -115,12 +93,11 @@ def test_cluster_is_private_regional_encrypted_and_protected(resources):
     assert {"container.googleapis.com", "cloudkms.googleapis.com", "gkebackup.googleapis.com"} <= apis
 
 
-def test_every_kubernetes_object_goes_to_the_new_cluster(resources, planned):
-    _, providers = planned
+def test_every_kubernetes_object_goes_to_the_new_cluster(resources):
     provider = one(resources, "pulumi:providers:kubernetes")
     kubernetes = [r for r in resources if r.custom and r.type.startswith("kubernetes:")]
     assert len(kubernetes) > 50
-    wrong = [r.name for r in kubernetes if not providers[r.urn].startswith(provider.urn + "::")]
+    wrong = [r.name for r in kubernetes if not r.provider.startswith(provider.urn + "::")]
     assert wrong == []
 
 
