@@ -37,28 +37,6 @@ PLATFORMS = ("kubernetes", "gke", "cloudrun", "ecs")
 ENVIRONMENTS = ("dev", "staging", "prod")
 DATA_SERVICES = ("postgres", "redis", "mongodb", "rabbitmq")
 
-# Top-level keys of the project namespace that the schema knows. Provided secrets add their own
-# (camelCase) keys; anything else in the project namespace is a typo and is rejected.
-TOP_LEVEL_KEYS = (
-    "platform",
-    "environment",
-    "regions",
-    "domain",
-    "settings",
-    "secrets",
-    "services",
-    "data",
-    "edge",
-    "monitoring",
-    "dr",
-    "tags",
-    "kubernetes",
-    "gcp",
-    "gke",
-    "aws",
-)
-
-
 class ConfigError(Exception):
     """Invalid stack configuration. The message is complete and safe to print as is."""
 
@@ -141,7 +119,7 @@ _LABEL_VALUE_RE = re.compile(r"^[a-z0-9_-]{0,63}$")
 _HOST_LABEL_RE = re.compile(r"^(@|[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)$")
 _DOMAIN_RE = re.compile(r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
-DataServiceName = Literal["postgres", "redis", "mongodb", "rabbitmq"]
+DataServiceName = Literal[DATA_SERVICES]
 
 
 def secret_config_key(env_name: str) -> str:
@@ -671,8 +649,8 @@ class AwsConfig(_Model):
 class StackConfig(_Model):
     """The whole validated configuration of one stack."""
 
-    platform: Literal["kubernetes", "gke", "cloudrun", "ecs"] = Field(description="picks the app layer")
-    environment: Literal["dev", "staging", "prod"] = Field(description="picks the seed defaults; prod protects data")
+    platform: Literal[PLATFORMS] = Field(description="picks the app layer")
+    environment: Literal[ENVIRONMENTS] = Field(description="picks the seed defaults; prod protects data")
     regions: RegionsConfig
     domain: str = Field(description="public hosts are <route.subdomain>.<domain>")
     settings: dict[str, str] = Field(default_factory=dict, description="plain app settings (ConfigMap)")
@@ -767,6 +745,11 @@ class StackConfig(_Model):
 
     def host(self, route: RouteConfig) -> str:
         return self.domain if route.subdomain == "@" else f"{route.subdomain}.{self.domain}"
+
+
+# Top-level keys of the project namespace that the schema knows. Provided secrets add their own
+# (camelCase) keys; anything else in the project namespace is a typo and is rejected.
+TOP_LEVEL_KEYS = tuple(field.alias or name for name, field in StackConfig.model_fields.items())
 
 
 # ---------------------------------------------------------------------------------------------

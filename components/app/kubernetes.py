@@ -21,7 +21,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.base import PlatformComponent
-from components.config import ServiceConfig, StackContext
+from components.config import RouteConfig, ServiceConfig, StackContext
 from components.data.connection import DataConnection, secret_env_names
 from components.kubernetes_objects import (
     COMPONENT_LABEL,
@@ -67,7 +67,7 @@ class ServiceEndpoint:
     name: str
     port: int
     health_path: Optional[str]
-    route: object  # components.config.RouteConfig | None
+    route: Optional[RouteConfig]
 
 
 @dataclass(frozen=True)

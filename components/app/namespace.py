@@ -17,6 +17,7 @@ import pulumi_kubernetes as k8s
 
 from components.base import PlatformComponent
 from components.config import StackContext, cpu_quantity, memory_quantity
+from components.dr.kubernetes import DUMPED_SERVICES
 from components.kubernetes_objects import metadata
 
 # Headroom over the sum of all configured limits: rolling updates run one extra pod per
@@ -110,7 +111,7 @@ class PlatformNamespace(PlatformComponent):
             cpu += replicas * svc.effective_cpu_limit
             memory += replicas * svc.effective_memory_limit
             pods += replicas
-        backed_up = [s for s in cfg.data.enabled() if s in ("postgres", "mongodb")]
+        backed_up = [s for s in cfg.data.enabled() if s in DUMPED_SERVICES]
         storage = cfg.dr.backup_storage_gi * len(backed_up)  # one backup volume per database
         for service in cfg.data.enabled():
             data = getattr(cfg.data, service)

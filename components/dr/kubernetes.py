@@ -57,6 +57,8 @@ from components.kubernetes_objects import (
 )
 from components.monitoring.metrics import BACKUP_JOB_PREFIX
 
+# the data services this component dumps; others in `connections` are ignored
+DUMPED_SERVICES = ("postgres", "mongodb")
 BACKUP_DIR = "/backups"
 RUN_AS = 1000
 BACKOFF_LIMIT = 2

@@ -20,7 +20,7 @@ import pulumi_kubernetes as k8s
 
 from components.app.kubernetes import IngressSource, ServiceEndpoint
 from components.base import PlatformComponent
-from components.config import StackContext
+from components.config import StackConfig, StackContext
 from components.kubernetes_objects import ingress_rule, metadata
 
 INGRESS_NGINX_REPO = "https://kubernetes.github.io/ingress-nginx"
@@ -59,7 +59,7 @@ class NginxIngress(PlatformComponent):
         self.register_outputs({"urls": self.urls})
 
     @staticmethod
-    def source_for(config) -> IngressSource:
+    def source_for(config: StackConfig) -> IngressSource:
         """The controller's pods: the only source of internet traffic to public web pods."""
         return IngressSource(namespace=config.kubernetes.ingress_controller_namespace, pod_labels=CONTROLLER_LABELS)
 

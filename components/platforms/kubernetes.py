@@ -17,7 +17,9 @@ from components.app.kubernetes import KubernetesApp, KubernetesAppArgs
 from components.app.namespace import PlatformNamespace, PlatformNamespaceArgs
 from components.config import StackContext
 from components.data.kubernetes import IN_CLUSTER_DATA, InClusterDataArgs
+from components.dr.kubernetes import DUMPED_SERVICES, KubernetesBackups, KubernetesBackupsArgs
 from components.edge.kubernetes import NginxIngress, NginxIngressArgs
+from components.monitoring.kubernetes import KubernetesMonitoring, KubernetesMonitoringArgs
 from components.secrets.app_secrets import AppSecrets, AppSecretsArgs
 
 
@@ -55,26 +57,15 @@ def build(context: StackContext) -> dict[str, Any]:
         "urls": edge.urls,
         "connections": pulumi.Output.secret({name: c.url for name, c in connections.items()}),
     }
-    outputs.update(_monitoring_and_dr(context, namespace.name, connections))
-    return outputs
-
-
-def _monitoring_and_dr(context: StackContext, namespace: pulumi.Input[str], connections) -> dict[str, Any]:
-    """kube-prometheus-stack, alerts and dashboards; backup CronJobs for in-cluster databases."""
-    from components.dr.kubernetes import KubernetesBackups, KubernetesBackupsArgs
-    from components.monitoring.kubernetes import KubernetesMonitoring, KubernetesMonitoringArgs
-
-    cfg = context.config
-    outputs: dict[str, Any] = {}
     if cfg.monitoring.enabled:
         monitoring = KubernetesMonitoring(
-            "monitoring", KubernetesMonitoringArgs(context, namespace, cfg.enabled_services)
+            "monitoring", KubernetesMonitoringArgs(context, namespace.name, cfg.enabled_services)
         )
         outputs["grafanaUrl"] = monitoring.grafana_url
-    backed_up = {k: v for k, v in connections.items() if k in ("postgres", "mongodb")}
-    if backed_up:
+    dumped = {name: c for name, c in connections.items() if name in DUMPED_SERVICES}
+    if dumped:
         KubernetesBackups(
             "backups",
-            KubernetesBackupsArgs(context, namespace, backed_up, storage_class=cfg.kubernetes.storage_class),
+            KubernetesBackupsArgs(context, namespace.name, dumped, storage_class=cfg.kubernetes.storage_class),
         )
     return outputs
