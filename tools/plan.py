@@ -134,7 +134,7 @@ def run_plan(stack: str, project_dir: Path = REPO, evaluate_policies: bool = Tru
         raise
     finally:
         os.environ.update(saved_env)
-    platform = json.loads(json.dumps(config.get(f"{project}:platform", "unknown")))
+    platform = config.get(f"{project}:platform", "unknown")
     plan = Plan(stack=stack, project=project, platform=platform, capture=capture, notes=notes)
     if evaluate_policies:
         plan.violations = _evaluate_policies(stack, capture, project_dir)
