@@ -645,6 +645,23 @@ class AwsConfig(_Model):
             raise ValueError("must be a lowercase DNS name such as 'origin-dr.example.com'")
         return v
 
+    storage_usage_type_groups: tuple[str, ...] = Field(
+        default=(
+            "S3: Storage - Standard", "S3: Storage - Standard Infrequent Access",
+            "S3: Storage - Glacier Flexible Retrieval", "RDS: Storage", "RDS: Backup Storage",
+            "DocumentDB: Storage", "DocumentDB: Backup Storage", "ElastiCache: Backup Storage",
+            "AWS Backup: Warm Storage",
+        ),
+        description="Cost Explorer usage type groups the monthly storage budget counts (S3, RDS, DocumentDB, "
+        "ElastiCache and AWS Backup storage); list the account's with `aws ce get-dimension-values "
+        "--dimension USAGE_TYPE_GROUP`",
+    )
+    waf_ai_body_rules: Literal["count", "block"] = Field(
+        default="count",
+        description="what the WAF does on `edge.rateLimits.aiPaths` when the managed SQL-injection/XSS body "
+        "rules match: count (log only; free-text prompts trip them) or block; other paths always block",
+    )
+
 
 class StackConfig(_Model):
     """The whole validated configuration of one stack."""

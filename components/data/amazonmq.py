@@ -8,7 +8,14 @@ alphanumerics only).
 
 Notes: Amazon MQ for RabbitMQ always encrypts at rest with an AWS-owned KMS key (customer-managed
 keys are not supported for RabbitMQ), and it has no deletion protection of its own: in prod the
-broker is `protect`ed. Only AMQPS (5671) is reachable. Returns a `DataConnection` with an
+broker is `protect`ed. Only AMQPS (5671) is reachable.
+
+General logs go to `/aws/amazonmq/broker/<broker-id>/general`, a group Amazon MQ creates itself
+(through its service-linked role) while the broker starts. The broker id (`b-<uuid>`) is assigned by
+AWS at creation and reaches Pulumi only once the broker is running, after the group exists, so the
+group cannot be pre-created like the RDS/DocumentDB ones (creating it afterwards fails with
+ResourceAlreadyExists). `log_group_name` names it; docs/deploy-aws.md gives the two commands that
+set its retention and KMS key after the first `up`. Returns a `DataConnection` with an
 `amqps://` URL as a secret Output.
 """
 
@@ -34,7 +41,8 @@ def _with_credentials(endpoint: str, password: str) -> str:
 
 
 class AmazonMqRabbitMq(PlatformComponent):
-    """Amazon MQ RabbitMQ broker. Exposes `connection`, `password` (secret), `broker`, `broker_name`."""
+    """Amazon MQ RabbitMQ broker. Exposes `connection`, `password` (secret), `broker`, `broker_name`,
+    `deployment_mode`, `log_group_name` (the general log group Amazon MQ creates)."""
 
     TYPE = "aiplatform:data:AmazonMqRabbitMq"
 
@@ -75,7 +83,8 @@ class AmazonMqRabbitMq(PlatformComponent):
         )
         endpoint = self.broker.instances.apply(lambda inst: inst[0]["endpoints"][0] if isinstance(inst[0], dict)
                                                 else inst[0].endpoints[0])
+        self.log_group_name = self.broker.id.apply(lambda broker_id: f"/aws/amazonmq/broker/{broker_id}/general")
         host = endpoint.apply(lambda e: e.partition("://")[2].rsplit(":", 1)[0])
         url = pulumi.Output.all(endpoint, self.password.result).apply(lambda a: _with_credentials(a[0], a[1]))
         self.connection = DataConnection(service="rabbitmq", host=host, port=PORT, url=pulumi.Output.secret(url), tls=True)
-        self.register_outputs({"brokerName": self.broker_name, "host": host})
+        self.register_outputs({"brokerName": self.broker_name, "host": host, "logGroup": self.log_group_name})

@@ -6,6 +6,20 @@ The adapters: `rds.py` (PostgreSQL), `elasticache.py` (Redis), `documentdb.py` (
 
 `validate_aws_data(config)` runs before any resource is registered (called by the ECS platform),
 so an engine version a managed service does not offer fails with one message that names the key.
+
+Service log groups: RDS and DocumentDB create the log group of each exported log themselves
+(`/aws/rds/instance/<id>/<log>`, `/aws/docdb/<cluster>/<log>`) with no retention and no KMS key,
+unless it already exists. `service_log_groups` pre-creates them with `aws.logRetentionDays` and
+the `logs` key, and the adapter makes the database depend on them, so the service finds them.
+Amazon MQ names its group after the broker *id* (`/aws/amazonmq/broker/<broker-id>/general`),
+which AWS assigns at creation and which Pulumi learns only after the broker is running -- when
+Amazon MQ has already created the group: see amazonmq.py and docs/deploy-aws.md.
+
+Major engine versions come from config (`data.postgres.version`, `data.mongodb.version`), so
+the instance/cluster allows major version upgrades, and the parameter group (whose family and
+name follow the major version) is retained when it is replaced: until the upgrade is applied
+(prod applies changes in the maintenance window) the database still uses the old group, which
+AWS then refuses to delete.
 """
 
 from __future__ import annotations
@@ -15,6 +29,7 @@ from types import ModuleType
 from typing import Any, Mapping, Optional, Sequence
 
 import pulumi
+import pulumi_aws as aws
 import pulumi_random as random
 
 from components.base import PlatformComponent
@@ -137,8 +152,29 @@ def parameter_group(
             ],
             tags=owner.labels,
         ),
-        opts=owner.child_opts(),
+        # a major version upgrade replaces the group (new family, new name); the database keeps the
+        # old one until the upgrade is applied, so deleting it would fail the update
+        opts=owner.child_opts(retain_on_delete=True),
     )
+
+
+def service_log_groups(owner: PlatformComponent, prefix: str, logs: Sequence[str], kms_key_arn: Any) -> list[Any]:
+    """The CloudWatch log groups `<prefix>/<log>` a database service writes its exported `logs` to,
+    created before the database with `aws.logRetentionDays` and the `logs` KMS key (the service
+    would otherwise create them itself, kept forever and unencrypted by a customer key)."""
+    return [
+        aws.cloudwatch.LogGroup(
+            owner.child_name("logs", log),
+            aws.cloudwatch.LogGroupArgs(
+                name=f"{prefix}/{log}",
+                retention_in_days=owner.config.aws.log_retention_days,
+                kms_key_id=kms_key_arn,
+                tags=owner.labels,
+            ),
+            opts=owner.child_opts(),
+        )
+        for log in logs
+    ]
 
 
 def generated_credential(owner: PlatformComponent, key: str = "password", length: int = 32) -> random.RandomPassword:

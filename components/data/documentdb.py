@@ -2,10 +2,15 @@
 
 Creates:
 - a DocumentDB subnet group over the isolated subnets;
-- a cluster parameter group with `tls=enabled` (clients must use TLS) and audit logs on;
+- a cluster parameter group with `tls=enabled` (clients must use TLS), audit logs on and the
+  profiler on for operations slower than 2 s (`profiler_threshold_ms`, the seeds' p95 target):
+  without it the profiler export would stay empty;
+- the log groups of the audit and profiler exports (`/aws/docdb/<cluster>/<log>`), with retention
+  and the `logs` key, before the cluster (otherwise DocumentDB creates them, kept forever);
 - the cluster: storage encrypted with the `data` KMS key, backups kept for the daily tier (max 35
   days; point-in-time restore inside that window), deletion protection and a final snapshot in prod,
-  audit and profiler logs to CloudWatch, maintenance in `dr.maintenanceWindow`;
+  audit and profiler logs to CloudWatch, maintenance in `dr.maintenanceWindow`, major version
+  upgrades allowed (the version comes from config; docs/deploy-aws.md states the downtime);
 - `data.mongodb.replicas` instances (3 in prod: one writer, two readers over the zones; failover
   promotes a reader), Performance Insights in prod.
 
@@ -23,11 +28,13 @@ import pulumi_aws as aws
 
 from components.base import PlatformComponent
 from components.data.aws import DOCDB_VERSIONS, AwsDataArgs, aws_maintenance_window, backup_retention_days, backup_window, tier_of
-from components.data.aws import generated_credential, isolated_subnet_group, parameter_group
+from components.data.aws import generated_credential, isolated_subnet_group, parameter_group, service_log_groups
 from components.data.connection import DataConnection
 
 PORT = 27017
 USERNAME = "aiassistant"
+LOG_EXPORTS = ("audit", "profiler")
+PROFILER_THRESHOLD_MS = 2000
 
 
 class DocumentDb(PlatformComponent):
@@ -46,8 +53,13 @@ class DocumentDb(PlatformComponent):
         subnet_group = isolated_subnet_group(self, aws.docdb, self.cluster_identifier, args.subnet_ids)
         params = parameter_group(
             self, aws.docdb, "ClusterParameterGroup", f"{self.cluster_identifier}-docdb{version.replace('.', '-')}",
-            f"docdb{version}", "TLS required, audit logs", {"tls": "enabled", "audit_logs": "enabled"},
+            f"docdb{version}", "TLS required, audit logs, profiler",
+            {"tls": "enabled", "audit_logs": "enabled", "profiler": "enabled",
+             "profiler_threshold_ms": str(PROFILER_THRESHOLD_MS)},
             pending_reboot=["tls"],
+        )
+        log_groups = service_log_groups(
+            self, f"/aws/docdb/{self.cluster_identifier}", LOG_EXPORTS, args.log_kms_key_arn
         )
         self.password = generated_credential(self)
         self.cluster = aws.docdb.Cluster(
@@ -70,11 +82,13 @@ class DocumentDb(PlatformComponent):
                 deletion_protection=prod,
                 skip_final_snapshot=False,
                 final_snapshot_identifier=f"{self.cluster_identifier}-final",
-                enabled_cloudwatch_logs_exports=["audit", "profiler"],
+                enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
+                # data.mongodb.version is config: a major bump must be allowed to apply
+                allow_major_version_upgrade=True,
                 apply_immediately=not prod,
                 tags=self.labels,
             ),
-            opts=self.child_opts(stateful=True),
+            opts=self.child_opts(stateful=True, depends_on=log_groups),
         )
         for i in range(mongo.replicas):
             aws.docdb.ClusterInstance(

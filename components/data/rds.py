@@ -7,8 +7,12 @@ Creates:
   storage autoscaling up to 4x the configured size (`max_allocated_storage`), automated backups kept
   for the daily tier (30 days, max 35) which is also the point-in-time-recovery window (WAL),
   backups kept after deletion, deletion protection and a final snapshot in prod, Performance Insights
-  (KMS), IAM database authentication, PostgreSQL logs to CloudWatch, maintenance window from
-  `dr.maintenanceWindow`, backup window the hour before it ends;
+  (KMS), IAM database authentication, enhanced monitoring every 60 s (OS metrics: the
+  `<prefix>-rds-monitoring` role RDS assumes to publish them, attached before the instance is
+  created because RDS checks it), maintenance window from `dr.maintenanceWindow`, backup window the
+  hour before it ends, major version upgrades allowed (the version comes from config);
+- the log groups of the PostgreSQL and upgrade log exports (`/aws/rds/instance/<id>/<log>`), with
+  retention and the `logs` key, before the instance (otherwise RDS creates them, kept forever);
 - a random master password (no special characters, so the URL needs no escaping).
 
 The identifier (`<prefix>-postgres`) never depends on config values, so a size or version change
@@ -18,6 +22,7 @@ updates the instance in place instead of replacing it. Returns a `DataConnection
 
 from __future__ import annotations
 
+import json
 from typing import Optional
 
 import pulumi
@@ -25,12 +30,15 @@ import pulumi_aws as aws
 
 from components.base import PlatformComponent
 from components.data.aws import AwsDataArgs, aws_maintenance_window, backup_retention_days, backup_window, tier_of
-from components.data.aws import generated_credential, isolated_subnet_group, parameter_group
+from components.data.aws import generated_credential, isolated_subnet_group, parameter_group, service_log_groups
 from components.data.connection import DataConnection
 
 PORT = 5432
 DB_NAME = "ai_assistant"
 USERNAME = "aiassistant"
+LOG_EXPORTS = ("postgresql", "upgrade")
+MONITORING_INTERVAL_SECONDS = 60
+ENHANCED_MONITORING_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
 
 
 class RdsPostgres(PlatformComponent):
@@ -58,6 +66,8 @@ class RdsPostgres(PlatformComponent):
         )
         self.password = generated_credential(self)
         retention = backup_retention_days(cfg)
+        log_groups = service_log_groups(self, f"/aws/rds/instance/{self.identifier}", LOG_EXPORTS, args.log_kms_key_arn)
+        monitoring_role, monitoring_policy = self._monitoring_role()
         self.instance = aws.rds.Instance(
             self.child_name("instance"),
             aws.rds.InstanceArgs(
@@ -91,14 +101,17 @@ class RdsPostgres(PlatformComponent):
                 performance_insights_kms_key_id=args.kms_key_arn,
                 performance_insights_retention_period=7,
                 iam_database_authentication_enabled=True,
-                enabled_cloudwatch_logs_exports=["postgresql", "upgrade"],
+                enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
+                monitoring_interval=MONITORING_INTERVAL_SECONDS,
+                monitoring_role_arn=monitoring_role.arn,
                 auto_minor_version_upgrade=True,
-                allow_major_version_upgrade=False,
+                # data.postgres.version is config: a major bump must be allowed to apply (docs/deploy-aws.md)
+                allow_major_version_upgrade=True,
                 ca_cert_identifier="rds-ca-rsa2048-g1",
                 apply_immediately=not prod,
                 tags=self.labels,
             ),
-            opts=self.child_opts(stateful=True),
+            opts=self.child_opts(stateful=True, depends_on=[*log_groups, monitoring_policy]),
         )
         url = pulumi.Output.all(self.instance.address, self.password.result).apply(
             lambda a: f"postgresql://{USERNAME}:{a[1]}@{a[0]}:{PORT}/{DB_NAME}?sslmode=require"
@@ -111,3 +124,32 @@ class RdsPostgres(PlatformComponent):
             tls=True,
         )
         self.register_outputs({"identifier": self.identifier, "host": self.instance.address})
+
+    def _monitoring_role(self) -> tuple[aws.iam.Role, aws.iam.RolePolicyAttachment]:
+        """The role RDS enhanced monitoring assumes to publish OS metrics to CloudWatch Logs."""
+        role = aws.iam.Role(
+            self.child_name("monitoring-role"),
+            aws.iam.RoleArgs(
+                name=f"{self.identifier}-monitoring"[:64],
+                assume_role_policy=json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Principal": {"Service": "monitoring.rds.amazonaws.com"},
+                                "Action": "sts:AssumeRole",
+                            }
+                        ],
+                    }
+                ),
+                tags=self.labels,
+            ),
+            opts=self.child_opts(),
+        )
+        attachment = aws.iam.RolePolicyAttachment(
+            self.child_name("monitoring-policy"),
+            aws.iam.RolePolicyAttachmentArgs(role=role.name, policy_arn=ENHANCED_MONITORING_POLICY),
+            opts=self.child_opts(),
+        )
+        return role, attachment

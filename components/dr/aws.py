@@ -20,6 +20,8 @@ Targets (seeds 000/001/002): RPO 1 h, RTO 4 h. What gives them:
   versioning, public access blocked, TLS only, KMS (bucket key), lifecycle (Standard-IA after 30
   days, Glacier Flexible Retrieval after 90, old versions kept 30 days, objects expire after the
   yearly tier), replicated to a bucket in the secondary region (same protections, secondary key);
+  each with S3 server access logging into an `access-logs` bucket of its own region (SSE-S3, the
+  only encryption S3 log delivery supports; kept 1 year in prod, 90 days otherwise);
 - Route 53 failover for the origin (`origin.<domain>`, the name CloudFront connects to) when
   `aws.hostedZoneId` and `regions.secondary` are set: the PRIMARY record points at this stack's
   ALB and is healthy while the primary targets are (a CLOUDWATCH_METRIC health check on an alarm
@@ -44,7 +46,7 @@ import pulumi_aws as aws
 
 from components.base import PlatformComponent
 from components.config import StackConfig, StackContext
-from components.storage.s3 import expire_objects, private_bucket, tls_only_statement
+from components.storage.s3 import access_logs_bucket, expire_objects, log_access, private_bucket, tls_only_statement
 
 BACKUP_ROLE_POLICIES = (
     "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup",
@@ -285,7 +287,7 @@ class AwsDisasterRecovery(PlatformComponent):
     # --- S3 backup bucket ------------------------------------------------------------------------
 
     def _bucket(self, key: str, region: str, kms_key_arn, extra: dict):
-        bucket, versioning = private_bucket(
+        bucket, versioning, _ = private_bucket(
             self,
             key,
             "backups",
@@ -325,6 +327,11 @@ class AwsDisasterRecovery(PlatformComponent):
             ],
             **extra,
         )
+        # who read or changed a backup: S3 server access logs, in a bucket of the same region
+        access_logs, access_logs_policy = access_logs_bucket(
+            self, f"{key}-access-logs", self.args.account_id, region, 365 if self.config.is_production else 90, **extra
+        )
+        log_access(self, key, bucket, access_logs, access_logs_policy, **extra)
         return bucket, versioning
 
     def _buckets(self, secondary: Optional[str], on_secondary: dict) -> None:

@@ -63,7 +63,7 @@ class AwsLoadBalancerArgs:
 class AwsLoadBalancer(PlatformComponent):
     """ALB, listeners, rules, target groups, log bucket, origin secret. Exposes `alb`,
     `target_group_arns`, `target_groups` (service -> TargetGroup), `rules` (the listener rules),
-    `origin_secret` (secret Output), `logs_bucket`."""
+    `origin_secret` (secret Output), `logs_bucket`, `logs_bucket_ownership`."""
 
     TYPE = "aiplatform:edge:AwsLoadBalancer"
 
@@ -206,7 +206,7 @@ class AwsLoadBalancer(PlatformComponent):
         )
 
     def _logs_bucket(self, args: AwsLoadBalancerArgs) -> aws.s3.BucketPolicy:
-        self.logs_bucket, versioning = private_bucket(
+        self.logs_bucket, versioning, self.logs_bucket_ownership = private_bucket(
             self,
             "logs",
             "edge-logs",

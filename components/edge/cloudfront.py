@@ -7,6 +7,12 @@ WAFv2 web ACL (scope CLOUDFRONT), default allow, rules in priority order:
 1. AWS managed rule groups: AmazonIpReputationList, CommonRuleSet, KnownBadInputsRuleSet,
    SQLiRuleSet. CommonRuleSet's `SizeRestrictions_BODY` (bodies > 8 KB) is set to count: chat
    requests carry long prompts; body size is bounded by `edge.maxBodySizeMb` in the app instead.
+   The body rules that free-text prompts trip (a user pasting SQL or HTML into a chat is not an
+   attack on this app) -- `CrossSiteScripting_BODY`, `SQLi_BODY`, `SQLiExtendedPatterns_BODY` --
+   are overridden to count inside the groups, and the rule `block-body-injection` blocks what they
+   label (`awswaf:managed:aws:...:<rule>_Body`) on every path outside `aiPaths`; on `aiPaths` it
+   blocks only with `aws.wafAiBodyRules: block`. This is AWS's documented pattern (rule action
+   override + label match rule); start in count, read the WAF logs, then decide.
 2. Rate-based rules from `edge.rateLimits` (seed 000), per client IP:
    - AI routes (`aiPaths`, any host): `aiRoutesPerMinute` (30);
    - API hosts (routed services not in `aws.cachedServices`): `perClientPerMinute` (60);
@@ -25,8 +31,9 @@ behaviour that fits it:
 - every other service (the API): uncached (managed CachingDisabled), all methods.
 All behaviours: viewer `redirect-to-https`, every viewer header/cookie/query forwarded (managed
 AllViewer origin request policy: the ALB routes on the Host header, and the ALB certificate covers
-`*.<domain>` so CloudFront's origin TLS check passes), security response headers (HSTS 2 years,
-nosniff, frame DENY, strict referrer).
+`*.<domain>` so CloudFront's origin TLS check passes), security response headers (HSTS 2 years with
+includeSubdomains and preload -- the hstspreload.org requirements -- nosniff, frame DENY, strict
+referrer).
 Viewer TLS: the ACM certificate from us-east-1, SNI, minimum TLSv1.2_2021, HTTP/2 and HTTP/3.
 Origin: the ALB (or `origin.<domain>` when Route 53 manages failover), `https-only`, TLSv1.2,
 the `X-Origin-Verify` secret header, read timeout `aws.originReadTimeoutSeconds`.
@@ -37,14 +44,21 @@ long it lasts. 60 s is the maximum without a Service Quotas increase ("Response 
 origin", up to 180 s); the seeds' 300-600 s proxy timeouts apply to the ALB idle timeout
 (edge.streamingTimeoutSeconds) and the app, and the app must send heartbeats under 60 s.
 
-Standard logs go to the edge log bucket (`cloudfront/<service>/`). With `aws.hostedZoneId`, alias
-A/AAAA records point each host at its distribution.
+Standard logs go to the edge log bucket (`cloudfront/<service>/`). CloudFront grants itself write
+access through the bucket ACL when a distribution is created, so every distribution depends on
+the bucket's ownership controls (ACLs enabled) -- created in parallel, CloudFront can find ACLs
+still disabled and fail. With `aws.hostedZoneId`, alias A/AAAA records point each host at its
+distribution.
+
+WAF logs go to the CloudWatch log group `aws-waf-logs-<prefix>` (the prefix WAF requires; in
+us-east-1, where a CLOUDFRONT web ACL lives), encrypted with the us-east-1 logs key, kept
+`aws.logRetentionDays`; the `authorization` and `cookie` headers are redacted.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Optional
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -64,6 +78,13 @@ MANAGED_RULE_GROUPS = (
     "AWSManagedRulesSQLiRuleSet",
 )
 RATE_WINDOW_SECONDS = 60
+# managed body rules that free-text prompts trip: group -> (rule, label namespace)
+BODY_INJECTION_RULES = {
+    "AWSManagedRulesCommonRuleSet": ("core-rule-set", ("CrossSiteScripting_BODY",)),
+    "AWSManagedRulesSQLiRuleSet": ("sql-database", ("SQLi_BODY", "SQLiExtendedPatterns_BODY")),
+}
+HSTS_MAX_AGE_SECONDS = 63072000  # 2 years; preload lists need at least 1 year
+REDACTED_HEADERS = ("authorization", "cookie")
 ORIGIN_ID = "alb"
 
 waf = aws.wafv2
@@ -74,30 +95,51 @@ def _sd(name: str):
     return getattr(waf, f"{_SD}{name}Args")
 
 
-def _byte_match(field: str, value: str, constraint: str):
-    """A scope-down byte match on the URI path or the Host header (lower-cased)."""
+def _byte_match(field: str, value: str, constraint: str, prefix: str = _SD):
+    """A byte match on the URI path or the Host header (lower-cased), built from the statement
+    classes named `<prefix>...Args` (a rate rule's scope-down statement, or a rule statement)."""
+
+    def cls(name: str):
+        return getattr(waf, f"{prefix}{name}Args")
+
     if field == "host":
-        to_match = _sd("ByteMatchStatementFieldToMatch")(
-            single_header=_sd("ByteMatchStatementFieldToMatchSingleHeader")(name="host")
+        to_match = cls("ByteMatchStatementFieldToMatch")(
+            single_header=cls("ByteMatchStatementFieldToMatchSingleHeader")(name="host")
         )
     else:
-        to_match = _sd("ByteMatchStatementFieldToMatch")(uri_path=_sd("ByteMatchStatementFieldToMatchUriPath")())
-    return waf.WebAclRuleStatementRateBasedStatementScopeDownStatementArgs(
-        byte_match_statement=_sd("ByteMatchStatement")(
+        to_match = cls("ByteMatchStatementFieldToMatch")(uri_path=cls("ByteMatchStatementFieldToMatchUriPath")())
+    return cls("")(
+        byte_match_statement=cls("ByteMatchStatement")(
             field_to_match=to_match,
             positional_constraint=constraint,
             search_string=value,
-            text_transformations=[_sd("ByteMatchStatementTextTransformation")(priority=0, type="LOWERCASE")],
+            text_transformations=[cls("ByteMatchStatementTextTransformation")(priority=0, type="LOWERCASE")],
         )
     )
 
 
-def _any_of(statements: list):
+def _any_of(statements: list, prefix: str = _SD):
     if len(statements) == 1:
         return statements[0]
-    return waf.WebAclRuleStatementRateBasedStatementScopeDownStatementArgs(
-        or_statement=_sd("OrStatement")(statements=statements)
+    return getattr(waf, f"{prefix}Args")(or_statement=getattr(waf, f"{prefix}OrStatementArgs")(statements=statements))
+
+
+def _count(rule_name: str) -> waf.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideArgs:
+    return waf.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideArgs(
+        name=rule_name,
+        action_to_use=waf.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideActionToUseArgs(
+            count=waf.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideActionToUseCountArgs()
+        ),
     )
+
+
+def body_injection_labels() -> list[str]:
+    """The labels the counted body rules attach: `awswaf:managed:aws:<namespace>:<Rule>_Body`."""
+    return [
+        f"awswaf:managed:aws:{namespace}:{rule.removesuffix('_BODY')}_Body"
+        for namespace, rules in BODY_INJECTION_RULES.values()
+        for rule in rules
+    ]
 
 
 def _visibility(metric: str) -> waf.WebAclRuleVisibilityConfigArgs:
@@ -113,6 +155,9 @@ class AwsCdnArgs:
     origin_secret: pulumi.Input[str]
     certificate_arn: pulumi.Input[str]  # us-east-1, validated
     logs_bucket_domain_name: pulumi.Input[str]
+    # the log bucket's ownership controls (ACLs enabled) and any ACL: CloudFront logging needs them first
+    logs_bucket_acl_dependencies: Sequence[pulumi.Resource] = field(default_factory=tuple)
+    log_kms_key_arn: Optional[pulumi.Input[str]] = None  # us-east-1 logs key: the WAF log group
 
 
 class AwsCdn(PlatformComponent):
@@ -129,6 +174,8 @@ class AwsCdn(PlatformComponent):
         api_hosts = [h for n, h in self.hosts.items() if n not in cfg.aws.cached_services]
 
         self.web_acl = self._web_acl(api_hosts) if cfg.edge.waf else None
+        if self.web_acl is not None:
+            self._waf_logging(args)
         frontend_policy = aws.cloudfront.CachePolicy(
             self.child_name("frontend-cache"),
             aws.cloudfront.CachePolicyArgs(
@@ -157,10 +204,11 @@ class AwsCdn(PlatformComponent):
             self.child_name("security-headers"),
             aws.cloudfront.ResponseHeadersPolicyArgs(
                 name=f"{self.context.prefix}-security-headers",
-                comment="HSTS, nosniff, frame DENY, strict referrer",
+                comment="HSTS (preload-ready), nosniff, frame DENY, strict referrer",
                 security_headers_config=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigArgs(
                     strict_transport_security=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigStrictTransportSecurityArgs(
-                        access_control_max_age_sec=63072000, include_subdomains=True, preload=False, override=True
+                        access_control_max_age_sec=HSTS_MAX_AGE_SECONDS, include_subdomains=True, preload=True,
+                        override=True,
                     ),
                     content_type_options=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigContentTypeOptionsArgs(
                         override=True
@@ -253,7 +301,7 @@ class AwsCdn(PlatformComponent):
                     wait_for_deployment=False,
                     tags={**self.labels, "service": svc_name},
                 ),
-                opts=self.child_opts(),
+                opts=self.child_opts(depends_on=list(args.logs_bucket_acl_dependencies)),
             )
             if cfg.aws.hosted_zone_id:
                 for record_type in ("A", "AAAA"):
@@ -277,21 +325,71 @@ class AwsCdn(PlatformComponent):
             {"distributions": {n: d.domain_name for n, d in self.distributions.items()}, "hosts": self.hosts}
         )
 
+    def _body_injection_rule(self, priority: int, ai_paths: Sequence[str]) -> waf.WebAclRuleArgs:
+        """Block what the counted SQLi/XSS body rules labelled: everywhere with
+        `aws.wafAiBodyRules: block`, otherwise everywhere but `ai_paths` (counted there)."""
+        top = "WebAclRuleStatement"
+        labels = [
+            waf.WebAclRuleStatementArgs(
+                label_match_statement=waf.WebAclRuleStatementLabelMatchStatementArgs(scope="LABEL", key=key)
+            )
+            for key in body_injection_labels()
+        ]
+        matched = _any_of(labels, top)
+        statement = matched
+        if self.config.aws.waf_ai_body_rules == "count":
+            ai = _any_of([_byte_match("path", p.lower(), "STARTS_WITH", top) for p in ai_paths], top)
+            statement = waf.WebAclRuleStatementArgs(
+                and_statement=waf.WebAclRuleStatementAndStatementArgs(
+                    statements=[matched, waf.WebAclRuleStatementArgs(
+                        not_statement=waf.WebAclRuleStatementNotStatementArgs(statement=ai)
+                    )]
+                )
+            )
+        return waf.WebAclRuleArgs(
+            name="block-body-injection",
+            priority=priority,
+            action=waf.WebAclRuleActionArgs(block=waf.WebAclRuleActionBlockArgs()),
+            statement=statement,
+            visibility_config=_visibility("block-body-injection"),
+        )
+
+    def _waf_logging(self, args: AwsCdnArgs) -> None:
+        """WAF logs to `aws-waf-logs-<prefix>` (CloudWatch Logs, us-east-1), credentials redacted."""
+        group = aws.cloudwatch.LogGroup(
+            self.child_name("waf-logs"),
+            aws.cloudwatch.LogGroupArgs(
+                name=f"aws-waf-logs-{self.context.prefix}",
+                retention_in_days=self.config.aws.log_retention_days,
+                kms_key_id=args.log_kms_key_arn,
+                tags=self.labels,
+            ),
+            opts=self.child_opts(),
+        )
+        waf.WebAclLoggingConfiguration(
+            self.child_name("waf-logging"),
+            waf.WebAclLoggingConfigurationArgs(
+                resource_arn=self.web_acl.arn,
+                log_destination_configs=[group.arn],
+                redacted_fields=[
+                    waf.WebAclLoggingConfigurationRedactedFieldArgs(
+                        single_header=waf.WebAclLoggingConfigurationRedactedFieldSingleHeaderArgs(name=header)
+                    )
+                    for header in REDACTED_HEADERS
+                ],
+            ),
+            opts=self.child_opts(),
+        )
+
     def _web_acl(self, api_hosts: list[str]) -> waf.WebAcl:
         cfg = self.config
         limits = cfg.edge.rate_limits
         rules = []
         for priority, group in enumerate(MANAGED_RULE_GROUPS):
-            overrides = None
+            counted = list(BODY_INJECTION_RULES.get(group, ("", ()))[1])
             if group == "AWSManagedRulesCommonRuleSet":
-                overrides = [
-                    waf.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideArgs(
-                        name="SizeRestrictions_BODY",
-                        action_to_use=waf.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideActionToUseArgs(
-                            count=waf.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideActionToUseCountArgs()
-                        ),
-                    )
-                ]
+                counted.insert(0, "SizeRestrictions_BODY")
+            overrides = [_count(rule) for rule in counted] or None
             rules.append(
                 waf.WebAclRuleArgs(
                     name=group,
@@ -322,6 +420,7 @@ class AwsCdn(PlatformComponent):
                 visibility_config=_visibility(rule_name),
             )
 
+        rules.append(self._body_injection_rule(len(MANAGED_RULE_GROUPS), limits.ai_paths))
         ai = _any_of([_byte_match("path", p.lower(), "STARTS_WITH") for p in limits.ai_paths])
         rules.append(rate_rule("rate-ai-routes", 10, limits.ai_routes_per_minute, ai))
         if api_hosts:

@@ -14,7 +14,9 @@ topic (KMS-encrypted with the `logs` key; email subscriptions from `monitoring.n
 | `postgres-cpu`, `-storage`, `-connections` | RDS | CPU > 80 %; free storage < 15 % (disk > `diskPercent` 85); connections > 80 % of max_connections |
 | `redis-<n>-memory` / `-cpu` | ElastiCache per node | memory usage > 80 %, engine CPU > 80 % |
 | `mongodb-cpu` | DocumentDB cluster | > 80 % |
-| `rabbitmq-memory` / `-cpu` | Amazon MQ | memory used / limit > 80 %, system CPU > 80 % |
+| `rabbitmq-memory` | Amazon MQ (Broker) | memory used / limit > 80 % (a cluster publishes both as sums over its nodes: the cluster's ratio) |
+| `rabbitmq-cpu` | Amazon MQ | system CPU > 80 %: per node (Broker + Node dimensions, a Metrics Insights query grouped by Node, one contributor per node, since node names come from their IPs) on a cluster -- the Broker-level value is the sum over the nodes there; the Broker dimension on a single instance |
+| `ai-spend-daily` | `AIAssistant` AiSpendUsd (the app's, see below) | sum over the last 24 h > `monitoring.budgets.dailyAiSpend` (100) |
 | `<svc>-edge-5xx` | CloudFront 5xxErrorRate | > `errorRatePercent` for `errorRateMinutes` |
 | `<svc>-health-check` | Route 53 HealthCheckStatus | < 1 for `serviceDownMinutes` |
 
@@ -28,11 +30,17 @@ metrics exist only in us-east-1, so their alarms are created there (us-east-1 pr
 topic in us-east-1 (the same topic when the primary region is us-east-1).
 
 The dashboard shows the seeds' panels: requests, 5xx rate, p95 latency, ECS CPU/memory, RDS,
-Redis, RabbitMQ, health checks. Budgets (seed 000): monthly infrastructure cost, monthly storage
-cost (S3, EBS, AWS Backup), daily AI spend (Amazon Bedrock); alerts at 80 % and 100 % of actual
-spend and at 100 % of the forecast (monthly budgets), to the topic and the emails. AWS Budgets see
-the whole account: keep one account per environment, or activate the `app` cost allocation tag and
-add a tag filter.
+Redis, RabbitMQ, health checks, AI spend and tokens. Budgets (seed 000): monthly infrastructure
+cost and monthly storage cost (the usage type groups `aws.storageUsageTypeGroups`: S3, RDS,
+DocumentDB, ElastiCache and AWS Backup storage -- not "EC2 - Other", which is NAT, EBS and data
+transfer); alerts at 80 % and 100 % of actual spend and at 100 % of the forecast, to the topic and
+the emails. AWS Budgets see the whole account: keep one account per environment, or activate the
+`app` cost allocation tag and add a tag filter.
+
+AI spend is paid to the model provider (OpenAI), which AWS Budgets never see, so it is watched on
+the app's own metric (the contract, docs/deploy-aws.md): namespace `AIAssistant`, metrics
+`AiSpendUsd` (estimated USD of each model call) and `AiTokens`, dimension `Environment` (the
+task's `ENVIRONMENT`), emitted as CloudWatch embedded metric format log lines (no IAM grant).
 """
 
 from __future__ import annotations
@@ -58,6 +66,12 @@ RDS_MEMORY_GIB = {
 def rds_max_connections(instance_class: str) -> int:
     gib = RDS_MEMORY_GIB.get(instance_class, 8)
     return min(int(gib * 1024**3 / 9531392), 5000)
+
+
+AI_NAMESPACE = "AIAssistant"
+AI_SPEND_METRIC = "AiSpendUsd"
+AI_TOKENS_METRIC = "AiTokens"
+DAY_SECONDS = 86400
 
 
 def route53_interval(seconds: int) -> int:
@@ -104,6 +118,7 @@ class AwsMonitoring(PlatformComponent):
 
         self._service_alarms()
         self._data_alarms()
+        self._ai_spend_alarm()
         self.health_check_ids = self._health_checks()
         self._edge_alarms()
         self._dashboard()
@@ -307,9 +322,41 @@ class AwsMonitoring(PlatformComponent):
                     ),
                 ],
             )
-            self._alarm("rabbitmq-cpu", f"RabbitMQ CPU > {t.cpu_percent}%", namespace="AWS/AmazonMQ",
-                        metric_name="SystemCpuUtilization", dimensions=dims, statistic="Average",
-                        comparison_operator="GreaterThanThreshold", threshold=t.cpu_percent, **five)
+            self._rabbitmq_cpu_alarm(args.mq_broker_name)
+
+    def _rabbitmq_cpu_alarm(self, broker: str) -> None:
+        """CPU per RabbitMQ node. On a cluster the Broker-level SystemCpuUtilization is the sum over
+        the three nodes, and the per-node series carry a Node dimension named after each node's IP
+        (unknown at plan time, new after a node is replaced): a Metrics Insights query grouped by
+        Node makes each node a contributor of one alarm."""
+        t = self.thresholds
+        description = f"RabbitMQ CPU > {t.cpu_percent}% on a node for {t.resource_minutes} min"
+        if not self.config.data.rabbitmq.ha:
+            self._alarm("rabbitmq-cpu", description, namespace="AWS/AmazonMQ", metric_name="SystemCpuUtilization",
+                        dimensions={"Broker": broker}, statistic="Average", comparison_operator="GreaterThanThreshold",
+                        threshold=t.cpu_percent, **self._for_minutes(t.resource_minutes))
+            return
+        query = (
+            'SELECT MAX(SystemCpuUtilization) FROM SCHEMA("AWS/AmazonMQ", Broker, Node) '
+            f"WHERE Broker = '{broker}' GROUP BY Node"
+        )
+        self._alarm(
+            "rabbitmq-cpu", description, comparison_operator="GreaterThanThreshold", threshold=t.cpu_percent,
+            evaluation_periods=t.resource_minutes, datapoints_to_alarm=t.resource_minutes,
+            metric_queries=[aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                id="cpu", expression=query, period=60, label="CPU % per node", return_data=True,
+            )],
+        )
+
+    def _ai_spend_alarm(self) -> None:
+        """The seed's daily AI spend limit on the app's `AiSpendUsd` metric: its sum over the last 24 h."""
+        limit = self.config.monitoring.budgets.daily_ai_spend
+        self._alarm(
+            "ai-spend-daily", f"AI provider spend > {limit:.2f} USD in 24 h (the app's {AI_SPEND_METRIC} metric)",
+            namespace=AI_NAMESPACE, metric_name=AI_SPEND_METRIC, dimensions={"Environment": self.config.environment},
+            statistic="Sum", period=DAY_SECONDS, evaluation_periods=1, comparison_operator="GreaterThanThreshold",
+            threshold=limit,
+        )
 
     def _health_checks(self) -> dict[str, pulumi.Output[str]]:
         cfg = self.config
@@ -410,6 +457,10 @@ class AwsMonitoring(PlatformComponent):
                 metric_widget("RabbitMQ", [["AWS/AmazonMQ", "MessageCount", "Broker", args.mq_broker_name],
                                            ["AWS/AmazonMQ", "ConsumerCount", "Broker", args.mq_broker_name]],
                               stat="Maximum")
+            metric_widget("AI spend (USD) and tokens", [
+                [AI_NAMESPACE, AI_SPEND_METRIC, "Environment", self.config.environment],
+                [AI_NAMESPACE, AI_TOKENS_METRIC, "Environment", self.config.environment, {"yAxis": "right"}],
+            ])
             if hcs:
                 metric_widget("Health checks", [["AWS/Route53", "HealthCheckStatus", "HealthCheckId", h, {"label": s}]
                                                 for s, h in hcs.items()], stat="Minimum", widget_region="us-east-1")
@@ -449,11 +500,13 @@ class AwsMonitoring(PlatformComponent):
                 )
             return out
 
-        for key, amount, unit, services in (
+        storage = aws.budgets.BudgetCostFilterArgs(
+            name="UsageTypeGroup", values=list(self.config.aws.storage_usage_type_groups)
+        )
+        # the daily AI spend is the provider's bill: an alarm on the app's metric (_ai_spend_alarm)
+        for key, amount, unit, cost_filter in (
             ("infrastructure-monthly", budgets.monthly_infrastructure, "MONTHLY", None),
-            ("storage-monthly", budgets.monthly_storage, "MONTHLY",
-             ["Amazon Simple Storage Service", "EC2 - Other", "AWS Backup"]),
-            ("ai-daily", budgets.daily_ai_spend, "DAILY", ["Amazon Bedrock"]),
+            ("storage-monthly", budgets.monthly_storage, "MONTHLY", storage),
         ):
             aws.budgets.Budget(
                 self.child_name("budget", key),
@@ -463,7 +516,7 @@ class AwsMonitoring(PlatformComponent):
                     time_unit=unit,
                     limit_amount=f"{amount:.2f}",
                     limit_unit="USD",
-                    cost_filters=[aws.budgets.BudgetCostFilterArgs(name="Service", values=services)] if services else None,
+                    cost_filters=[cost_filter] if cost_filter else None,
                     notifications=notifications(forecast=unit == "MONTHLY"),
                     tags=self.labels,
                 ),

@@ -109,6 +109,7 @@ def build(context: StackContext) -> dict[str, Any]:
             subnet_ids=network.isolated_subnet_ids,
             security_group_id=network.data_security_group_ids[name],
             kms_key_arn=keys.arn("data"),
+            log_kms_key_arn=keys.arn("logs"),
         )
         for name in enabled
     }
@@ -181,6 +182,8 @@ def build(context: StackContext) -> dict[str, Any]:
             origin_secret=alb.origin_secret,
             certificate_arn=certificates.cloudfront_certificate_arn,
             logs_bucket_domain_name=alb.logs_bucket.bucket_domain_name,
+            logs_bucket_acl_dependencies=[alb.logs_bucket_ownership],
+            log_kms_key_arn=keys.global_logs_arn,
         ),
         opts=pulumi.ResourceOptions(providers={"aws": global_provider}),
     )

@@ -98,6 +98,7 @@ def _cdn(context, providers):
             origin_secret=pulumi.Output.secret("s3cr3t-origin"),
             certificate_arn="arn:cert/us-east-1",
             logs_bucket_domain_name="logs.s3.amazonaws.com",
+            log_kms_key_arn="arn:key/logs-us-east-1",
         ),
         opts=pulumi.ResourceOptions(providers={"aws": providers.us_east_1}),
     )
@@ -163,3 +164,20 @@ def test_alias_records_point_hosts_at_their_distribution(cdn):
         ("app.ai-assistant.example.com", "A"), ("app.ai-assistant.example.com", "AAAA"),
     ]
     assert records[0]["aliases"][0]["zoneId"] == "Z2FDTNDATAQYW2"
+
+
+def test_waf_body_rules_block_on_ai_paths_too_when_configured():
+    run = run_aws(_cdn, overrides={"aws": {"wafAiBodyRules": "block"}})
+    rules = {r["name"]: r for r in run.one("aws:wafv2/webAcl:WebAcl").inputs["rules"]}
+    statement = rules["block-body-injection"]["statement"]
+    assert "andStatement" not in statement  # no AI-path exception
+    assert len(statement["orStatement"]["statements"]) == 3
+
+
+def test_waf_logs_to_an_encrypted_aws_waf_logs_group_with_credentials_redacted(cdn):
+    group = cdn.one("aws:cloudwatch/logGroup:LogGroup").inputs
+    assert group["name"] == "aws-waf-logs-aia-prod-aws" and group["retentionInDays"] == 365  # aws.logRetentionDays
+    assert group["kmsKeyId"] == "arn:key/logs-us-east-1"
+    logging = cdn.one("aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration").inputs
+    assert logging["resourceArn"] == "arn:aws:wafv2:us-east-1:123456789012:edge-waf"
+    assert logging["redactedFields"] == [{"singleHeader": {"name": "authorization"}}, {"singleHeader": {"name": "cookie"}}]

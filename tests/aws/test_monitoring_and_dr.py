@@ -90,12 +90,32 @@ def test_budgets_and_dashboard(monitoring):
     budgets = {r.inputs["name"]: r.inputs for r in monitoring.of_type("aws:budgets/budget:Budget")}
     assert budgets["aia-prod-aws-infrastructure-monthly"]["limitAmount"] == "500.00"
     assert budgets["aia-prod-aws-storage-monthly"]["limitAmount"] == "50.00"
-    ai = budgets["aia-prod-aws-ai-daily"]
-    assert ai["limitAmount"] == "100.00" and ai["timeUnit"] == "DAILY"
-    assert {n["notificationType"] for n in ai["notifications"]} == {"ACTUAL"}
+    storage = budgets["aia-prod-aws-storage-monthly"]["costFilters"]
+    assert [f["name"] for f in storage] == ["UsageTypeGroup"]
+    groups = storage[0]["values"]
+    assert {"RDS: Storage", "DocumentDB: Storage", "S3: Storage - Standard"} <= set(groups)
+    assert not any(g.startswith("EC2") for g in groups)  # NAT, EBS and transfer are not storage
+    # the AI spend is OpenAI's bill, invisible to AWS Budgets: no Bedrock budget, an alarm on the app's metric
+    assert "aia-prod-aws-ai-daily" not in budgets
+    ai = _alarms(monitoring)["ai-spend-daily"].inputs
+    assert (ai["namespace"], ai["metricName"], ai["dimensions"]) == ("AIAssistant", "AiSpendUsd", {"Environment": "prod"})
+    assert (ai["statistic"], ai["period"], ai["evaluationPeriods"], ai["threshold"]) == ("Sum", 86400, 1, 100)
     widgets = __import__("json").loads(monitoring.one("aws:cloudwatch/dashboard:Dashboard").inputs["dashboardBody"])["widgets"]
     titles = {w["properties"]["title"] for w in widgets}
-    assert {"Requests", "Target 5xx", "Latency p95 (s)", "ECS CPU %", "PostgreSQL", "Health checks"} <= titles
+    assert {"Requests", "Target 5xx", "Latency p95 (s)", "ECS CPU %", "PostgreSQL", "Health checks",
+            "AI spend (USD) and tokens"} <= titles
+
+
+def test_rabbitmq_cpu_alarm_per_node_on_a_cluster(monitoring):
+    cpu = _alarms(monitoring)["rabbitmq-cpu"].inputs
+    (query,) = cpu["metricQueries"]
+    assert query["expression"] == (
+        'SELECT MAX(SystemCpuUtilization) FROM SCHEMA("AWS/AmazonMQ", Broker, Node) '
+        "WHERE Broker = 'aia-prod-aws-rabbitmq' GROUP BY Node"
+    )
+    assert query["period"] == 60 and cpu["threshold"] == 80 and cpu["evaluationPeriods"] == 5
+    single = _alarms(run_aws(_monitoring, overrides={"data": {"rabbitmq": {"ha": False}}}))["rabbitmq-cpu"].inputs
+    assert single["dimensions"] == {"Broker": "aia-prod-aws-rabbitmq"} and "metricQueries" not in single
 
 
 # --- DR --------------------------------------------------------------------------------------------
@@ -165,7 +185,7 @@ def test_backup_bucket_versioned_private_encrypted_replicated(dr):
     buckets = {r.name: r for r in dr.of_type("aws:s3/bucket:Bucket")}
     assert dr.provider_name(buckets["dr-backups-replica"]) == "aws-secondary"
     versioning = [r.inputs["versioningConfiguration"]["status"] for r in dr.of_type("aws:s3/bucketVersioning:BucketVersioning")]
-    assert versioning == ["Enabled", "Enabled"]
+    assert versioning == ["Enabled"] * 4  # two backup buckets, two access-log buckets
     for block in dr.of_type("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"):
         assert block.inputs["blockPublicPolicy"] is True and block.inputs["restrictPublicBuckets"] is True
     encryption = dr.named("dr-backups-encryption").inputs["rules"][0]
@@ -176,6 +196,20 @@ def test_backup_bucket_versioned_private_encrypted_replicated(dr):
     rule = replication.inputs["rules"][0]
     assert rule["destination"]["encryptionConfiguration"] == {"replicaKmsKeyId": "arn:key/backup-west"}
     assert set(replication.dependencies) >= {dr.named("dr-backups-versioning").urn, dr.named("dr-backups-replica-versioning").urn}
+
+
+def test_backup_buckets_log_access_to_a_bucket_of_their_region(dr):
+    buckets = {r.name: r for r in dr.of_type("aws:s3/bucket:Bucket")}
+    logging = {r.name: r for r in dr.of_type("aws:s3/bucketLogging:BucketLogging")}
+    assert sorted(logging) == ["dr-backups-access-logging", "dr-backups-replica-access-logging"]
+    for source in ("dr-backups", "dr-backups-replica"):
+        entry = logging[f"{source}-access-logging"]
+        target = buckets[f"{source}-access-logs"]
+        assert entry.inputs["bucket"] == f"{source}-id" and entry.inputs["targetBucket"] == f"{source}-access-logs-id"
+        assert dr.provider_name(entry) == dr.provider_name(target) == dr.provider_name(buckets[source])
+        assert dr.named(f"{source}-access-logs-policy").urn in entry.dependencies
+        encryption = dr.named(f"{source}-access-logs-encryption").inputs["rules"][0]
+        assert encryption["applyServerSideEncryptionByDefault"] == {"sseAlgorithm": "AES256"}
 
 
 def test_backup_age_alarm(dr):

@@ -30,7 +30,7 @@ def test_stack_contains_the_whole_platform(plan):
         "aws:docdb/cluster:Cluster": 1, "aws:mq/broker:Broker": 1, "aws:backup/plan:Plan": 1,
         "aws:backup/vault:Vault": 2, "aws:backup/vaultLockConfiguration:VaultLockConfiguration": 2,
         "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication": 1,
-        "aws:budgets/budget:Budget": 3, "aws:cloudwatch/dashboard:Dashboard": 1, "aws:sns/topic:Topic": 1,
+        "aws:budgets/budget:Budget": 2, "aws:cloudwatch/dashboard:Dashboard": 1, "aws:sns/topic:Topic": 1,
         "aws:s3/bucketReplicationConfig:BucketReplicationConfig": 1, "pulumi:providers:aws": 3,
     }
     assert {t: counts[t] for t in expected} == expected
