@@ -15,7 +15,10 @@ General logs go to `/aws/amazonmq/broker/<broker-id>/general`, a group Amazon MQ
 AWS at creation and reaches Pulumi only once the broker is running, after the group exists, so the
 group cannot be pre-created like the RDS/DocumentDB ones (creating it afterwards fails with
 ResourceAlreadyExists). `log_group_name` names it; docs/deploy-aws.md gives the two commands that
-set its retention and KMS key after the first `up`. Returns a `DataConnection` with an
+set its retention and KMS key after the first `up`.
+
+The admin password cannot be rotated through this resource: Amazon MQ does not update RabbitMQ
+users through its API, so a change to `users` replaces the broker (docs/deploy-aws.md, rotation). Returns a `DataConnection` with an
 `amqps://` URL as a secret Output.
 """
 

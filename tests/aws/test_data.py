@@ -9,10 +9,11 @@ from components.data.aws import AwsDataArgs, backup_window, validate_aws_data
 from components.data.documentdb import DocumentDb
 from components.data.elasticache import ElastiCacheRedis
 from components.data.rds import RdsPostgres
-from tests.aws.helpers import assert_explicit_providers, on_primary, run_aws
+from tests.aws.helpers import assert_explicit_providers, on_primary, policy, run_aws
 from tests.helpers import make_context
 
 KEY = "arn:aws:kms:us-east-1:123456789012:key/data"
+LOGS_KEY = "arn:aws:kms:us-east-1:123456789012:key/logs"
 SUBNETS = ["subnet-a", "subnet-b", "subnet-c"]
 
 
@@ -20,7 +21,10 @@ def _builder(cls, holder):
     def build(context, providers):
         holder["component"] = cls(
             cls.__name__.lower(),
-            AwsDataArgs(context=context, subnet_ids=SUBNETS, security_group_id="sg-data", kms_key_arn=KEY),
+            AwsDataArgs(
+                context=context, subnet_ids=SUBNETS, security_group_id="sg-data", kms_key_arn=KEY,
+                log_kms_key_arn=LOGS_KEY,
+            ),
             opts=on_primary(providers),
         )
 
@@ -65,6 +69,26 @@ def test_rds_postgres_production_settings(rds):
     assert i["parameterGroupName"] == params["name"]
     assert _url_is_secret(component) and component.connection.env_var == "DATABASE_URL"
     assert_explicit_providers(run)
+
+
+def test_rds_log_groups_enhanced_monitoring_and_major_upgrades(rds):
+    run, _ = rds
+    db = run.one("aws:rds/instance:Instance")
+    groups = {r.inputs["name"]: r for r in run.of_type("aws:cloudwatch/logGroup:LogGroup")}
+    assert sorted(groups) == ["/aws/rds/instance/aia-prod-aws-postgres/postgresql",
+                              "/aws/rds/instance/aia-prod-aws-postgres/upgrade"]
+    for group in groups.values():
+        assert group.inputs["kmsKeyId"] == LOGS_KEY and group.inputs["retentionInDays"] == 365
+        assert group.urn in db.dependencies
+    assert db.inputs["monitoringInterval"] == 60 and db.inputs["monitoringRoleArn"].endswith(":rdspostgres-monitoring-role")
+    role = run.one("aws:iam/role:Role").inputs
+    assert policy(run.one("aws:iam/role:Role"), "assumeRolePolicy")["Statement"][0]["Principal"] == {
+        "Service": "monitoring.rds.amazonaws.com"
+    }
+    attachment = run.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    assert attachment.inputs["role"] == role["name"] and attachment.urn in db.dependencies
+    assert attachment.inputs["policyArn"].endswith("service-role/AmazonRDSEnhancedMonitoringRole")
+    assert db.inputs["allowMajorVersionUpgrade"] is True
 
 
 def test_rds_name_is_stable_when_config_changes(rds):
@@ -112,6 +136,12 @@ def test_documentdb():
     assert {"name": "tls", "value": "enabled", "applyMethod": "pending-reboot"} in params["parameters"]
     assert i["dbClusterParameterGroupName"] == params["name"]
     assert len(run.of_type("aws:docdb/clusterInstance:ClusterInstance")) == 3
+    assert {"name": "profiler", "value": "enabled"} in params["parameters"]
+    assert {"name": "profiler_threshold_ms", "value": "2000"} in params["parameters"]
+    groups = {r.inputs["name"]: r for r in run.of_type("aws:cloudwatch/logGroup:LogGroup")}
+    assert sorted(groups) == ["/aws/docdb/aia-prod-aws-docdb/audit", "/aws/docdb/aia-prod-aws-docdb/profiler"]
+    assert all(g.urn in cluster.dependencies and g.inputs["kmsKeyId"] == LOGS_KEY for g in groups.values())
+    assert i["allowMajorVersionUpgrade"] is True
     assert _sync_await(component.connection.url.is_secret())
 
 
