@@ -30,17 +30,8 @@ metrics exist only in us-east-1, so their alarms are created there (us-east-1 pr
 topic in us-east-1 (the same topic when the primary region is us-east-1).
 
 The dashboard shows the seeds' panels: requests, 5xx rate, p95 latency, ECS CPU/memory, RDS,
-Redis, RabbitMQ, health checks, AI spend and tokens. Budgets (seed 000): monthly infrastructure
-cost and monthly storage cost (the usage type groups `aws.storageUsageTypeGroups`: S3, RDS,
-DocumentDB, ElastiCache and AWS Backup storage -- not "EC2 - Other", which is NAT, EBS and data
-transfer); alerts at 80 % and 100 % of actual spend and at 100 % of the forecast, to the topic and
-the emails. AWS Budgets see the whole account: keep one account per environment, or activate the
-`app` cost allocation tag and add a tag filter.
-
-AI spend is paid to the model provider (OpenAI), which AWS Budgets never see, so it is watched on
-the app's own metric (the contract, docs/deploy-aws.md): namespace `AIAssistant`, metrics
-`AiSpendUsd` (estimated USD of each model call) and `AiTokens`, dimension `Environment` (the
-task's `ENVIRONMENT`), emitted as CloudWatch embedded metric format log lines (no IAM grant).
+Redis, RabbitMQ, health checks, AI spend and tokens. The budgets and the AI spend metric contract
+are in aws_costs.py.
 """
 
 from __future__ import annotations
@@ -54,6 +45,7 @@ import pulumi_aws as aws
 
 from components.base import PlatformComponent
 from components.config import StackContext
+from components.monitoring.aws_costs import AI_NAMESPACE, AI_SPEND_METRIC, AI_TOKENS_METRIC, budgets
 
 # RDS PostgreSQL max_connections = LEAST(DBInstanceClassMemory / 9531392, 5000)
 RDS_MEMORY_GIB = {
@@ -68,9 +60,6 @@ def rds_max_connections(instance_class: str) -> int:
     return min(int(gib * 1024**3 / 9531392), 5000)
 
 
-AI_NAMESPACE = "AIAssistant"
-AI_SPEND_METRIC = "AiSpendUsd"
-AI_TOKENS_METRIC = "AiTokens"
 DAY_SECONDS = 86400
 
 
@@ -122,7 +111,7 @@ class AwsMonitoring(PlatformComponent):
         self.health_check_ids = self._health_checks()
         self._edge_alarms()
         self._dashboard()
-        self._budgets()
+        budgets(self, self.topic.arn)
         self.register_outputs({"topicArn": self.topic.arn, "alarms": sorted(self.alarm_names)})
 
     # --- notifications ------------------------------------------------------------------------------
@@ -474,51 +463,3 @@ class AwsMonitoring(PlatformComponent):
             ),
             opts=self.child_opts(),
         )
-
-    # --- budgets ------------------------------------------------------------------------------------
-
-    def _budgets(self) -> None:
-        budgets = self.config.monitoring.budgets
-        emails = list(self.config.monitoring.notifications.emails) or None
-
-        def notifications(forecast: bool) -> list:
-            out = [
-                aws.budgets.BudgetNotificationArgs(
-                    comparison_operator="GREATER_THAN", notification_type="ACTUAL", threshold=pct,
-                    threshold_type="PERCENTAGE", subscriber_sns_topic_arns=[self.topic.arn],
-                    subscriber_email_addresses=emails,
-                )
-                for pct in (80, 100)
-            ]
-            if forecast:
-                out.append(
-                    aws.budgets.BudgetNotificationArgs(
-                        comparison_operator="GREATER_THAN", notification_type="FORECASTED", threshold=100,
-                        threshold_type="PERCENTAGE", subscriber_sns_topic_arns=[self.topic.arn],
-                        subscriber_email_addresses=emails,
-                    )
-                )
-            return out
-
-        storage = aws.budgets.BudgetCostFilterArgs(
-            name="UsageTypeGroup", values=list(self.config.aws.storage_usage_type_groups)
-        )
-        # the daily AI spend is the provider's bill: an alarm on the app's metric (_ai_spend_alarm)
-        for key, amount, unit, cost_filter in (
-            ("infrastructure-monthly", budgets.monthly_infrastructure, "MONTHLY", None),
-            ("storage-monthly", budgets.monthly_storage, "MONTHLY", storage),
-        ):
-            aws.budgets.Budget(
-                self.child_name("budget", key),
-                aws.budgets.BudgetArgs(
-                    name=f"{self.context.prefix}-{key}",
-                    budget_type="COST",
-                    time_unit=unit,
-                    limit_amount=f"{amount:.2f}",
-                    limit_unit="USD",
-                    cost_filters=[cost_filter] if cost_filter else None,
-                    notifications=notifications(forecast=unit == "MONTHLY"),
-                    tags=self.labels,
-                ),
-                opts=self.child_opts(),
-            )

@@ -291,6 +291,21 @@ def test_every_alarm_reads_a_metric_its_service_publishes(stack):
     assert problems == []
 
 
+def test_alarm_periods_are_ones_cloudwatch_accepts(stack):
+    """PutMetricAlarm: a period of 10, 30 or a multiple of 60 s; an evaluation range of at most
+    7 days; no more datapoints to alarm than evaluation periods."""
+    for alarm in _of_type(_resources(stack), "aws:cloudwatch/metricAlarm:MetricAlarm"):
+        i = alarm.inputs
+        periods = [i["period"]] if "period" in i else [
+            q.get("period") or q["metric"]["period"] for q in i["metricQueries"] if "metric" in q or "period" in q
+        ]
+        assert periods, alarm.urn
+        for period in periods:
+            assert period in (10, 30) or period % 60 == 0, alarm.urn
+            assert period * i["evaluationPeriods"] <= 7 * 86400, alarm.urn
+        assert i.get("datapointsToAlarm", i["evaluationPeriods"]) <= i["evaluationPeriods"], alarm.urn
+
+
 # --- 4. WAF body rules in front of chat prompts (item 7) and HSTS preload (item 14) -------------
 
 
