@@ -16,10 +16,9 @@ which AWS assigns at creation and which Pulumi learns only after the broker is r
 Amazon MQ has already created the group: see amazonmq.py and docs/deploy-aws.md.
 
 Major engine versions come from config (`data.postgres.version`, `data.mongodb.version`), so
-the instance/cluster allows major version upgrades, and the parameter group (whose family and
-name follow the major version) is retained when it is replaced: until the upgrade is applied
-(prod applies changes in the maintenance window) the database still uses the old group, which
-AWS then refuses to delete.
+the instance/cluster allows major version upgrades, and in prod the parameter group (whose family
+and name follow the major version) is retained when it is replaced: until the upgrade is applied
+in the maintenance window the database still uses the old group, which AWS refuses to delete.
 """
 
 from __future__ import annotations
@@ -152,9 +151,11 @@ def parameter_group(
             ],
             tags=owner.labels,
         ),
-        # a major version upgrade replaces the group (new family, new name); the database keeps the
-        # old one until the upgrade is applied, so deleting it would fail the update
-        opts=owner.child_opts(retain_on_delete=True),
+        # a major version upgrade replaces the group (new family, new name); where changes wait for
+        # the maintenance window (prod) the database keeps the old one until then, and deleting it
+        # would fail the update. Elsewhere changes apply at once and the old group can go (a
+        # retained one would block rebuilding the stack under the same names).
+        opts=owner.child_opts(retain_on_delete=owner.config.is_production),
     )
 
 
