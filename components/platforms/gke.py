@@ -70,6 +70,17 @@ def check_ranges(context: StackContext) -> None:
     )
 
 
+def metrics_server_problems(context: StackContext) -> list[str]:
+    """GKE runs its own metrics-server (a managed add-on serving `metrics.k8s.io`): a second one
+    would fight it over the cluster-wide APIService."""
+    if context.config.kubernetes.metrics_server.install:
+        return [
+            "ai-assistant-platform:kubernetes.metricsServer.install = True: GKE provides metrics-server "
+            "itself; remove the key (or set it false) on platform gke"
+        ]
+    return []
+
+
 def required_apis(context: StackContext) -> list[str]:
     """The shared GCP APIs, the cluster's (GKE, Cloud KMS, Backup for GKE), and Workflows and
     Scheduler for the backup exports, which run only for Cloud SQL here."""
@@ -106,7 +117,7 @@ def build(context: StackContext) -> dict[str, Any]:
 
     cfg = context.config
     gcfg = cfg.gcp
-    raise_config_problems(context, deletion_protection_problems(context))
+    raise_config_problems(context, deletion_protection_problems(context) + metrics_server_problems(context))
     check_ranges(context)
     project = project_id(context)
     primary = cfg.regions.primary
