@@ -51,6 +51,7 @@ from typing import Mapping, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.app.kubernetes import HTTPS_PORT, PRIVATE_RANGES
 from components.base import PlatformComponent
 from components.config import ConfigError, StackContext
 from components.data.connection import DataConnection
@@ -92,13 +93,12 @@ MONGODB_CLIENT_IMAGE = "mongo:7.0.14"
 # The offsite upload needs only curl and a shell (busybox): no SDK, no gsutil.
 UPLOADER_IMAGE = "curlimages/curl:8.11.1"
 GCS_UPLOAD_URL = "https://storage.googleapis.com/upload/storage/v1/b"
+# as in components/cluster/gke_identity.py, which this module does not import (it loads pulumi_gcp,
+# which a `kubernetes` stack never needs)
 WI_ANNOTATION = "iam.gke.io/gcp-service-account"
 METADATA_SERVER = "169.254.169.254/32"  # the GKE metadata server (Workload Identity tokens)
 METADATA_PORT = 80
 METADATA_TOKEN_URL = "http://169.254.169.254/computeMetadata/v1/instance/service-accounts/default/token"
-HTTPS_PORT = 443
-# in-cluster, VPC and link-local addresses: never reached through the "443 to Google APIs" rule
-PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16")
 
 _POSTGRES_SCRIPT = """\
 set -eu
