@@ -13,7 +13,11 @@ $(VENV)/.installed: requirements.txt
 	$(VENV)/bin/pip install --quiet -r requirements.txt
 	touch $@
 
-test: $(VENV)/.installed  ## run the whole test suite
+# the CRD models of the custom-resource schema test (package.json, exact versions in package-lock.json)
+node_modules/.package-lock.json: package-lock.json
+	npm ci --no-audit --no-fund
+
+test: $(VENV)/.installed node_modules/.package-lock.json  ## run the whole test suite
 	$(PY) -m pytest
 
 plan: $(VENV)/.installed  ## show what STACK would create and the policy verdicts

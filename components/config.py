@@ -439,6 +439,23 @@ class DrConfig(_Model):
         return v
 
 
+class MetricsServerConfig(_Model):
+    """metrics-server: the resource-metrics API (`metrics.k8s.io`) the HPAs scale on."""
+
+    install: Optional[bool] = Field(
+        default=None,
+        description="install metrics-server (kube-system); default: on in dev (kind, minikube and Docker "
+        "Desktop ship none), off elsewhere (a managed cluster usually has one; a second release fails on "
+        "its cluster-wide APIService); never on gke (GKE runs its own)",
+    )
+    kubelet_insecure_tls: Optional[bool] = Field(
+        default=None,
+        description="pass --kubelet-insecure-tls (skip verifying the kubelets' serving certificates); "
+        "default: on in dev, whose local clusters' kubelets serve self-signed certificates, off elsewhere",
+    )
+    chart_version: str = Field(default="3.13.0", description="pinned metrics-server chart (kubernetes-sigs)")
+
+
 class KubernetesConfig(_Model):
     """Settings for platforms that run workloads on Kubernetes (`kubernetes`, `gke`)."""
 
@@ -446,6 +463,7 @@ class KubernetesConfig(_Model):
     storage_class: Optional[str] = None
     ingress_controller_namespace: str = "ingress-nginx"
     monitoring_namespace: str = "monitoring"
+    metrics_server: MetricsServerConfig = MetricsServerConfig()
 
     @field_validator("namespace", "ingress_controller_namespace", "monitoring_namespace")
     @classmethod

@@ -27,7 +27,7 @@ def test_dev_has_the_whole_platform(plan):
     assert found["CronJob"] == 2  # pg_dump and mongodump
     assert found["PrometheusRule"] >= 1 and found["ServiceMonitor"] == 3
     charts = {r.inputs["chart"] for r in plan.capture.of_type("kubernetes:helm.sh/v3:Release")}
-    assert charts == {"ingress-nginx", "kube-prometheus-stack"}
+    assert charts == {"ingress-nginx", "kube-prometheus-stack", "metrics-server"}
     assert plan.platform == "kubernetes"
 
 

@@ -19,6 +19,19 @@ Creates, per data service present in `connections` (`postgres`, `mongodb`; other
   service on its port; in-cluster data pods admit the backup pods on that port (NetworkPolicies
   add up, so this works next to the app namespace's default deny and the data services' own
   policies).
+With `offsite` (the `gke` platform: the tiered GCS backup bucket of `components/dr/gcp.py`), each
+dump also leaves the cluster (issue 9, seeds 001/002: 30 d / 12 w / 12 m / 7 y). The dump then
+runs as an init container and an `upload` container copies it to `daily/<service>/<file>` and, on
+the days those tiers are due (Sunday, the 1st of the month, 1 January), to `weekly/`, `monthly/`
+and `yearly/`; the bucket's lifecycle rules move and expire each tier. The upload uses the JSON
+API with `ifGenerationMatch=0`, so it can only create an object, never replace one (the bucket's
+retention policy forbids that anyway; names carry the dump's UTC timestamp, so a retried run writes
+new names). It authenticates with Workload Identity: the pod runs as the Kubernetes service
+account `backup-<service>`, annotated with a Google service account that may only create objects
+under the service's prefixes (`offsite.service_account_email`; the IAM side is
+`components/dr/gke_offsite.py`). No key exists. The upload pod's extra NetworkPolicy allows the
+GKE metadata server (169.254.169.254:80) and 443 outside the private ranges (Google APIs through
+Private Google Access). The volume copy stays (fast restores, the 30 daily dumps).
 One Secret `backup-credentials` holds the connection URLs (from the secret `DataConnection.url`);
 the jobs read them with `secretKeyRef`, never as plain env values.
 
@@ -38,6 +51,7 @@ from typing import Mapping, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.app.kubernetes import HTTPS_PORT, PRIVATE_RANGES
 from components.base import PlatformComponent
 from components.config import ConfigError, StackContext
 from components.data.connection import DataConnection
@@ -76,6 +90,15 @@ POSTGRES_CLIENT_IMAGES: Mapping[str, str] = {
 }
 # mongodump (MongoDB Database Tools) supports every server version the config allows.
 MONGODB_CLIENT_IMAGE = "mongo:7.0.14"
+# The offsite upload needs only curl and a shell (busybox): no SDK, no gsutil.
+UPLOADER_IMAGE = "curlimages/curl:8.11.1"
+GCS_UPLOAD_URL = "https://storage.googleapis.com/upload/storage/v1/b"
+# as in components/cluster/gke_identity.py, which this module does not import (it loads pulumi_gcp,
+# which a `kubernetes` stack never needs)
+WI_ANNOTATION = "iam.gke.io/gcp-service-account"
+METADATA_SERVER = "169.254.169.254/32"  # the GKE metadata server (Workload Identity tokens)
+METADATA_PORT = 80
+METADATA_TOKEN_URL = "http://169.254.169.254/computeMetadata/v1/instance/service-accounts/default/token"
 
 _POSTGRES_SCRIPT = """\
 set -eu
@@ -107,6 +130,50 @@ find {dir} -maxdepth 1 -name 'mongodb-*.archive.gz' -mtime +"$((RETENTION_DAYS -
 find {dir} -maxdepth 1 -name 'mongodb-*.partial' -mmin +1440 -exec rm -f {{}} \\;
 """
 
+# Copies the newest complete dump (names sort by their UTC stamp) into every tier due today.
+_UPLOAD_SCRIPT = """\
+set -eu
+umask 077
+latest="$(ls -1 {dir}/"$SERVICE"-*[0-9]Z.* 2>/dev/null | grep -v '[.]partial$' | sort | tail -n 1)"
+[ -n "$latest" ] || {{ echo "no $SERVICE dump in {dir}" >&2; exit 1; }}
+name="${{latest##*/}}"
+# a short-lived token of the pod's Google service account (Workload Identity), never a key
+token="$(curl -sS --fail --retry 5 -H 'Metadata-Flavor: Google' "$METADATA_URL" \\
+  | sed -n 's/.*"access_token" *: *"\\([^"]*\\)".*/\\1/p')"
+[ -n "$token" ] || {{ echo "no access token from the GKE metadata server" >&2; exit 1; }}
+printf 'Authorization: Bearer %s\\n' "$token" > /tmp/auth-header
+tiers="daily"
+[ "$WEEKLY" = true ] && [ "$(date -u +%u)" = 7 ] && tiers="$tiers weekly"
+[ "$MONTHLY" = true ] && [ "$(date -u +%d)" = 01 ] && tiers="$tiers monthly"
+[ "$YEARLY" = true ] && [ "$(date -u +%m%d)" = 0101 ] && tiers="$tiers yearly"
+for tier in $tiers; do
+  object="$tier/$SERVICE/$name"
+  # ifGenerationMatch=0: create only; an existing (retained) object is never replaced
+  code="$(curl -sS --retry 5 --retry-delay 10 -o /tmp/response -w '%{{http_code}}' -X POST -T "$latest" \\
+    -H @/tmp/auth-header -H 'Content-Type: application/gzip' \\
+    "$UPLOAD_URL/$BUCKET/o?uploadType=media&ifGenerationMatch=0&name=$(printf %s "$object" | sed 's,/,%2F,g')")"
+  case "$code" in
+    200) echo "copied $name to gs://$BUCKET/$object" ;;
+    412) echo "gs://$BUCKET/$object exists already: kept" ;;
+    *) echo "upload of $object failed: HTTP $code" >&2; cat /tmp/response >&2; exit 1 ;;
+  esac
+done
+rm -f /tmp/auth-header /tmp/response
+"""
+
+
+@dataclass(frozen=True)
+class OffsiteCopy:
+    """Where the dumps are copied outside the cluster (GCS, with Workload Identity)."""
+
+    bucket: pulumi.Input[str]
+    service_account_email: pulumi.Input[str]  # Google service account; may only create objects
+
+
+def backup_service_account(service: str) -> str:
+    """The Kubernetes service account of a backup pod that copies offsite (Workload Identity)."""
+    return f"{BACKUP_JOB_PREFIX}{service}"
+
 
 @dataclass(frozen=True)
 class _Dump:
@@ -122,6 +189,7 @@ class KubernetesBackupsArgs:
     namespace: pulumi.Input[str]
     connections: Mapping[str, DataConnection]  # keys "postgres"/"mongodb" present when those run in-cluster
     storage_class: Optional[pulumi.Input[str]] = None
+    offsite: Optional[OffsiteCopy] = None  # gke: copy every dump into the tiered backup bucket
 
 
 class KubernetesBackups(PlatformComponent):
@@ -155,6 +223,8 @@ class KubernetesBackups(PlatformComponent):
                 self.volumes[service] = volume
                 self.cron_jobs[service] = self._cron_job(service, dump, args, volume, credentials)
                 self._network_policies(service, connection, args)
+                if args.offsite is not None:
+                    self._offsite_network_policy(service, args)
 
         self.register_outputs(
             {
@@ -252,12 +322,17 @@ class KubernetesBackups(PlatformComponent):
                 k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp"),
             ],
         )
+        upload = self._upload_container(service, args.offsite) if args.offsite is not None else None
         pod = k8s.core.v1.PodSpecArgs(
             restart_policy="Never",
+            # Workload Identity needs no token in the pod: the GKE metadata server mints it
             automount_service_account_token=False,
+            service_account_name=self._service_account(service, args) if upload else None,
             enable_service_links=False,
             security_context=pod_security_context(RUN_AS),
-            containers=[container],
+            # offsite: the dump must complete before the upload starts
+            init_containers=[container] if upload else None,
+            containers=[upload] if upload else [container],
             volumes=[
                 k8s.core.v1.VolumeArgs(
                     name="backups",
@@ -290,6 +365,68 @@ class KubernetesBackups(PlatformComponent):
                         ),
                     ),
                 ),
+            ),
+            opts=self.child_opts(),
+        )
+
+    def _upload_container(self, service: str, offsite: OffsiteCopy) -> k8s.core.v1.ContainerArgs:
+        retention = self.config.dr.retention
+        due = {"WEEKLY": retention.weekly_weeks, "MONTHLY": retention.monthly_months, "YEARLY": retention.yearly_years}
+        return k8s.core.v1.ContainerArgs(
+            name="upload",
+            image=UPLOADER_IMAGE,
+            image_pull_policy="IfNotPresent",
+            command=["/bin/sh", "-c", _UPLOAD_SCRIPT.format(dir=BACKUP_DIR)],
+            env=[
+                k8s.core.v1.EnvVarArgs(name="SERVICE", value=service),
+                k8s.core.v1.EnvVarArgs(name="BUCKET", value=offsite.bucket),
+                k8s.core.v1.EnvVarArgs(name="UPLOAD_URL", value=GCS_UPLOAD_URL),
+                k8s.core.v1.EnvVarArgs(name="METADATA_URL", value=METADATA_TOKEN_URL),
+                *(k8s.core.v1.EnvVarArgs(name=key, value=str(count > 0).lower()) for key, count in due.items()),
+                k8s.core.v1.EnvVarArgs(name="HOME", value="/tmp"),
+            ],
+            resources=resources(50, 64, 500, 256),
+            security_context=container_security_context(RUN_AS),
+            volume_mounts=[
+                k8s.core.v1.VolumeMountArgs(name="backups", mount_path=BACKUP_DIR, read_only=True),
+                k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp"),
+            ],
+        )
+
+    def _service_account(self, service: str, args: KubernetesBackupsArgs) -> pulumi.Output[str]:
+        """The backup pod's identity: acts as the offsite Google service account (Workload Identity)."""
+        assert args.offsite is not None
+        account = k8s.core.v1.ServiceAccount(
+            self.child_name("serviceaccount", service),
+            metadata=metadata(
+                backup_service_account(service),
+                args.namespace,
+                self._labels("backup", service),
+                {WI_ANNOTATION: args.offsite.service_account_email},
+            ),
+            automount_service_account_token=False,
+            opts=self.child_opts(),
+        )
+        return account.metadata.apply(lambda m: m.name)
+
+    def _offsite_network_policy(self, service: str, args: KubernetesBackupsArgs) -> None:
+        """The upload's flows: the GKE metadata server (tokens) and 443 to Google APIs."""
+        k8s.networking.v1.NetworkPolicy(
+            self.child_name("netpol", service, "offsite"),
+            metadata=metadata(
+                f"{BACKUP_JOB_PREFIX}{service}-to-google-apis", args.namespace, self._labels("backup", service)
+            ),
+            spec=k8s.networking.v1.NetworkPolicySpecArgs(
+                pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=self._pod_labels(service)),
+                policy_types=["Egress"],
+                egress=[
+                    k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+                        to=[peer(cidr=METADATA_SERVER)], ports=tcp_ports(METADATA_PORT)
+                    ),
+                    k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+                        to=[peer(cidr="0.0.0.0/0", except_cidrs=PRIVATE_RANGES)], ports=tcp_ports(HTTPS_PORT)
+                    ),
+                ],
             ),
             opts=self.child_opts(),
         )

@@ -25,7 +25,8 @@ Cloud SQL and Memorystore are created in parallel):
      balancer ranges) -> Cloud Armor + GKE Ingress (BackendConfig, FrontendConfig,
      ManagedCertificates, static IP)
   -> kube-prometheus-stack + Cloud Monitoring uptime checks and alerts
-  -> DR: backup bucket + scheduled Cloud SQL exports, mongodump CronJob, Backup for GKE plans.
+  -> DR: backup bucket + scheduled Cloud SQL exports, mongodump CronJob (volume + bucket tiers, its
+     own Workload Identity limited to creating objects under `<tier>/mongodb/`), Backup for GKE plans.
 
 Every Kubernetes object is created through the cluster's provider
 (`providers={"kubernetes": cluster.provider}`), so one `pulumi up` builds the cluster and then
@@ -43,6 +44,7 @@ from components.config import StackContext
 from components.gcp import deletion_protection_problems, project_id, raise_config_problems, shared_apis
 
 GKE_SDK_MODULES = ("container", "kms", "gkebackup")
+MONGODB_DUMP_IDENTITY = "mongodb-backup"  # Google service account of the mongodump upload
 
 
 def check_ranges(context: StackContext) -> None:
@@ -68,6 +70,17 @@ def check_ranges(context: StackContext) -> None:
             if ipaddress.ip_network(gv).overlaps(ipaddress.ip_network(cv))
         ],
     )
+
+
+def metrics_server_problems(context: StackContext) -> list[str]:
+    """GKE runs its own metrics-server (a managed add-on serving `metrics.k8s.io`): a second one
+    would fight it over the cluster-wide APIService."""
+    if context.config.kubernetes.metrics_server.install:
+        return [
+            "ai-assistant-platform:kubernetes.metricsServer.install = True: GKE provides metrics-server "
+            "itself; remove the key (or set it false) on platform gke"
+        ]
+    return []
 
 
 def required_apis(context: StackContext) -> list[str]:
@@ -97,7 +110,8 @@ def build(context: StackContext) -> dict[str, Any]:
     from components.cluster.gke_storage import GkeStorage, GkeStorageArgs
     from components.data.kubernetes import IN_CLUSTER_DATA, InClusterDataArgs
     from components.dr.gke_backup import GkeBackup, GkeBackupArgs
-    from components.dr.kubernetes import KubernetesBackups, KubernetesBackupsArgs
+    from components.dr.gke_offsite import OffsiteDumpAccess, OffsiteDumpAccessArgs
+    from components.dr.kubernetes import KubernetesBackups, KubernetesBackupsArgs, OffsiteCopy
     from components.edge.gke import GkeIngress, GkeIngressArgs
     from components.gcp.project import TELEMETRY_ROLES, WorkloadIdentity
     from components.monitoring.kubernetes import KubernetesMonitoring, KubernetesMonitoringArgs
@@ -106,7 +120,7 @@ def build(context: StackContext) -> dict[str, Any]:
 
     cfg = context.config
     gcfg = cfg.gcp
-    raise_config_problems(context, deletion_protection_problems(context))
+    raise_config_problems(context, deletion_protection_problems(context) + metrics_server_problems(context))
     check_ranges(context)
     project = project_id(context)
     primary = cfg.regions.primary
@@ -122,6 +136,8 @@ def build(context: StackContext) -> dict[str, Any]:
     ]
     if data.postgres.enabled:
         identities.append(gcp_wiring.backup_identity(postgres=True, firestore=False))
+    if data.mongodb.enabled:  # the mongodump CronJob's upload into the backup bucket; bucket-scoped only
+        identities.append(WorkloadIdentity(name=MONGODB_DUMP_IDENTITY, description="mongodump upload (Workload Identity)"))
     foundation = gcp_wiring.build_foundation(
         context,
         project,
@@ -206,10 +222,29 @@ def build(context: StackContext) -> dict[str, Any]:
     # --- DR: backup bucket and scheduled Cloud SQL exports, in-cluster dumps, Backup for GKE --
     bucket, exports = gcp_wiring.backups(foundation, exports=postgres is not None, postgres=postgres)
     if "mongodb" in in_cluster:
+        # the dumps stay on their volume (fast restores) and go to the bucket's tiers (7 years, off-cluster)
+        OffsiteDumpAccess(
+            "backups-offsite",
+            OffsiteDumpAccessArgs(
+                context,
+                bucket_name=bucket.bucket_name,
+                bucket=bucket.bucket.name,
+                tiers=bucket.tiers,
+                account=accounts.accounts[MONGODB_DUMP_IDENTITY].name,
+                member=accounts.members[MONGODB_DUMP_IDENTITY],
+                workload_pool=cluster.workload_pool,
+                namespace=namespace.name,
+                service="mongodb",
+            ),
+        )
         KubernetesBackups(
             "backups-in-cluster",
             KubernetesBackupsArgs(
-                context, namespace.name, {"mongodb": connections["mongodb"]}, storage_class=storage.storage_class
+                context,
+                namespace.name,
+                {"mongodb": connections["mongodb"]},
+                storage_class=storage.storage_class,
+                offsite=OffsiteCopy(bucket=bucket.bucket_name, service_account_email=accounts.emails[MONGODB_DUMP_IDENTITY]),
             ),
             opts=on_cluster,
         )

@@ -15,6 +15,7 @@ import pulumi
 
 from components.app.kubernetes import KubernetesApp, KubernetesAppArgs
 from components.app.namespace import PlatformNamespace, PlatformNamespaceArgs
+from components.cluster.metrics_server import MetricsServer, MetricsServerArgs, installs_metrics_server
 from components.config import StackContext
 from components.data.kubernetes import IN_CLUSTER_DATA, InClusterDataArgs
 from components.dr.kubernetes import DUMPED_SERVICES, KubernetesBackups, KubernetesBackupsArgs
@@ -26,6 +27,8 @@ from components.secrets.app_secrets import AppSecrets, AppSecretsArgs
 def build(context: StackContext) -> dict[str, Any]:
     cfg = context.config
     namespace = PlatformNamespace("platform", PlatformNamespaceArgs(context))
+    if installs_metrics_server(cfg):  # the HPAs' CPU/memory metrics (kind ships no metrics-server)
+        MetricsServer("metrics-server", MetricsServerArgs(context))
     secrets = AppSecrets("app-secrets", AppSecretsArgs(context))
     data = {
         service: IN_CLUSTER_DATA[service](

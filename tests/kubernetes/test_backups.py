@@ -11,7 +11,7 @@ import pytest
 
 from components.config import ConfigError
 from components.data.connection import DataConnection, NetworkPeer
-from components.dr.kubernetes import KubernetesBackups, KubernetesBackupsArgs
+from components.dr.kubernetes import KubernetesBackups, KubernetesBackupsArgs, OffsiteCopy
 from tests.helpers import dumps, k8s_objects, run_component, validate_k8s
 
 K8S_VERSION = kubernetes_validate.utils.latest_version()
@@ -31,13 +31,14 @@ def connection(service: str, *, cidr: str | None = None) -> DataConnection:
     )
 
 
-def backups(services=("postgres", "mongodb", "redis"), storage_class=None, managed=False):
+def backups(services=("postgres", "mongodb", "redis"), storage_class=None, managed=False, offsite=None):
     def build(context):
         connections = {
             s: connection(s, cidr="10.64.0.0/24" if managed else None) for s in services
         }
         KubernetesBackups(
-            "backups", KubernetesBackupsArgs(context, NAMESPACE, connections, storage_class=storage_class)
+            "backups",
+            KubernetesBackupsArgs(context, NAMESPACE, connections, storage_class=storage_class, offsite=offsite),
         )
 
     return build
@@ -217,3 +218,78 @@ def test_pg_dump_image_follows_the_server_version():
     assert container["image"] == "postgres:15.8-alpine"
     with pytest.raises(ConfigError, match="data.postgres.version"):
         run_component(backups(("postgres",)), overrides={"data": {"postgres": {"version": "11"}}})
+
+
+# --- offsite copy (gke): the dump leaves the cluster through Workload Identity -----------------
+
+BUCKET = "p-prod-gke-backups"
+GSA = "aia-prod-gke-mongodb-backup@p.iam.gserviceaccount.com"
+OFFSITE = OffsiteCopy(bucket=BUCKET, service_account_email=GSA)
+
+
+@pytest.fixture(scope="module")
+def offsite():
+    return run_component(backups(("mongodb",), offsite=OFFSITE), overrides={"environment": "prod"})
+
+
+def test_offsite_dump_runs_first_then_the_hardened_upload(offsite):
+    objects = k8s_objects(offsite.resources)
+    assert validate_k8s(objects, K8S_VERSION) == []
+    pod = pod_of(by_kind(offsite, "CronJob")["backup-mongodb"])
+    (dump,) = pod["initContainers"]  # an init container: the upload starts only after a complete dump
+    (upload,) = pod["containers"]
+    assert dump["image"].startswith("mongo:") and "mongodump" in dump["command"][2]
+    assert upload["name"] == "upload" and re.fullmatch(r"[a-z0-9./-]+:\d+\.\d+\.\d+", upload["image"])
+    sc = upload["securityContext"]
+    assert sc["runAsNonRoot"] and sc["readOnlyRootFilesystem"] and not sc["allowPrivilegeEscalation"]
+    assert sc["capabilities"]["drop"] == ["ALL"]
+    assert upload["resources"]["limits"]["cpu"] and upload["resources"]["limits"]["memory"]
+    assert {"name": "backups", "mountPath": "/backups", "readOnly": True} in upload["volumeMounts"]
+    env = {e["name"]: e.get("value") for e in upload["env"]}
+    assert env["BUCKET"] == BUCKET and env["SERVICE"] == "mongodb"
+    assert env["WEEKLY"] == env["MONTHLY"] == env["YEARLY"] == "true"  # seed 002: 12 w / 12 m / 7 y
+    # the upload never sees the database credentials
+    assert "valueFrom" not in dumps(upload["env"]) and "MONGODB_URI" not in dumps(upload)
+
+
+def test_offsite_pod_uses_workload_identity_and_no_key(offsite):
+    pod = pod_of(by_kind(offsite, "CronJob")["backup-mongodb"])
+    account = by_kind(offsite, "ServiceAccount")["backup-mongodb"]
+    assert pod["serviceAccountName"] == "backup-mongodb"
+    assert account["metadata"]["annotations"] == {"iam.gke.io/gcp-service-account": GSA}
+    # the GKE metadata server mints the token; none is mounted, and no key file exists anywhere
+    assert pod["automountServiceAccountToken"] is False and account["automountServiceAccountToken"] is False
+    assert "key.json" not in dumps(pod) and "GOOGLE_APPLICATION_CREDENTIALS" not in dumps(pod)
+
+
+def test_offsite_pod_may_reach_the_metadata_server_and_google_apis_only(offsite):
+    policies = by_kind(offsite, "NetworkPolicy")
+    cron = by_kind(offsite, "CronJob")["backup-mongodb"]
+    pod_labels = cron["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
+    google = policies["backup-mongodb-to-google-apis"]["spec"]
+    assert google["podSelector"]["matchLabels"].items() <= pod_labels.items()
+    assert google["policyTypes"] == ["Egress"]
+    metadata_rule, https = google["egress"]
+    assert metadata_rule == {"to": [{"ipBlock": {"cidr": "169.254.169.254/32"}}], "ports": [{"protocol": "TCP", "port": 80}]}
+    assert https["ports"] == [{"protocol": "TCP", "port": 443}]
+    (block,) = https["to"]
+    assert block["ipBlock"]["cidr"] == "0.0.0.0/0"
+    assert {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"} <= set(block["ipBlock"]["except"])
+
+
+def test_without_offsite_the_dumps_stay_on_the_volume(dev):
+    for cron_job in by_kind(dev, "CronJob").values():
+        pod = pod_of(cron_job)
+        assert "initContainers" not in pod and "serviceAccountName" not in pod
+        assert [c["name"] for c in pod["containers"]] == ["dump"]
+    assert not by_kind(dev, "ServiceAccount")
+    assert "443" not in dumps(by_kind(dev, "NetworkPolicy")) and "storage.googleapis.com" not in dumps(dev.resources[-1].inputs)
+
+
+def test_disabled_tiers_are_not_uploaded():
+    capture = run_component(
+        backups(("mongodb",), offsite=OFFSITE), overrides={"dr": {"retention": {"weeklyWeeks": 0, "yearlyYears": 0}}}
+    )
+    upload = pod_of(by_kind(capture, "CronJob")["backup-mongodb"])["containers"][0]
+    env = {e["name"]: e.get("value") for e in upload["env"]}
+    assert (env["WEEKLY"], env["MONTHLY"], env["YEARLY"]) == ("false", "true", "false")
