@@ -617,6 +617,17 @@ class AwsConfig(_Model):
         description="AWS Backup vault lock in prod: governance (privileged users may lift it) or compliance "
         "(immutable after a 3-day grace period)",
     )
+    runtimes: dict[str, Literal["python", "nextjs"]] = Field(
+        default_factory=lambda: {"frontend": "nextjs"},
+        description="what each service's image runs, which decides the paths its task makes writable for the "
+        "app user (uid 1000) on the read-only root filesystem: `python` /tmp; `nextjs` /tmp and "
+        "/app/.next/cache; a service not listed is `python`",
+    )
+    init_image: str = Field(
+        default="public.ecr.aws/docker/library/busybox:1.37.0",
+        description="image of the init container that hands the writable volumes to the app user before the "
+        "app starts (needs `sh`, `chmod`, `chown`); pinned by tag or digest",
+    )
 
     @field_validator("vpc_cidr")
     @classmethod
@@ -643,6 +654,14 @@ class AwsConfig(_Model):
     def _origin_domain(cls, v: Optional[str]) -> Optional[str]:
         if v is not None and not _DOMAIN_RE.match(v):
             raise ValueError("must be a lowercase DNS name such as 'origin-dr.example.com'")
+        return v
+
+    @field_validator("init_image")
+    @classmethod
+    def _init_image_is_pinned(cls, v: str) -> str:
+        m = _IMAGE_RE.match(v)
+        if not m or (not m.group("digest") and m.group("tag") in (None, "latest")):
+            raise ValueError("must be an image pinned by a version tag or a digest (e.g. 'busybox:1.37.0')")
         return v
 
 

@@ -170,4 +170,8 @@ def test_secret_store_encrypts_replicates_and_never_shows_values():
         assert s["recoveryWindowInDays"] == 30
     versions = run.of_type("aws:secretsmanager/secretVersion:SecretVersion")
     assert [v.inputs["secretString"] for v in versions] == ["[secret]", "[secret]"]
+    assert sorted(holder["store"].versions) == ["DATABASE_URL", "JWT_SECRET_KEY"]
+    # outside prod a destroyed stack can be rebuilt at once: the names are not reserved for 30 days
+    staging = run_aws(build, overrides={"environment": "staging"})
+    assert {r.inputs["recoveryWindowInDays"] for r in staging.of_type("aws:secretsmanager/secret:Secret")} == {0}
     assert "s3cr3t" not in str([r.inputs for r in run.resources])

@@ -57,7 +57,7 @@ def test_no_secret_value_outside_secret_markers(plan):
     for leak in ("mock-random-", "offline-plan-placeholder", "placeholder-"):
         assert leak not in document
     task = next(r for r in plan.capture.resources if r.name == "app-api-task-definition")
-    container = json.loads(task.inputs["containerDefinitions"])[0]
+    container = next(c for c in json.loads(task.inputs["containerDefinitions"]) if c["name"] == "api")
     assert {s["name"] for s in container["secrets"]} >= {"DATABASE_URL", "REDIS_URL", "MONGODB_CONNECTION_URI",
                                                         "QUEUE_CONNECTIONURL", "OPENAI_API_KEY"}
     assert all(s["valueFrom"].startswith("arn:aws:secretsmanager:") for s in container["secrets"])
@@ -91,6 +91,7 @@ def test_outputs(plan):
         ({"edge": {"cdn": False}}, "edge.cdn = False"),
         ({"regions": {"primary": "local"}}, "regions.primary = 'local'"),
         ({"aws": {"cachedServices": ["worker"]}}, "aws.cachedServices: 'worker'"),
+        ({"aws": {"runtimes": {"web": "nextjs"}}}, "aws.runtimes: 'web'"),
         ({"data": {"redis": {"version": "7.2"}}}, "data.redis.version = '7.2'"),
     ],
 )
