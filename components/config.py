@@ -1044,5 +1044,6 @@ class StackContext:
 
     @property
     def prefix(self) -> str:
-        """Short, stable prefix for physical cloud names (GCP service-account ids allow 30 chars)."""
-        return f"aia-{re.sub(r'[^a-z0-9-]', '-', self.stack.lower())}"[:16].rstrip("-")
+        """Short, stable prefix for physical cloud names (GCP service-account ids allow 30 chars).
+        Runs of hyphens collapse to one: RDS, DocumentDB and ElastiCache identifiers reject '--'."""
+        return re.sub(r"-+", "-", f"aia-{re.sub(r'[^a-z0-9-]', '-', self.stack.lower())}")[:16].rstrip("-")

@@ -52,7 +52,7 @@ class Rule:
 
 
 def _compute(field: str = "name") -> list[Rule]:
-    return [Rule(field, 63, RFC1035, "project", autoname=63,
+    return [Rule(field, 63, RFC1035, "region", autoname=63,
                  evidence="pulumi-gcp compute docstrings: 1-63 characters, RFC 1035, first a lowercase letter, "
                  "then dashes, lowercase letters or digits, the last not a dash")]
 
@@ -276,4 +276,10 @@ REFERENCES = {
     ("gcp:secretmanager/secretIamMember:SecretIamMember", "secretId"),
     ("gcp:cloudrunv2/serviceIamMember:ServiceIamMember", "name"),
     ("gcp:cloudrunv2/jobIamMember:JobIamMember", "name"),
+    ("aws:docdb/clusterInstance:ClusterInstance", "clusterIdentifier"),
+    ("aws:secretsmanager/secretVersion:SecretVersion", "secretId"),
+    ("aws:budgets/budget:Budget", "accountId"),
+    # the engine family ("postgres16", "docdb5.0"), not a name of the group
+    ("aws:rds/parameterGroup:ParameterGroup", "family"),
+    ("aws:docdb/clusterParameterGroup:ClusterParameterGroup", "family"),
 }
