@@ -626,7 +626,7 @@ class AwsConfig(_Model):
     init_image: str = Field(
         default="public.ecr.aws/docker/library/busybox:1.37.0",
         description="image of the init container that hands the writable volumes to the app user before the "
-        "app starts (needs `sh`, `chmod`, `chown`); pinned by tag or digest",
+        "app starts (needs `sh` and `chmod`); pinned by tag or digest (a digest is safer)",
     )
 
     @field_validator("vpc_cidr")

@@ -9,11 +9,11 @@ import re
 
 import pytest
 
-from components.config import parse_stack_config
+from components.config import PROJECT, parse_stack_config
 from tests.helpers import plan_of, stack_raw_config
 from tools.harness import Registration
 from tools.mocks import _aws_arn
-from tools.plan import available_stacks
+from tools.plan import available_stacks, read_stack_config
 
 TASK = "aws:ecs/taskDefinition:TaskDefinition"
 SERVICE = "aws:ecs/service:Service"
@@ -27,7 +27,8 @@ ROLE_GRANTS = ("aws:iam/rolePolicy:RolePolicy", "aws:iam/rolePolicyAttachment:Ro
 # Next.js (standalone server, WORKDIR /app): the image-optimisation / ISR cache and the temp dir.
 WRITES = {"python": {"/tmp"}, "nextjs": {"/tmp", "/app/.next/cache"}}
 
-ECS_STACKS = [s for s in available_stacks() if plan_of(s).capture.of_type(TASK)]
+# the stacks whose platform is ECS (read from the stack files, without planning at collection)
+ECS_STACKS = [s for s in available_stacks() if read_stack_config(s)[1].get(f"{PROJECT}:platform") == "ecs"]
 
 
 def _closure(reg: Registration, by_urn: dict[str, Registration]) -> set[str]:

@@ -13,8 +13,9 @@ import re
 
 import pytest
 
+from components.config import PROJECT
 from tests.helpers import plan_of
-from tools.plan import available_stacks
+from tools.plan import available_stacks, read_stack_config
 
 # action -> does it support resource-level permissions?
 RESOURCE_LEVEL: dict[str, bool] = {
@@ -67,7 +68,8 @@ _TYPE_WIDE = re.compile(
     r")$"
 )
 
-AWS_STACKS = [s for s in available_stacks() if plan_of(s).platform == "ecs"]
+# the stacks whose platform is ECS (read from the stack files, without planning at collection)
+AWS_STACKS = [s for s in available_stacks() if read_stack_config(s)[1].get(f"{PROJECT}:platform") == "ecs"]
 
 
 def _documents(plan):
