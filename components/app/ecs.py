@@ -59,6 +59,7 @@ import pulumi_aws as aws
 from components.base import PlatformComponent
 from components.config import ServiceConfig, StackContext
 from components.data.connection import ENV_VARS
+from components.images import ecr_repository_arns
 
 CPU_TARGET_PERCENT = 70.0
 MEMORY_TARGET_PERCENT = 80.0
@@ -80,9 +81,6 @@ WRITABLE_PATHS: dict[str, tuple[str, ...]] = {
     "nextjs": ("/tmp", "/app/.next/cache"),
 }
 
-_ECR_IMAGE_RE = re.compile(
-    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/(?P<repo>[^:@]+)"
-)
 
 # (cpu units, allowed memory MiB)
 FARGATE_SIZES: tuple[tuple[int, tuple[int, ...]], ...] = (
@@ -124,17 +122,6 @@ def _assume_role_policy(account_id: str, region: str) -> str:
             ],
         }
     )
-
-
-def ecr_repository_arns(images: Sequence[str]) -> list[str]:
-    """The private ECR repositories `images` come from (ECR Public and other registries need no IAM)."""
-    arns = set()
-    for image in images:
-        m = _ECR_IMAGE_RE.match(image)
-        if m:
-            partition = "aws-cn" if ".amazonaws.com.cn/" in image else "aws"
-            arns.add(f"arn:{partition}:ecr:{m['region']}:{m['account']}:repository/{m['repo']}")
-    return sorted(arns)
 
 
 def execution_policy(
