@@ -60,6 +60,7 @@ from components.base import PlatformComponent
 from components.config import ServiceConfig, StackContext
 from components.data.connection import ENV_VARS
 from components.images import ecr_repository_arns
+from components.naming import bounded
 
 CPU_TARGET_PERCENT = 70.0
 MEMORY_TARGET_PERCENT = 80.0
@@ -360,7 +361,7 @@ class EcsApp(PlatformComponent):
             return aws.iam.Role(
                 self.child_name(name, kind),
                 aws.iam.RoleArgs(
-                    name=f"{self.context.prefix}-{name}-{kind}",
+                    name=bounded(f"{self.context.prefix}-{name}-{kind}", 64),  # IAM's maximum
                     description=description,
                     assume_role_policy=trust,
                     tags=tags,
