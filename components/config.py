@@ -635,6 +635,17 @@ class AwsConfig(_Model):
         description="AWS Backup vault lock in prod: governance (privileged users may lift it) or compliance "
         "(immutable after a 3-day grace period)",
     )
+    runtimes: dict[str, Literal["python", "nextjs"]] = Field(
+        default_factory=lambda: {"frontend": "nextjs"},
+        description="what each service's image runs, which decides the paths its task makes writable for the "
+        "app user (uid 1000) on the read-only root filesystem: `python` /tmp; `nextjs` /tmp and "
+        "/app/.next/cache; a service not listed is `python`",
+    )
+    init_image: str = Field(
+        default="public.ecr.aws/docker/library/busybox:1.37.0",
+        description="image of the init container that hands the writable volumes to the app user before the "
+        "app starts (needs `sh` and `chmod`); pinned by tag or digest (a digest is safer)",
+    )
 
     @field_validator("vpc_cidr")
     @classmethod
@@ -679,6 +690,13 @@ class AwsConfig(_Model):
         description="what the WAF does on `edge.rateLimits.aiPaths` when the managed SQL-injection/XSS body "
         "rules match: count (log only; free-text prompts trip them) or block; other paths always block",
     )
+    @field_validator("init_image")
+    @classmethod
+    def _init_image_is_pinned(cls, v: str) -> str:
+        m = _IMAGE_RE.match(v)
+        if not m or (not m.group("digest") and m.group("tag") in (None, "latest")):
+            raise ValueError("must be an image pinned by a version tag or a digest (e.g. 'busybox:1.37.0')")
+        return v
 
 
 class StackConfig(_Model):
@@ -1060,5 +1078,6 @@ class StackContext:
 
     @property
     def prefix(self) -> str:
-        """Short, stable prefix for physical cloud names (GCP service-account ids allow 30 chars)."""
-        return f"aia-{re.sub(r'[^a-z0-9-]', '-', self.stack.lower())}"[:16].rstrip("-")
+        """Short, stable prefix for physical cloud names (GCP service-account ids allow 30 chars).
+        Runs of hyphens collapse to one: RDS, DocumentDB and ElastiCache identifiers reject '--'."""
+        return re.sub(r"-+", "-", f"aia-{re.sub(r'[^a-z0-9-]', '-', self.stack.lower())}")[:16].rstrip("-")

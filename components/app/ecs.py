@@ -3,19 +3,26 @@
 Creates an ECS cluster with Container Insights and, per enabled service:
 
 - a CloudWatch log group `/ecs/<prefix>/<service>` (retention `aws.logRetentionDays`, `logs` KMS key);
-- an execution role (used by the ECS agent) that may only pull images from this account's ECR,
-  write to that one log group, and read exactly the Secrets Manager secrets the service uses
-  (decrypting through Secrets Manager only); a task role (the application's identity) with no
+- an execution role (used by the ECS agent) that may only pull from the private ECR repositories
+  its images come from (no ECR grant at all when none is: ghcr.io, ECR Public), write to that one
+  log group, and read exactly the Secrets Manager secrets the service uses (decrypting through
+  Secrets Manager only); a task role (the application's identity) with no
   permissions: add what the application needs there, nothing else gets it. Both roles can only be
   assumed by ECS tasks of this account;
 - a task definition: FARGATE, `awsvpc`, CPU/memory mapped to a valid Fargate size (below), non-root
-  user `1000`, read-only root filesystem with a writable `/tmp` volume, all capabilities dropped,
-  an init process, secrets (the service's `secrets` and the connection URLs of the data services it
-  `uses`: DATABASE_URL, REDIS_URL, MONGODB_CONNECTION_URI, QUEUE_CONNECTIONURL) injected through
+  user `1000`, read-only root filesystem, all capabilities dropped, an init process; a task volume at
+  every path the image writes (`WRITABLE_PATHS` per `aws.runtimes` kind: /tmp, and .next/cache for
+  Next.js), which a non-essential `volume-init` container (`aws.initImage`, root without any
+  capability) makes writable for uid 1000 first -- Fargate creates volumes root-owned 0755 -- and the
+  app container starts only after it exits 0 (`dependsOn` SUCCESS); secrets (the service's
+  `secrets` and the connection URLs of the data services it `uses`: DATABASE_URL, REDIS_URL, MONGODB_CONNECTION_URI, QUEUE_CONNECTIONURL) injected through
   `secrets[].valueFrom` = Secrets Manager ARNs, never `environment`; awslogs logging (non-blocking);
   a container health check: HTTP on the health path (web services), the config's `healthCommand`
   (workers: a heartbeat file the worker touches after each queue poll);
-- a service in the private subnets without public IPs, its own security group, the deployment
+- a service in the private subnets without public IPs, created only after the execution role's
+  policy and the SecretVersion of every secret its tasks read (a task that starts earlier fails,
+  the circuit breaker stops the first deployment and there is nothing to roll back to), and waiting
+  for steady state, so `up` fails when the tasks do not run; its own security group, the deployment
   circuit breaker with rollback, minimum healthy 100 % / maximum 200 % (rolling without capacity
   loss), zone rebalancing; routed web services register with their ALB target group, internal web
   services (no route, e.g. MCP) in Cloud Map (`<service>.<prefix>.internal`); the worker has neither;
@@ -42,6 +49,7 @@ e.g. prod frontend 2 vCPU/4 GiB -> 2048/4096, API 4/8 GiB -> 4096/8192, worker 1
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Mapping, Optional, Sequence
 
@@ -51,12 +59,29 @@ import pulumi_aws as aws
 from components.base import PlatformComponent
 from components.config import ServiceConfig, StackContext
 from components.data.connection import ENV_VARS
+from components.images import ecr_repository_arns
+from components.naming import bounded
 
 CPU_TARGET_PERCENT = 70.0
 MEMORY_TARGET_PERCENT = 80.0
 SCALE_IN_COOLDOWN_SECONDS = 300
 SCALE_OUT_COOLDOWN_SECONDS = 60
 APP_USER = "1000"
+INIT_CONTAINER = "volume-init"
+WRITABLE_MODE = "1777"
+
+# What each kind of image writes at run time. The root filesystem is read-only, so every such path
+# is a task volume; Fargate creates a volume root-owned 0755, so the init container (below) hands it
+# to the app user before the app starts. `aws.runtimes` says which kind each service is.
+WRITABLE_PATHS: dict[str, tuple[str, ...]] = {
+    # tempfile (uploads, spooled responses), gunicorn's worker heartbeat (worker_tmp_dir defaults to
+    # the temp dir), the queue worker's heartbeat file /tmp/worker-heartbeat
+    "python": ("/tmp",),
+    # the Next.js server (standalone output, WORKDIR /app): image optimisation and ISR cache
+    # under .next/cache, plus the Node temp dir
+    "nextjs": ("/tmp", "/app/.next/cache"),
+}
+
 
 # (cpu units, allowed memory MiB)
 FARGATE_SIZES: tuple[tuple[int, tuple[int, ...]], ...] = (
@@ -101,24 +126,36 @@ def _assume_role_policy(account_id: str, region: str) -> str:
 
 
 def execution_policy(
-    account_id: str, region: str, log_group_arn: str, secret_arns: Sequence[str], secrets_key_arn: str
+    region: str,
+    log_group_arn: str,
+    secret_arns: Sequence[str],
+    secrets_key_arn: str,
+    images: Sequence[str] = (),
 ) -> str:
-    """Least privilege for the ECS agent of one service."""
-    statements = [
-        {"Sid": "EcrToken", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
-        {
-            "Sid": "EcrPull",
-            "Effect": "Allow",
-            "Action": ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
-            "Resource": f"arn:aws:ecr:{region}:{account_id}:repository/*",
-        },
+    """Least privilege for the ECS agent of one service: pull from exactly the ECR repositories its
+    images come from (no ECR statement when none is in ECR: ghcr.io, ECR Public), write to its log
+    group, read its own secrets."""
+    statements: list[dict] = []
+    repositories = ecr_repository_arns(images)
+    if repositories:
+        statements += [
+            # GetAuthorizationToken supports no resource-level permission: "*" is the only resource
+            {"Sid": "EcrToken", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
+            {
+                "Sid": "EcrPull",
+                "Effect": "Allow",
+                "Action": ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
+                "Resource": repositories,
+            },
+        ]
+    statements.append(
         {
             "Sid": "Logs",
             "Effect": "Allow",
             "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
             "Resource": f"{log_group_arn}:*",
-        },
-    ]
+        }
+    )
     if secret_arns:
         statements += [
             {
@@ -144,6 +181,45 @@ def health_command(port: int, path: str) -> list[str]:
     return ["CMD-SHELL", f"curl -fsS -o /dev/null {url} || wget -q -O /dev/null {url} || exit 1"]
 
 
+def volume_name(path: str) -> str:
+    """The task volume mounted at `path`: '/tmp' -> 'tmp', '/app/.next/cache' -> 'app-next-cache'."""
+    return re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-")
+
+
+def _log_configuration(log_group: str, region: str, stream_prefix: str) -> dict:
+    return {
+        "logDriver": "awslogs",
+        "options": {
+            "awslogs-group": log_group,
+            "awslogs-region": region,
+            "awslogs-stream-prefix": stream_prefix,
+            "mode": "non-blocking",
+            "max-buffer-size": "25m",
+        },
+    }
+
+
+def init_container(image: str, paths: Sequence[str], log_group: str, region: str) -> dict:
+    """A non-essential container that runs first and exits: it makes each writable volume writable
+    for the app user (a Fargate volume starts root-owned 0755). It must run as root -- only the
+    owner may change a directory's mode -- but as the owner it needs no capability: every
+    capability is dropped, the root filesystem is read-only, and it has no ports and no secrets.
+    Mode 1777 is /tmp's usual mode (sticky: a user can remove only its own files); the volume is
+    private to the task, whose app container is its only other user."""
+    return {
+        "name": INIT_CONTAINER,
+        "image": image,
+        "essential": False,
+        "user": "0",
+        "readonlyRootFilesystem": True,
+        "entryPoint": ["sh", "-c"],
+        "command": [f"chmod {WRITABLE_MODE} {' '.join(paths)}"],
+        "mountPoints": [{"sourceVolume": volume_name(p), "containerPath": p, "readOnly": False} for p in paths],
+        "linuxParameters": {"capabilities": {"drop": ["ALL"]}},
+        "logConfiguration": _log_configuration(log_group, region, INIT_CONTAINER),
+    }
+
+
 def container_definition(
     name: str,
     svc: ServiceConfig,
@@ -151,28 +227,24 @@ def container_definition(
     secrets: Mapping[str, str],
     log_group: str,
     region: str,
+    writable_paths: Sequence[str] = WRITABLE_PATHS["python"],
+    init_image: Optional[str] = None,
 ) -> list[dict]:
-    """The one container of a task, in ECS API shape."""
+    """The containers of a task, in ECS API shape: the app container and, when it has writable
+    paths, the init container that prepares them (the app starts only after it exits 0)."""
     container: dict = {
         "name": name,
         "image": svc.image,
         "essential": True,
         "user": APP_USER,
         "readonlyRootFilesystem": True,
-        "mountPoints": [{"sourceVolume": "tmp", "containerPath": "/tmp", "readOnly": False}],
+        "mountPoints": [
+            {"sourceVolume": volume_name(p), "containerPath": p, "readOnly": False} for p in writable_paths
+        ],
         "linuxParameters": {"initProcessEnabled": True, "capabilities": {"drop": ["ALL"]}},
         "environment": [{"name": k, "value": v} for k, v in sorted(environment.items())],
         "secrets": [{"name": k, "valueFrom": v} for k, v in sorted(secrets.items())],
-        "logConfiguration": {
-            "logDriver": "awslogs",
-            "options": {
-                "awslogs-group": log_group,
-                "awslogs-region": region,
-                "awslogs-stream-prefix": name,
-                "mode": "non-blocking",
-                "max-buffer-size": "25m",
-            },
-        },
+        "logConfiguration": _log_configuration(log_group, region, name),
         # lets in-flight streaming responses finish before SIGKILL (Fargate maximum)
         "stopTimeout": 120,
     }
@@ -190,7 +262,12 @@ def container_definition(
         check = ["CMD", *svc.health_command]
     if check:
         container["healthCheck"] = {"command": check, "interval": 30, "timeout": 5, "retries": 3, "startPeriod": 60}
-    return [container]
+    if not writable_paths:
+        return [container]
+    if init_image is None:
+        raise ValueError(f"service {name}: writable paths {list(writable_paths)} need an init image")
+    container["dependsOn"] = [{"containerName": INIT_CONTAINER, "condition": "SUCCESS"}]
+    return [init_container(init_image, writable_paths, log_group, region), container]
 
 
 @dataclass(frozen=True)
@@ -204,6 +281,9 @@ class EcsAppArgs:
     secret_arns: Mapping[str, pulumi.Input[str]]
     secrets_kms_key_arn: pulumi.Input[str]
     logs_kms_key_arn: pulumi.Input[str]
+    # env name -> the resource that writes that secret's value (the SecretVersion): a task reads its
+    # secrets when it starts, so its service must not start before they exist
+    secret_versions: Mapping[str, pulumi.Resource] = field(default_factory=dict)
     # routed service -> ALB target group ARN
     target_group_arns: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     # the listener rules that attach those target groups (ECS rejects a target group without one)
@@ -281,7 +361,7 @@ class EcsApp(PlatformComponent):
             return aws.iam.Role(
                 self.child_name(name, kind),
                 aws.iam.RoleArgs(
-                    name=f"{self.context.prefix}-{name}-{kind}",
+                    name=bounded(f"{self.context.prefix}-{name}-{kind}", 64),  # IAM's maximum
                     description=description,
                     assume_role_policy=trust,
                     tags=tags,
@@ -289,14 +369,20 @@ class EcsApp(PlatformComponent):
                 opts=self.child_opts(),
             )
 
+        missing_versions = [s for s in secret_names if s not in args.secret_versions]
+        if missing_versions:
+            raise ValueError(f"service {name}: no secret version (the value) for {missing_versions}")
+        writable = WRITABLE_PATHS[cfg.aws.runtimes.get(name, "python")]
+        images = [svc.image, cfg.aws.init_image] if writable else [svc.image]
+
         execution_role = role("execution", f"ECS agent for {name}: image pull, logs, its own secrets")
         ordered = list(secret_arns.values())
-        aws.iam.RolePolicy(
+        execution_grant = aws.iam.RolePolicy(
             self.child_name(name, "execution-policy"),
             aws.iam.RolePolicyArgs(
                 role=execution_role.id,
-                policy=pulumi.Output.all(args.account_id, log_group.arn, args.secrets_kms_key_arn, *ordered).apply(
-                    lambda a: execution_policy(a[0], region, a[1], a[3:], a[2])
+                policy=pulumi.Output.all(log_group.arn, args.secrets_kms_key_arn, *ordered).apply(
+                    lambda a: execution_policy(region, a[0], a[2:], a[1], images)
                 ),
             ),
             opts=self.child_opts(),
@@ -311,7 +397,9 @@ class EcsApp(PlatformComponent):
         names = list(secret_arns)
         definitions = pulumi.Output.all(*ordered).apply(
             lambda arns: json.dumps(
-                container_definition(name, svc, environment, dict(zip(names, arns)), log_group_name, region)
+                container_definition(
+                    name, svc, environment, dict(zip(names, arns)), log_group_name, region, writable, cfg.aws.init_image
+                )
             )
         )
         task = aws.ecs.TaskDefinition(
@@ -328,7 +416,7 @@ class EcsApp(PlatformComponent):
                 execution_role_arn=execution_role.arn,
                 task_role_arn=task_role.arn,
                 container_definitions=definitions,
-                volumes=[aws.ecs.TaskDefinitionVolumeArgs(name="tmp")],
+                volumes=[aws.ecs.TaskDefinitionVolumeArgs(name=volume_name(p)) for p in writable],
                 tags=tags,
             ),
             opts=self.child_opts(),
@@ -336,7 +424,8 @@ class EcsApp(PlatformComponent):
 
         load_balancers = None
         registries = None
-        depends_on: list[pulumi.Resource] = []
+        # the service starts tasks at once: the agent's grant and every secret value must exist first
+        depends_on: list[pulumi.Resource] = [execution_grant, *(args.secret_versions[s] for s in secret_names)]
         if svc.kind == "web" and svc.route is not None:
             if name not in args.target_group_arns:
                 raise ValueError(f"service {name} has a route but no ALB target group")
@@ -345,7 +434,7 @@ class EcsApp(PlatformComponent):
                     target_group_arn=args.target_group_arns[name], container_name=name, container_port=svc.port
                 )
             ]
-            depends_on = list(args.load_balancer_dependencies)
+            depends_on += list(args.load_balancer_dependencies)
         elif svc.kind == "web" and namespace is not None:
             discovery = aws.servicediscovery.Service(
                 self.child_name(name, "discovery"),
@@ -388,10 +477,11 @@ class EcsApp(PlatformComponent):
                 enable_ecs_managed_tags=True,
                 propagate_tags="SERVICE",
                 enable_execute_command=False,
-                wait_for_steady_state=False,
+                # `up` fails when the tasks do not start, instead of reporting success with none running
+                wait_for_steady_state=True,
                 tags=tags,
             ),
-            opts=self.child_opts(depends_on=depends_on or None, ignore_changes=["desiredCount"]),
+            opts=self.child_opts(depends_on=depends_on, ignore_changes=["desiredCount"]),
         )
         self.service_names[name] = name
         self.log_group_names[name] = log_group_name

@@ -41,7 +41,7 @@ class FirestoreMongoArgs:
     project: pulumi.Input[str]
     settings: DataServiceConfig
     location: str  # a region or a Firestore multi-region (nam5, eur3)
-    user: str = "app"
+    user: str = "app-user"  # UserCreds names are 4-63 characters
     deletion_protection: bool = True
     depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)  # the Firestore API
 

@@ -46,6 +46,7 @@ import pulumi_aws as aws
 
 from components.base import PlatformComponent
 from components.config import StackConfig, StackContext
+from components.naming import bounded
 from components.storage.s3 import access_logs_bucket, expire_objects, log_access, private_bucket, tls_only_statement
 
 BACKUP_ROLE_POLICIES = (
@@ -439,7 +440,7 @@ class AwsDisasterRecovery(PlatformComponent):
         name = f"{self.context.prefix}-{reference}"
         return aws.route53.HealthCheck(
             self.child_name(key),
-            aws.route53.HealthCheckArgs(reference_name=name[:64], tags={**self.labels, "Name": name}, **check),
+            aws.route53.HealthCheckArgs(reference_name=bounded(name, 27), tags={**self.labels, "Name": name}, **check),
             opts=self.child_opts(),
         )
 

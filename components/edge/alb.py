@@ -12,8 +12,11 @@ Creates:
   (the security group already admits only CloudFront's origin-facing addresses);
 - the ALB in the public subnets: invalid header fields dropped, deletion protection in prod,
   access logs, idle timeout = `edge.streamingTimeoutSeconds` (SSE streams stay open);
-- per routed service an `ip` target group (health check on the readiness path, 120 s
-  deregistration delay so in-flight streams finish);
+- per routed service an `ip` target group `<prefix>-<service>-<port>` (health check on the
+  readiness path, 120 s deregistration delay so in-flight streams finish); a port change replaces
+  it, and since Pulumi creates a replacement before deleting the old one (deleteBeforeReplace
+  off), the port in the name keeps the two apart: the listener rule and the ECS service move to
+  the new group in place, then the old one is deleted;
 - an HTTPS listener (certificate from ACM, policy ELBSecurityPolicy-TLS13-1-2-2021-06: TLS 1.3 and
   1.2 only) whose default action is a fixed 403, plus per routed service a rule forwarding
   requests for its host (and paths) that carry the origin secret;
@@ -32,11 +35,17 @@ import pulumi_random as random
 
 from components.base import PlatformComponent
 from components.config import StackContext
+from components.naming import bounded
 from components.storage.s3 import expire_objects, private_bucket, tls_only_statement
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 ORIGIN_HEADER = "X-Origin-Verify"
 LOG_DELIVERY_SERVICE = "logdelivery.elasticloadbalancing.amazonaws.com"
+
+
+def target_group_name(prefix: str, service: str, port: int) -> str:
+    """`aia-prod-aws-api-8080`: at most 32 characters (hash-shortened), letters, digits, hyphens."""
+    return bounded(f"{prefix}-{service}-{port}", 32)
 
 
 def path_patterns(paths: Sequence[str]) -> list[str]:
@@ -107,7 +116,9 @@ class AwsLoadBalancer(PlatformComponent):
             self.target_groups[svc_name] = aws.lb.TargetGroup(
                 self.child_name(svc_name, "tg"),
                 aws.lb.TargetGroupArgs(
-                    name=f"{prefix}-{svc_name}"[:32].rstrip("-"),
+                    # `port` (like protocol, target type and VPC) replaces a target group; Pulumi creates
+                    # the replacement first, so the name carries the port: old and new never clash
+                    name=target_group_name(prefix, svc_name, svc.port),
                     port=svc.port,
                     protocol="HTTP",
                     target_type="ip",

@@ -46,6 +46,7 @@ import pulumi_aws as aws
 from components.base import PlatformComponent
 from components.config import StackContext
 from components.monitoring.aws_costs import AI_NAMESPACE, AI_SPEND_METRIC, AI_TOKENS_METRIC, budgets
+from components.naming import bounded
 
 # RDS PostgreSQL max_connections = LEAST(DBInstanceClassMemory / 9531392, 5000)
 RDS_MEMORY_GIB = {
@@ -364,7 +365,7 @@ class AwsMonitoring(PlatformComponent):
                     request_interval=route53_interval(cfg.dr.health_check_interval_seconds),
                     failure_threshold=cfg.dr.failure_threshold,
                     measure_latency=True,
-                    reference_name=f"{self.context.prefix}-{svc}"[:64],
+                    reference_name=bounded(f"{self.context.prefix}-{svc}", 27),  # provider maximum
                     tags={**self.labels, "Name": f"{self.context.prefix}-{svc}"},
                 ),
                 opts=self.child_opts(provider=self.args.global_provider),

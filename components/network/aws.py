@@ -12,9 +12,11 @@ What it creates and why:
   one in other environments (cost);
 - VPC flow logs (all traffic) to a KMS-encrypted CloudWatch log group with retention, written by a
   role that only the flow-logs service of this account can assume and that can only write there;
-- VPC endpoints, so image pulls, secrets and logs never leave the AWS network: interface endpoints
-  for ECR (api, dkr), Secrets Manager and CloudWatch Logs in the private subnets, and the S3 gateway
-  endpoint (ECR image layers) on the private route tables;
+- VPC endpoints, so secrets, logs and ECR image pulls never leave the AWS network: interface
+  endpoints for Secrets Manager and CloudWatch Logs in the private subnets -- and for ECR (api, dkr)
+  when an image comes from a private ECR repository of the region; images from other registries
+  (ghcr.io, ECR Public) come through NAT and need none -- and the S3 gateway endpoint (ECR image
+  layers, free) on the private route tables;
 - the default security group stripped of all rules;
 - security groups that allow only the flows the platform uses (rules as separate resources, so
   groups can reference each other without cycles):
@@ -38,10 +40,13 @@ import pulumi_aws as aws
 
 from components.base import PlatformComponent
 from components.config import StackContext
+from components.images import ecr_repository_arns, stack_images
 
 DATA_PORTS = {"postgres": 5432, "redis": 6379, "mongodb": 27017, "rabbitmq": 5671}
 CLOUDFRONT_ORIGIN_PREFIX_LIST = "com.amazonaws.global.cloudfront.origin-facing"
-INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "secretsmanager", "logs")
+INTERFACE_ENDPOINTS = ("secretsmanager", "logs")
+# only when an image comes from a private ECR repository in the region (the others go through NAT)
+ECR_ENDPOINTS = ("ecr.api", "ecr.dkr")
 TIER_OFFSETS = {"private": 0, "isolated": 4, "public": 8}
 
 
@@ -179,7 +184,8 @@ class AwsNetwork(PlatformComponent):
         self._security_groups(vpc_id)
 
         # endpoints
-        for service in INTERFACE_ENDPOINTS:
+        ecr = ECR_ENDPOINTS if ecr_repository_arns(stack_images(self.config), region) else ()
+        for service in (*ecr, *INTERFACE_ENDPOINTS):
             aws.ec2.VpcEndpoint(
                 self.child_name("vpce", service.replace(".", "-")),
                 aws.ec2.VpcEndpointArgs(

@@ -66,6 +66,12 @@ def validate(config: StackConfig, stack_file: str) -> None:
                 f"  ai-assistant-platform:aws.cachedServices: {name!r} is not an enabled service with a route "
                 f"(routed: {', '.join(sorted(routed)) or 'none'})"
             )
+    for name in config.aws.runtimes:
+        if name not in config.enabled_services:
+            problems.append(
+                f"  ai-assistant-platform:aws.runtimes: {name!r} is not an enabled service "
+                f"(enabled: {', '.join(sorted(config.enabled_services))})"
+            )
     if problems:
         raise ConfigError(f"{stack_file}: invalid configuration; nothing was created.\n" + "\n".join(problems))
     validate_aws_data(config, stack_file)
@@ -165,6 +171,7 @@ def build(context: StackContext) -> dict[str, Any]:
             private_subnet_ids=network.private_subnet_ids,
             service_security_group_ids=network.service_security_group_ids,
             secret_arns=store.arns,
+            secret_versions=store.versions,
             secrets_kms_key_arn=keys.arn("secrets"),
             logs_kms_key_arn=keys.arn("logs"),
             target_group_arns=alb.target_group_arns,

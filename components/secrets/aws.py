@@ -20,6 +20,8 @@ connection URLs and passwords) into its own Secrets Manager secret, encrypted wi
 key, replicated to the secondary region when there is one. The value comes only from secret
 Outputs (`SecretVersion.secret_string`); the ECS task definitions reference the secrets by ARN
 (`secrets[].valueFrom`), never by value. Names are `<prefix>/<env-name-in-kebab-case>`: stable.
+Deleted secrets stay restorable for 30 days in production and are deleted at once elsewhere
+(`recovery_window_days`: a non-prod stack can then be destroyed and rebuilt at once).
 """
 
 from __future__ import annotations
@@ -161,6 +163,15 @@ class AwsKeys(PlatformComponent):
         return self.global_logs_key.arn
 
 
+def recovery_window_days(production: bool) -> int:
+    """Days a deleted secret stays restorable -- and its name reserved, so a stack that is destroyed
+    and rebuilt cannot create it again before then. Production keeps the maximum, 30. Other stacks
+    delete at once (0: "force delete without recovery"), so they can be rebuilt right away; the risk:
+    a secret deleted there (a `destroy`, a removed service) cannot be restored -- provided values must
+    be set again from their source, generated ones are generated anew."""
+    return 30 if production else 0
+
+
 def secret_path(prefix: str, env_name: str) -> str:
     """`aia-prod-aws` + `DATABASE_URL` -> `aia-prod-aws/database-url`."""
     return f"{prefix}/{env_name.lower().replace('_', '-')}"
@@ -178,7 +189,10 @@ class AwsSecretStoreArgs:
 
 class AwsSecretStore(PlatformComponent):
     """One Secrets Manager secret (+ its current version) per value, KMS-encrypted, replicated to
-    `regions.secondary` when configured. Exposes `arns`: env name -> secret ARN (not a secret)."""
+    `regions.secondary` when configured. Exposes `arns`: env name -> secret ARN (not a secret), and
+    `versions`: env name -> the SecretVersion that writes its value. A consumer that reads a secret
+    when it starts (an ECS task) must depend on the version, not on the secret: the secret exists
+    long before its value (a connection URL is written only after its database is up)."""
 
     TYPE = "aiplatform:secrets:AwsSecretStore"
 
@@ -189,6 +203,7 @@ class AwsSecretStore(PlatformComponent):
         if cfg.regions.secondary and args.replica_kms_key_arn is not None:
             replicas = [aws.secretsmanager.SecretReplicaArgs(region=cfg.regions.secondary, kms_key_id=args.replica_kms_key_arn)]
         self.arns: dict[str, pulumi.Output[str]] = {}
+        self.versions: dict[str, aws.secretsmanager.SecretVersion] = {}
         for env_name in sorted(args.values):
             slug = env_name.lower().replace("_", "-")
             secret = aws.secretsmanager.Secret(
@@ -197,14 +212,13 @@ class AwsSecretStore(PlatformComponent):
                     name=secret_path(self.context.prefix, env_name),
                     description=args.descriptions.get(env_name, f"{env_name} for {self.context.stack}"),
                     kms_key_id=args.kms_key_arn,
-                    # a deleted secret can be restored for this long (and its name stays reserved)
-                    recovery_window_in_days=30 if cfg.is_production else 7,
+                    recovery_window_in_days=recovery_window_days(cfg.is_production),
                     replicas=replicas,
                     tags=self.labels,
                 ),
                 opts=self.child_opts(),
             )
-            aws.secretsmanager.SecretVersion(
+            self.versions[env_name] = aws.secretsmanager.SecretVersion(
                 self.child_name(slug, "version"),
                 aws.secretsmanager.SecretVersionArgs(
                     secret_id=secret.id,

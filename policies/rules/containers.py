@@ -22,6 +22,7 @@ from .workloads import (
     ECS_TASK_DEFINITION,
     K8S_WORKLOADS,
     container_views,
+    containers_of,
     has_ports,
     pod_security,
 )
@@ -40,7 +41,9 @@ SECURITY_TYPES = K8S_WORKLOADS + (ECS_TASK_DEFINITION,)
     severity=Severity.HIGH,
     types=SECURITY_TYPES,
     checks="Kubernetes: effective `securityContext.runAsNonRoot: true` or `runAsUser` > 0 (container "
-    "overrides pod) and never `runAsUser: 0`; ECS: every container sets `user` to a non-root user.",
+    "overrides pod) and never `runAsUser: 0`; ECS: every container sets `user` to a non-root user, except a "
+    "run-once init step (not essential, read-only root, all capabilities dropped, no ports or secrets, "
+    "awaited with condition SUCCESS by an essential container).",
     source="seed 001 (Container Security: non-root containers mandatory); seed 004 (runAsNonRoot); "
     "Kubernetes Pod Security Standards restricted",
     remediation="Set `securityContext.runAsNonRoot: true` and a numeric `runAsUser` (e.g. 10001) on the pod "
@@ -73,8 +76,26 @@ def container_non_root(args: ResourceValidationArgs, check: Check) -> None:
             if not check.known(user, f"{view.label} user"):
                 continue
             name = str(user).split(":", 1)[0].strip() if user is not None else ""
-            if name in ("", "root", "0"):
+            if name in ("", "root", "0") and not _ecs_init_step(view):
                 check.fail(f"{view.label} runs as root: set `user` to a non-root user id.")
+
+
+def _ecs_init_step(view) -> bool:
+    """A run-once ECS init step may be root (on Fargate only root can make a task volume writable
+    for the app user) when it can do nothing else: not essential, read-only root filesystem, every
+    capability dropped, no ports, no secrets, and an essential container starts only after it exits 0."""
+    name = view.get("name")
+    drop = view.get("linuxParameters.capabilities.drop") or []
+    if view.get("essential") is not False or view.get("readonlyRootFilesystem") is not True:
+        return False
+    if "ALL" not in drop or view.get("linuxParameters.capabilities.add") or view.get("portMappings") or view.get("secrets"):
+        return False
+    others = containers_of(ECS_TASK_DEFINITION, view.ecs_task).views
+    return any(
+        other.get("essential") is not False
+        and {"containerName": name, "condition": "SUCCESS"} in (other.get("dependsOn") or [])
+        for other in others
+    )
 
 
 @resource_policy(

@@ -2,6 +2,7 @@
 
 import json
 
+import pulumi_aws as aws
 import pytest
 
 from components.app.ecs import EcsApp, EcsAppArgs, fargate_size
@@ -15,6 +16,16 @@ def _arn(name: str) -> str:
     return f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:aia-prod-aws/{name.lower()}-AbCdEf"
 
 
+def _versions(providers):
+    """Stand-ins for the secret store's versions, so the services' ordering is visible."""
+    return {
+        n: aws.secretsmanager.SecretVersion(
+            f"version-{n.lower()}", secret_id=_arn(n), secret_string="x", opts=on_primary(providers)
+        )
+        for n in SECRET_NAMES
+    }
+
+
 def _build(context, providers):
     return EcsApp(
         "app",
@@ -25,6 +36,7 @@ def _build(context, providers):
             private_subnet_ids=["private-a", "private-b", "private-c"],
             service_security_group_ids={n: f"sg-{n}" for n in context.config.enabled_services},
             secret_arns={n: _arn(n) for n in SECRET_NAMES},
+            secret_versions=_versions(providers),
             secrets_kms_key_arn="arn:key/secrets",
             logs_kms_key_arn="arn:key/logs",
             target_group_arns={"frontend": "arn:tg/frontend", "api": "arn:tg/api"},
@@ -39,10 +51,12 @@ def app():
 
 
 def _containers(app):
-    return {
-        r.name.removeprefix("app-").removesuffix("-task-definition"): (r.inputs, json.loads(r.inputs["containerDefinitions"])[0])
-        for r in app.of_type("aws:ecs/taskDefinition:TaskDefinition")
-    }
+    """service -> (task definition inputs, its app container)"""
+    tasks = {}
+    for r in app.of_type("aws:ecs/taskDefinition:TaskDefinition"):
+        name = r.name.removeprefix("app-").removesuffix("-task-definition")
+        tasks[name] = (r.inputs, next(c for c in json.loads(r.inputs["containerDefinitions"]) if c["name"] == name))
+    return tasks
 
 
 def test_cluster_has_container_insights(app):
@@ -58,8 +72,8 @@ def test_task_definitions_are_hardened_fargate_tasks(app):
         assert task["requiresCompatibilities"] == ["FARGATE"] and task["networkMode"] == "awsvpc"
         assert container["user"] == "1000"
         assert container["readonlyRootFilesystem"] is True
-        assert container["mountPoints"] == [{"sourceVolume": "tmp", "containerPath": "/tmp", "readOnly": False}]
-        assert task["volumes"] == [{"name": "tmp"}]
+        assert {"sourceVolume": "tmp", "containerPath": "/tmp", "readOnly": False} in container["mountPoints"]
+        assert {"name": "tmp"} in task["volumes"]
         assert container["linuxParameters"]["capabilities"]["drop"] == ["ALL"]
         logs = container["logConfiguration"]
         assert logs["logDriver"] == "awslogs" and logs["options"]["awslogs-group"] == f"/ecs/aia-prod-aws/{name}"
@@ -144,3 +158,50 @@ def test_fargate_size_rounds_up_to_a_valid_pair(cpu, memory, expected):
 def test_fargate_size_rejects_impossible_tasks():
     with pytest.raises(ValueError):
         fargate_size(32000, 1024)
+
+
+def _init(task):
+    return next(c for c in json.loads(task["containerDefinitions"]) if c["name"] == "volume-init")
+
+
+def test_writable_paths_are_handed_to_the_app_user_by_an_init_container(app):
+    tasks = _containers(app)
+    expected = {"frontend": ["/tmp", "/app/.next/cache"], "api": ["/tmp"], "mcp": ["/tmp"], "worker": ["/tmp"]}
+    for name, (task, container) in tasks.items():
+        paths = [m["containerPath"] for m in container["mountPoints"]]
+        assert paths == expected[name]
+        assert sorted(v["name"] for v in task["volumes"]) == sorted(m["sourceVolume"] for m in container["mountPoints"])
+        init = _init(task)
+        assert init["essential"] is False and init["user"] == "0" and init["readonlyRootFilesystem"] is True
+        assert init["mountPoints"] == container["mountPoints"]
+        assert init["command"] == [f"chmod 1777 {' '.join(paths)}"]
+        assert init["linuxParameters"]["capabilities"]["drop"] == ["ALL"]
+        assert "secrets" not in init and "portMappings" not in init
+        assert container["dependsOn"] == [{"containerName": "volume-init", "condition": "SUCCESS"}]
+
+
+def test_services_wait_for_secret_values_and_the_agent_grant_and_for_steady_state(app):
+    by_urn = {r.urn: r for r in app.resources}
+    for svc in app.of_type("aws:ecs/service:Service"):
+        name = svc.inputs["name"]
+        assert svc.inputs["waitForSteadyState"] is True
+        deps = {by_urn[u].name for u in svc.dependencies}
+        assert f"app-{name}-execution-policy" in deps
+        _, container = _containers(app)[name]
+        wanted = {f"version-{s['name'].lower()}" for s in container["secrets"]}
+        assert wanted <= deps, name
+
+
+def test_no_ecr_grant_when_no_image_is_in_ecr(app):
+    for reg in app.of_type("aws:iam/rolePolicy:RolePolicy"):
+        assert not [s for s in policy(reg)["Statement"] if "'ecr:" in str(s["Action"]) or str(s["Action"]).startswith("ecr:")], reg.name
+
+
+def test_ecr_grant_scoped_to_the_repositories_of_the_images():
+    image = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/team/api:1.2.3"
+    run = run_aws(_build, overrides={"services": {"api": {"image": image}}})
+    statements = {s["Sid"]: s for s in policy(run.named("app-api-execution-policy"))["Statement"]}
+    assert statements["EcrPull"]["Resource"] == [f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/team/api"]
+    assert statements["EcrToken"]["Resource"] == "*"  # GetAuthorizationToken has no resource-level permission
+    frontend = policy(run.named("app-frontend-execution-policy"))["Statement"]
+    assert not [s for s in frontend if "'ecr:" in str(s["Action"]) or str(s["Action"]).startswith("ecr:")]

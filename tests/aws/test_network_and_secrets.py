@@ -64,14 +64,30 @@ def test_flow_logs_all_traffic_to_encrypted_log_group(network):
     assert trust["Statement"][0]["Condition"]["StringEquals"]["aws:SourceAccount"] == ACCOUNT
 
 
+def _endpoints(run):
+    return {r.inputs["serviceName"].removeprefix("com.amazonaws.us-east-1."): r.inputs
+            for r in run.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")}
+
+
 def test_vpc_endpoints(network):
-    endpoints = {r.inputs["serviceName"]: r.inputs for r in network.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")}
-    for service in ("ecr.api", "ecr.dkr", "secretsmanager", "logs"):
-        ep = endpoints[f"com.amazonaws.us-east-1.{service}"]
+    endpoints = _endpoints(network)
+    # prod-aws pulls from ghcr.io and ECR Public: no ECR endpoints to pay for
+    assert sorted(endpoints) == ["logs", "s3", "secretsmanager"]
+    for service in ("secretsmanager", "logs"):
+        ep = endpoints[service]
         assert ep["vpcEndpointType"] == "Interface" and ep["privateDnsEnabled"] is True
         assert ep["securityGroupIds"] == ["network-sg-endpoints-id"]
-    s3 = endpoints["com.amazonaws.us-east-1.s3"]
+    s3 = endpoints["s3"]
     assert s3["vpcEndpointType"] == "Gateway" and len(s3["routeTableIds"]) == 3
+
+
+def test_ecr_endpoints_only_for_images_in_the_regions_ecr():
+    local = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/api:1.2.3"
+    with_ecr = _endpoints(run_aws(_network, overrides={"services": {"api": {"image": local}}}))
+    assert {"ecr.api", "ecr.dkr"} <= set(with_ecr)
+    assert with_ecr["ecr.dkr"]["vpcEndpointType"] == "Interface"
+    elsewhere = f"{ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/api:1.2.3"
+    assert "ecr.dkr" not in _endpoints(run_aws(_network, overrides={"services": {"api": {"image": elsewhere}}}))
 
 
 def test_security_groups_allow_only_platform_flows(network):
@@ -170,4 +186,8 @@ def test_secret_store_encrypts_replicates_and_never_shows_values():
         assert s["recoveryWindowInDays"] == 30
     versions = run.of_type("aws:secretsmanager/secretVersion:SecretVersion")
     assert [v.inputs["secretString"] for v in versions] == ["[secret]", "[secret]"]
+    assert sorted(holder["store"].versions) == ["DATABASE_URL", "JWT_SECRET_KEY"]
+    # outside prod a destroyed stack can be rebuilt at once: the names are not reserved for 30 days
+    staging = run_aws(build, overrides={"environment": "staging"})
+    assert {r.inputs["recoveryWindowInDays"] for r in staging.of_type("aws:secretsmanager/secret:Secret")} == {0}
     assert "s3cr3t" not in str([r.inputs for r in run.resources])

@@ -22,7 +22,7 @@ def test_stack_contains_the_whole_platform(plan):
     counts = Counter(r.type for r in plan.capture.resources if r.custom)
     expected = {
         "aws:ec2/vpc:Vpc": 1, "aws:ec2/subnet:Subnet": 9, "aws:ec2/natGateway:NatGateway": 3,
-        "aws:ec2/flowLog:FlowLog": 1, "aws:ec2/vpcEndpoint:VpcEndpoint": 5, "aws:kms/key:Key": 6,
+        "aws:ec2/flowLog:FlowLog": 1, "aws:ec2/vpcEndpoint:VpcEndpoint": 3, "aws:kms/key:Key": 6,
         "aws:ecs/cluster:Cluster": 1, "aws:ecs/taskDefinition:TaskDefinition": 4, "aws:ecs/service:Service": 4,
         "aws:appautoscaling/policy:Policy": 8, "aws:lb/loadBalancer:LoadBalancer": 1, "aws:lb/listener:Listener": 2,
         "aws:cloudfront/distribution:Distribution": 2, "aws:wafv2/webAcl:WebAcl": 1,
@@ -57,7 +57,7 @@ def test_no_secret_value_outside_secret_markers(plan):
     for leak in ("mock-random-", "offline-plan-placeholder", "placeholder-"):
         assert leak not in document
     task = next(r for r in plan.capture.resources if r.name == "app-api-task-definition")
-    container = json.loads(task.inputs["containerDefinitions"])[0]
+    container = next(c for c in json.loads(task.inputs["containerDefinitions"]) if c["name"] == "api")
     assert {s["name"] for s in container["secrets"]} >= {"DATABASE_URL", "REDIS_URL", "MONGODB_CONNECTION_URI",
                                                         "QUEUE_CONNECTIONURL", "OPENAI_API_KEY"}
     assert all(s["valueFrom"].startswith("arn:aws:secretsmanager:") for s in container["secrets"])
@@ -91,6 +91,7 @@ def test_outputs(plan):
         ({"edge": {"cdn": False}}, "edge.cdn = False"),
         ({"regions": {"primary": "local"}}, "regions.primary = 'local'"),
         ({"aws": {"cachedServices": ["worker"]}}, "aws.cachedServices: 'worker'"),
+        ({"aws": {"runtimes": {"web": "nextjs"}}}, "aws.runtimes: 'web'"),
         ({"data": {"redis": {"version": "7.2"}}}, "data.redis.version = '7.2'"),
     ],
 )

@@ -177,7 +177,7 @@ def test_firestore_mongodb_compatible_with_pitr_and_delete_protection():
     assert i["name"] == "aia-prod-mongo" and i["locationId"] == "nam5" and db.protect is True
     schedule = run.one("gcp:firestore/backupSchedule:BackupSchedule").inputs
     assert schedule["retention"] == f"{30 * 86400}s" and "dailyRecurrence" in schedule
-    assert is_secret and url.startswith("mongodb://app:mock-firestore-password-mongodb-user@0f1e2d3c-mock-uid.nam5.firestore.goog:443/")
+    assert is_secret and url.startswith("mongodb://app-user:mock-firestore-password-mongodb-user@0f1e2d3c-mock-uid.nam5.firestore.goog:443/")
     assert "tls=true" in url and connection.env_var == "MONGODB_CONNECTION_URI"
 
 

@@ -68,6 +68,13 @@ case(P, "root cronjob", lambda: cronjob([k8s_container(securityContext={})]), "f
 case(P, "ecs with user", lambda: ecs_task(), "pass")
 case(P, "ecs without user", lambda: ecs_task([ecs_container(user=None)]), "fail", "runs as root")
 case(P, "ecs user root", lambda: ecs_task([ecs_container(user="root:root")]), "fail")
+_INIT = {"name": "volume-init", "essential": False, "user": "0", "portMappings": None, "secrets": None, "healthCheck": None}
+_AWAIT = {"dependsOn": [{"containerName": "volume-init", "condition": "SUCCESS"}]}
+case(P, "ecs root init step awaited with SUCCESS", lambda: ecs_task([ecs_container(**_INIT), ecs_container(**_AWAIT)]), "pass")
+case(P, "ecs root init step awaited to START only", lambda: ecs_task([ecs_container(**_INIT), ecs_container(dependsOn=[{"containerName": "volume-init", "condition": "START"}])]), "fail", "runs as root")
+case(P, "ecs root init step with capabilities", lambda: ecs_task([ecs_container(**_INIT, linuxParameters={"capabilities": {"drop": ["NET_RAW"]}}), ecs_container(**_AWAIT)]), "fail", "runs as root")
+case(P, "ecs root init step with secrets", lambda: ecs_task([ecs_container(**{**_INIT, "secrets": [{"name": "X", "valueFrom": "arn:x"}]}), ecs_container(**_AWAIT)]), "fail", "runs as root")
+case(P, "ecs root essential container awaited", lambda: ecs_task([ecs_container(**{**_INIT, "essential": True}), ecs_container(**_AWAIT)]), "fail", "runs as root")
 case(P, "runAsUser unknown", lambda: deployment([k8s_container(securityContext=with_sc(runAsNonRoot=None, runAsUser=U))]), "unknown")
 case(P, "containers unknown", lambda: deployment(U), "unknown")
 case(P, "ecs definitions unknown", lambda: ecs_task(U), "unknown")
