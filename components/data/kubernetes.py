@@ -2,9 +2,20 @@
 
 Each creates: generated credentials (pulumi_random) in a Secret, a headless Service for stable pod
 DNS and a ClusterIP Service for clients, a StatefulSet with a PersistentVolumeClaim template sized
-per environment (seed 003 table), probes, a hardened non-root security context, a NetworkPolicy
-admitting only the platform's own pods on the service port, and a PodDisruptionBudget when it runs
-more than one replica. Each exposes `connection` (components.data.connection.DataConnection).
+per environment (seed 003 table), probes, a hardened non-root security context, its Prometheus
+exporter (components.data.kubernetes_exporters), NetworkPolicies, and a PodDisruptionBudget when it
+runs more than one replica. Each exposes `connection` (components.data.connection.DataConnection)
+and `scrape_target` (what the monitoring component's PodMonitor scrapes).
+
+NetworkPolicies (the namespace denies everything by default; policies add up):
+- `<service>-ingress`: the platform's own pods on the service port only (each client's egress
+  policy narrows this to the data services it uses), and the Prometheus pods of the monitoring
+  namespace on the exporter port;
+- `<service>-peers`, for services whose pods resolve names and talk to each other (MongoDB always:
+  mongod resolves the member names of the replica-set config, its own included; RabbitMQ when
+  clustered: classic peer discovery and Erlang distribution): DNS, and the members' own ports
+  between members (27017; epmd 4369 and distribution 25672);
+- MongoDB's replica-set init Job has its own pod labels and policy: DNS and 27017 to the members.
 
 Images are pinned by tag. PVCs are retained when the StatefulSet is deleted or scaled down, and the
 StatefulSet and credentials are protected in production: data is never lost by accident.
@@ -22,13 +33,21 @@ import pulumi_random as random
 from components.base import PlatformComponent
 from components.config import DataServiceConfig, StackContext, memory_quantity
 from components.data.connection import DataConnection, NetworkPeer
+from components.data import kubernetes_exporters as exporters
 from components.kubernetes_objects import (
     COMPONENT_LABEL,
+    NAME_LABEL,
+    PART_OF,
+    PART_OF_LABEL,
+    ScrapeTarget,
     container_security_context,
+    dns_egress_rule,
     metadata,
+    network_policy,
     peer,
     pod_disruption_budget,
     pod_security_context,
+    prometheus_peer,
     resources,
     scratch_volume,
     secret_env,
@@ -56,6 +75,8 @@ class _InClusterDataService(PlatformComponent):
     DATA_PATH: ClassVar[str]
     USERNAME: ClassVar[str] = "app"
     EXTRA_PORTS: ClassVar[dict[str, int]] = {}
+    # ports the pods of one service talk to each other on; () = they never do
+    PEER_PORTS: ClassVar[tuple[int, ...]] = ()
 
     def __init__(self, name: str, args: InClusterDataArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__(name, args.context, opts)
@@ -103,6 +124,7 @@ class _InClusterDataService(PlatformComponent):
         )
 
         s = self.settings
+        self.exporter = self.metrics_exporter()
         self.statefulset = k8s.apps.v1.StatefulSet(
             self.child_name("statefulset"),
             metadata=metadata(self.SERVICE, self.namespace, self.object_labels),
@@ -123,7 +145,7 @@ class _InClusterDataService(PlatformComponent):
                         security_context=pod_security_context(DATA_UID),
                         termination_grace_period_seconds=60,
                         init_containers=self.init_containers() or None,
-                        containers=[self.container(ports)],
+                        containers=[self.container(ports), *self._sidecars()],
                         volumes=[scratch_volume(), *self.volumes()],
                         topology_spread_constraints=self._spread() if s.replicas > 1 else None,
                     ),
@@ -144,37 +166,9 @@ class _InClusterDataService(PlatformComponent):
             opts=self.child_opts(stateful=True, depends_on=[self.credentials]),
         )
 
-        k8s.networking.v1.NetworkPolicy(
-            self.child_name("ingress"),
-            metadata=metadata(f"{self.SERVICE}-ingress", self.namespace, self.object_labels),
-            spec=k8s.networking.v1.NetworkPolicySpecArgs(
-                pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=self.pod_labels),
-                policy_types=["Ingress"],
-                ingress=[
-                    # clients: the platform's own pods (each client's egress policy narrows this to
-                    # the data services it uses)
-                    k8s.networking.v1.NetworkPolicyIngressRuleArgs(
-                        from_=[peer(pod_labels={"app": self.context.labels["app"]})],
-                        ports=tcp_ports(*ports.values()),
-                    ),
-                ],
-            ),
-            opts=self.child_opts(),
-        )
+        self._network_policies()
         self.extra_resources()
         if s.replicas > 1:
-            # members of a replica set / cluster talk to each other
-            k8s.networking.v1.NetworkPolicy(
-                self.child_name("peers"),
-                metadata=metadata(f"{self.SERVICE}-peers", self.namespace, self.object_labels),
-                spec=k8s.networking.v1.NetworkPolicySpecArgs(
-                    pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=self.pod_labels),
-                    policy_types=["Ingress", "Egress"],
-                    ingress=[k8s.networking.v1.NetworkPolicyIngressRuleArgs(from_=[peer(pod_labels=self.pod_labels)])],
-                    egress=[k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=[peer(pod_labels=self.pod_labels)])],
-                ),
-                opts=self.child_opts(),
-            )
             pod_disruption_budget(
                 self.child_name("pdb"), self.SERVICE, self.namespace, self.object_labels, self.pod_labels, self.child_opts()
             )
@@ -187,9 +181,58 @@ class _InClusterDataService(PlatformComponent):
             tls=False,
             peer=NetworkPeer(pod_labels=self.pod_labels),
         )
+        self.scrape_target = ScrapeTarget(
+            name=self.SERVICE,
+            namespace=self.namespace,
+            pod_labels=self.pod_labels,
+            metrics=self.exporter.metrics,
+        )
         self.register_outputs({"host": self.connection.host, "port": self.PORT})
 
+    def _network_policies(self) -> None:
+        """See the module docstring: clients and Prometheus in; members to each other, with DNS."""
+        ingress = [
+            # clients: the platform's own pods (each client's egress policy narrows this to the
+            # data services it uses)
+            k8s.networking.v1.NetworkPolicyIngressRuleArgs(
+                from_=[peer(pod_labels={"app": self.context.labels["app"]})], ports=tcp_ports(self.PORT)
+            ),
+        ]
+        if self.config.monitoring.enabled:
+            ingress.append(
+                k8s.networking.v1.NetworkPolicyIngressRuleArgs(
+                    from_=[prometheus_peer(self.config.kubernetes.monitoring_namespace)],
+                    ports=tcp_ports(self.exporter.port),
+                )
+            )
+        network_policy(
+            self.child_name("ingress"), f"{self.SERVICE}-ingress", self.namespace, self.object_labels,
+            self.pod_labels, self.child_opts(), ingress=ingress,
+        )
+        if self.resolves_names:
+            members = peer(pod_labels=self.pod_labels)
+            network_policy(
+                self.child_name("peers"), f"{self.SERVICE}-peers", self.namespace, self.object_labels,
+                self.pod_labels, self.child_opts(),
+                ingress=[k8s.networking.v1.NetworkPolicyIngressRuleArgs(from_=[members], ports=tcp_ports(*self.PEER_PORTS))],
+                egress=[
+                    dns_egress_rule(),
+                    k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=[members], ports=tcp_ports(*self.PEER_PORTS)),
+                ],
+            )
+
+    def _sidecars(self) -> list[k8s.core.v1.ContainerArgs]:
+        return [self.exporter.container] if self.exporter.container is not None else []
+
     # --- what differs per service -----------------------------------------------------------
+
+    @property
+    def resolves_names(self) -> bool:
+        """Whether the pods look up (and connect to) each other by DNS name."""
+        return bool(self.PEER_PORTS) and self.settings.replicas > 1
+
+    def metrics_exporter(self) -> exporters.Exporter:
+        raise NotImplementedError
 
     def secret_data(self) -> dict[str, pulumi.Input[str]]:
         return {"username": self.USERNAME, "password": self.password.result}
@@ -328,6 +371,9 @@ class InClusterPostgres(_InClusterDataService):
     def volumes(self) -> list[k8s.core.v1.VolumeArgs]:
         return [scratch_volume("run", "16Mi")]
 
+    def metrics_exporter(self) -> exporters.Exporter:
+        return exporters.postgres_exporter(self.secret_name, self.USERNAME, self.DATABASE, self.PORT)
+
     def url(self) -> pulumi.Output[str]:
         return pulumi.Output.concat(
             "postgresql://", self.USERNAME, ":", self.password.result, "@", self.SERVICE, ".",
@@ -386,6 +432,9 @@ class InClusterRedis(_InClusterDataService):
             )
         ]
 
+    def metrics_exporter(self) -> exporters.Exporter:
+        return exporters.redis_exporter(self.secret_name, self.PORT)
+
     def url(self) -> pulumi.Output[str]:
         return pulumi.Output.concat(
             "redis://:", self.password.result, "@", self.SERVICE, ".", self.namespace,
@@ -405,6 +454,16 @@ class InClusterMongo(_InClusterDataService):
     DATA_PATH = "/data/db"
     USERNAME = "root"
     REPLICA_SET = "rs0"
+    PEER_PORTS = (27017,)
+    INIT_JOB = "mongodb-rs-init"
+
+    @property
+    def resolves_names(self) -> bool:
+        # mongod resolves every host of the replica-set config, its own included, even with one member
+        return True
+
+    def metrics_exporter(self) -> exporters.Exporter:
+        return exporters.mongodb_exporter(self.secret_name, self.USERNAME, self.PORT)
 
     def secret_data(self) -> dict[str, pulumi.Input[str]]:
         keyfile = random.RandomPassword(
@@ -462,13 +521,26 @@ class InClusterMongo(_InClusterDataService):
             "try { rs.status().ok } catch (e) { rs.initiate({_id: '", self.REPLICA_SET, "', members: [",
             members, "]}) }",
         )
+        init_pods = {NAME_LABEL: self.INIT_JOB, PART_OF_LABEL: PART_OF, COMPONENT_LABEL: "data-init"}
+        # the Job resolves the first member's name and talks to it on 27017; nothing connects to it
+        network_policy(
+            self.child_name("rs-init", "netpol"), self.INIT_JOB, self.namespace, {**self.labels, **init_pods}, init_pods,
+            self.child_opts(),
+            ingress=[],
+            egress=[
+                dns_egress_rule(),
+                k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+                    to=[peer(pod_labels=self.pod_labels)], ports=tcp_ports(self.PORT)
+                ),
+            ],
+        )
         k8s.batch.v1.Job(
             self.child_name("rs-init"),
-            metadata=metadata(f"{self.SERVICE}-rs-init", self.namespace, self.object_labels),
+            metadata=metadata(self.INIT_JOB, self.namespace, self.object_labels),
             spec=k8s.batch.v1.JobSpecArgs(
                 backoff_limit=10,
                 template=k8s.core.v1.PodTemplateSpecArgs(
-                    metadata=k8s.meta.v1.ObjectMetaArgs(labels={**self.labels, COMPONENT_LABEL: "data-init"}),
+                    metadata=k8s.meta.v1.ObjectMetaArgs(labels={**self.labels, **init_pods}),
                     spec=k8s.core.v1.PodSpecArgs(
                         restart_policy="OnFailure",
                         automount_service_account_token=False,
@@ -514,8 +586,10 @@ class InClusterRabbitMq(_InClusterDataService):
     IMAGE = "rabbitmq:3.13.7-management"
     PORT = 5672
     DATA_PATH = "/var/lib/rabbitmq"
-    EXTRA_PORTS = {"metrics": 15692}
+    METRICS_PORT = 15692
+    EXTRA_PORTS = {"metrics": METRICS_PORT}
     CLUSTER_PORTS = {"epmd": 4369, "dist": 25672}
+    PEER_PORTS = tuple(CLUSTER_PORTS.values())
 
     def __init__(self, name: str, args: InClusterDataArgs, opts: Optional[pulumi.ResourceOptions] = None):
         self.EXTRA_PORTS = {**self.EXTRA_PORTS, **(self.CLUSTER_PORTS if args.settings.replicas > 1 else {})}
@@ -536,6 +610,9 @@ class InClusterRabbitMq(_InClusterDataService):
             data["erlang-cookie"] = cookie.result
             data["cluster.conf"] = self._cluster_conf()
         return data
+
+    def metrics_exporter(self) -> exporters.Exporter:
+        return exporters.rabbitmq_plugin(self.METRICS_PORT)
 
     def _cluster_conf(self) -> pulumi.Output[str]:
         nodes = pulumi.Output.all(*(self._pod_host(i) for i in range(self.settings.replicas))).apply(
