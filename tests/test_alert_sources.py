@@ -31,7 +31,7 @@ BUILT_IN = "<built-in>"
 EMITTED: dict[str, frozenset[str]] = {
     "quay.io/prometheuscommunity/postgres-exporter": frozenset({"pg_up", "pg_stat_database_numbackends", "pg_database_size_bytes"}),
     "oliver006/redis_exporter": frozenset({"redis_up", "redis_connected_clients", "redis_memory_used_bytes", "redis_memory_max_bytes"}),
-    "percona/mongodb_exporter": frozenset({"mongodb_up", "mongodb_rs_members_state", "mongodb_ss_connections"}),
+    "percona/mongodb_exporter": frozenset({"mongodb_up", "mongodb_ss_connections"}),
     "rabbitmq": frozenset({"rabbitmq_identity_info", "rabbitmq_build_info", "rabbitmq_queue_messages_ready", "rabbitmq_queue_messages_unacked", "rabbitmq_alarms_memory_used_watermark"}),
     "registry.k8s.io/ingress-nginx/controller": frozenset({"nginx_ingress_controller_requests", "nginx_ingress_controller_request_duration_seconds_bucket"}),
 }

@@ -19,7 +19,7 @@ from typing import Callable, Iterable
 import pytest
 
 from components.config import StackConfig
-from tests.helpers import k8s_objects, plan_of
+from tests.helpers import k8s_objects, make_context, plan_of
 from tests.kubernetes.network_model import Cluster, Flow, cluster_of
 from tests.kubernetes.scrape_model import scrape_targets
 
@@ -170,11 +170,7 @@ def world_of(stack: str) -> World:
     plan = plan_of(stack)
     objects = k8s_objects(plan.capture.resources)
     releases = [r.inputs for r in plan.capture.of_type("kubernetes:helm.sh/v3:Release")]
-    cfg = plan.config if hasattr(plan, "config") else None
-    if cfg is None:
-        from tests.helpers import make_context
-
-        cfg = make_context(stack).config
+    cfg = make_context(stack).config
     cluster = cluster_of(objects, releases, outside_addresses(cfg), GOOGLE_FRONT_ENDS)
     return World(cfg, cluster, objects)
 
@@ -214,3 +210,19 @@ def test_every_named_workload_of_the_table_exists_in_some_stack():
     for row in NEEDS:
         for name in (row.source, row.target):
             assert name in names or name in SOURCE_ROLES or name in TARGET_ROLES or name == "<every pod that connects out>", name
+
+
+def test_every_job_and_cronjob_has_its_targets_in_the_table(world):
+    """A Job or CronJob that NEEDS gives no target beyond DNS and the metadata server reaches
+    nothing: each one the stack runs must have its own row (e.g. the MongoDB replica-set init)."""
+    jobs = {
+        (_dig_labels(o) or {}).get("app.kubernetes.io/name", o["metadata"]["name"])
+        for o in world.objects if o["kind"] in ("Job", "CronJob")
+    }
+    targets = {f.source for f in needed_flows(world) if f.destination not in ("kube-dns", "gke-metadata")}
+    assert jobs and jobs <= targets, f"Jobs with no flow of their own in NEEDS: {sorted(jobs - targets)}"
+
+
+def _dig_labels(obj: dict) -> dict:
+    template = obj["spec"]["template"] if obj["kind"] == "Job" else obj["spec"]["jobTemplate"]["spec"]["template"]
+    return template["metadata"].get("labels") or {}

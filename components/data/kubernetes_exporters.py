@@ -35,6 +35,9 @@ from components.kubernetes_objects import (
 )
 
 EXPORTER_UID = 65534  # nobody: the exporters are static binaries that need no home or writable path
+# what one sidecar may use at most (the namespace's ResourceQuota counts it per data pod)
+EXPORTER_CPU_LIMIT = 200
+EXPORTER_MEMORY_LIMIT = 128
 
 POSTGRES_EXPORTER_IMAGE = "quay.io/prometheuscommunity/postgres-exporter:v0.15.0"
 REDIS_EXPORTER_IMAGE = "oliver006/redis_exporter:v1.62.0"
@@ -71,7 +74,7 @@ def _sidecar(
         args=args,
         env=env,
         ports=[k8s.core.v1.ContainerPortArgs(name=METRICS_PORT_NAME, container_port=port, protocol="TCP")],
-        resources=resources(50, 64, 200, 128),
+        resources=resources(50, 64, EXPORTER_CPU_LIMIT, EXPORTER_MEMORY_LIMIT),
         security_context=container_security_context(EXPORTER_UID),
         liveness_probe=probe(30),
         readiness_probe=probe(5),
