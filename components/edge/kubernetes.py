@@ -60,7 +60,7 @@ class NginxIngress(PlatformComponent):
         if controller is not None:
             self.scrape_target = ScrapeTarget(
                 name="ingress-nginx",
-                namespace=cfg.kubernetes.ingress_controller_namespace,
+                namespace=self._controller_namespace,  # the Namespace's output: its PodMonitor waits for it
                 pod_labels=CONTROLLER_POD_LABELS,
                 metrics=("nginx_ingress_controller_requests",),
             )
@@ -90,6 +90,7 @@ class NginxIngress(PlatformComponent):
             metadata=k8s.meta.v1.ObjectMetaArgs(name=ns, labels=self.labels),
             opts=self.child_opts(),
         )
+        self._controller_namespace = namespace.metadata.apply(lambda m: m.name)
         return k8s.helm.v3.Release(
             self.child_name("controller"),
             k8s.helm.v3.ReleaseArgs(
@@ -97,7 +98,7 @@ class NginxIngress(PlatformComponent):
                 chart="ingress-nginx",
                 version=cfg.edge.ingress_nginx.chart_version,
                 repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=INGRESS_NGINX_REPO),
-                namespace=namespace.metadata.apply(lambda m: m.name),
+                namespace=self._controller_namespace,
                 atomic=True,
                 timeout=600,
                 values={
