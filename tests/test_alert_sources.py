@@ -23,8 +23,7 @@ from components.monitoring import metrics as contract
 from tests.helpers import k8s_objects, plan_of
 from tests.kubernetes.network_model import cluster_of
 from tests.kubernetes.scrape_model import scrape_targets
-
-KUBERNETES_STACKS = ("dev", "prod-gke")
+from tests.test_network_flows import KUBERNETES_STACKS
 BUILT_IN = "<built-in>"
 
 # metrics each image serves on its metrics port (the names the rules may use; extend as needed)

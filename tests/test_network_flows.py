@@ -7,7 +7,10 @@ fixtures of tests/kubernetes/network_model.py (`kube-dns`, `prometheus`, `ingres
 `stranger`) or the addresses of `OUTSIDE`; `<...>` names are roles expanded from the stack's
 config and plan (see `ROLES`). A port is `"<number>/<protocol>"`, or `"<its port>"`: the port the
 target serves for that role (a data service's port, a web service's port, a monitor's port).
-A row whose named workloads are not in a stack does not apply there.
+A row whose named workloads are not in a stack does not apply there. A new flow is one line,
+e.g. the prod-gke MongoDB dump uploaded to its bucket over the internet (Cloud NAT):
+    need("backup-mongodb", "internet", "443/TCP", when=on("gke")),
+and a new address beyond the cluster is one entry of `outside_addresses`.
 """
 
 from __future__ import annotations
@@ -22,8 +25,10 @@ from components.config import StackConfig
 from tests.helpers import k8s_objects, make_context, plan_of
 from tests.kubernetes.network_model import Cluster, Flow, cluster_of
 from tests.kubernetes.scrape_model import scrape_targets
+from tools.plan import available_stacks
 
-KUBERNETES_STACKS = ("dev", "prod-gke")
+# every stack whose workloads run on Kubernetes (today dev and prod-gke)
+KUBERNETES_STACKS = tuple(s for s in available_stacks() if make_context(s).config.platform in ("kubernetes", "gke"))
 ITS_PORT = "<its port>"
 # managed data services outside the cluster (gke: Cloud SQL, Memorystore with in-transit TLS)
 MANAGED_PORTS = {"postgres": 5432, "redis": 6378}

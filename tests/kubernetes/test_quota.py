@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 
 from tests.helpers import k8s_objects, plan_of
+from tests.test_network_flows import KUBERNETES_STACKS
 
 UNITS = {"m": 0.001, "": 1, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
 
@@ -35,7 +36,7 @@ def pod_limits(pod_spec: dict) -> tuple[float, float]:
     return cpu, memory
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod-gke"])
+@pytest.mark.parametrize("stack", KUBERNETES_STACKS)
 def test_quota_covers_every_workload_at_its_largest(stack):
     objects = k8s_objects(plan_of(stack).capture.resources)
     (quota,) = [o for o in objects if o["kind"] == "ResourceQuota"]
