@@ -327,6 +327,27 @@ class RateLimitsConfig(_Model):
 class IngressNginxConfig(_Model):
     install: bool = Field(default=False, description="install the controller (on in dev)")
     chart_version: str = Field(default="4.13.3", description="pinned ingress-nginx chart")
+    trusted_proxy_cidrs: tuple[str, ...] = Field(
+        default=(),
+        description=(
+            "ranges of the proxies/load balancers in front of the controller whose X-Forwarded-For "
+            "is believed (per-client rate limits key on it); empty: none, the TCP peer is the client"
+        ),
+    )
+
+    @field_validator("trusted_proxy_cidrs")
+    @classmethod
+    def _proxy_ranges(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        import ipaddress
+
+        for cidr in v:
+            try:
+                network = ipaddress.ip_network(cidr)
+            except ValueError:
+                raise ValueError(f"{cidr!r} is not a CIDR range such as '10.0.0.0/24'") from None
+            if network.prefixlen == 0:
+                raise ValueError(f"{cidr!r} trusts every address: any client could set its own IP")
+        return v
 
 
 class EdgeConfig(_Model):

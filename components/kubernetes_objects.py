@@ -8,6 +8,7 @@ and for the Ingress rules of both Ingress edges (nginx and GKE).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Mapping, Optional, Sequence
 
 import pulumi
@@ -19,6 +20,25 @@ PART_OF = "ai-assistant-platform"
 NAME_LABEL = "app.kubernetes.io/name"
 COMPONENT_LABEL = "app.kubernetes.io/component"
 PART_OF_LABEL = "app.kubernetes.io/part-of"
+# The Prometheus Operator labels every Prometheus pod it runs with this; NetworkPolicies admit
+# scrapes from these pods only, not from the whole monitoring namespace.
+PROMETHEUS_POD_LABELS = {NAME_LABEL: "prometheus"}
+METRICS_PORT_NAME = "metrics"  # the container port an exporter (or a built-in endpoint) serves on
+
+
+@dataclass(frozen=True)
+class ScrapeTarget:
+    """Pods that serve Prometheus metrics, for a PodMonitor (monitoring) and its NetworkPolicy.
+
+    `name` becomes the PodMonitor's name and the series' `job` label; `metrics` lists metric
+    names the alert rules read from this target (the exporter's own names)."""
+
+    name: str
+    namespace: pulumi.Input[str]
+    pod_labels: Mapping[str, str]
+    port_name: str = METRICS_PORT_NAME
+    path: str = "/metrics"
+    metrics: tuple[str, ...] = ()
 
 
 def selector_labels(name: str) -> dict[str, str]:
@@ -107,6 +127,38 @@ def dns_egress_rule() -> k8s.networking.v1.NetworkPolicyEgressRuleArgs:
             k8s.networking.v1.NetworkPolicyPortArgs(port=53, protocol="UDP"),
             k8s.networking.v1.NetworkPolicyPortArgs(port=53, protocol="TCP"),
         ],
+    )
+
+
+def prometheus_peer(monitoring_namespace: str) -> k8s.networking.v1.NetworkPolicyPeerArgs:
+    """The Prometheus pods of the monitoring namespace (NetworkPolicy source of every scrape)."""
+    return peer(namespace=monitoring_namespace, pod_labels=PROMETHEUS_POD_LABELS)
+
+
+def network_policy(
+    resource_name: str,
+    name: str,
+    namespace: pulumi.Input[str],
+    labels: Mapping[str, str],
+    pod_labels: Mapping[str, str],
+    opts: pulumi.ResourceOptions,
+    *,
+    ingress: Optional[Sequence[k8s.networking.v1.NetworkPolicyIngressRuleArgs]] = None,
+    egress: Optional[Sequence[k8s.networking.v1.NetworkPolicyEgressRuleArgs]] = None,
+) -> k8s.networking.v1.NetworkPolicy:
+    """A NetworkPolicy for the pods with `pod_labels`; policyTypes name exactly the directions given
+    (an empty list isolates that direction: nothing in, or nothing out beyond other policies)."""
+    types = [t for t, rules in (("Ingress", ingress), ("Egress", egress)) if rules is not None]
+    return k8s.networking.v1.NetworkPolicy(
+        resource_name,
+        metadata=metadata(name, namespace, labels),
+        spec=k8s.networking.v1.NetworkPolicySpecArgs(
+            pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(pod_labels)),
+            policy_types=types,
+            ingress=list(ingress) if ingress else None,
+            egress=list(egress) if egress else None,
+        ),
+        opts=opts,
     )
 
 

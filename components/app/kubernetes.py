@@ -6,8 +6,11 @@ without an automounted token, a hardened Deployment, and for web services a Clus
 an autoscaling/v2 HPA (seed 003/004: CPU 70 %, memory 80 %, scale down over 300 s), a
 PodDisruptionBudget when it runs at least two replicas, and NetworkPolicies that open the
 namespace's default deny only where traffic is expected:
-  ingress  <- the ingress controller (public services), the platform's own pods, Prometheus;
-  egress   -> DNS, the data services the service uses, the platform's web services, 443 outside.
+  ingress  <- the ingress controller (public services), the platform's own pods, the Prometheus
+              pods of the monitoring namespace;
+  egress   -> DNS, the data services the service uses, the platform's web services, and 443 outside
+              the private ranges only for a service that holds a provided secret (an AI provider
+              key such as OPENAI_API_KEY: the internet APIs it calls); the others have no way out.
 
 Secrets reach containers only through `secretKeyRef`; plain env holds settings only.
 """
@@ -31,6 +34,7 @@ from components.kubernetes_objects import (
     peer,
     pod_disruption_budget,
     pod_security_context,
+    prometheus_peer,
     resources,
     scratch_volume,
     secret_env,
@@ -244,7 +248,7 @@ class KubernetesApp(PlatformComponent):
     ) -> None:
         app_pods = {"app": self.context.labels["app"]}
         if svc.kind == "web":
-            sources = [peer(pod_labels=app_pods), peer(namespace=self.config.kubernetes.monitoring_namespace)]
+            sources = [peer(pod_labels=app_pods), prometheus_peer(self.config.kubernetes.monitoring_namespace)]
             if svc.route is not None:
                 for source in self.args.ingress_sources:
                     sources += source.peers()
@@ -274,12 +278,13 @@ class KubernetesApp(PlatformComponent):
                         to=[peer(pod_labels=selector_labels(other_name))], ports=tcp_ports(other.port)
                     )
                 )
-        # AI provider APIs and other HTTPS services on the internet
-        egress.append(
-            k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-                to=[peer(cidr="0.0.0.0/0", except_cidrs=PRIVATE_RANGES)], ports=tcp_ports(HTTPS_PORT)
+        if holds_internet_key(svc, self.config.secrets.provided):
+            # AI provider APIs on the internet, for the services holding their keys
+            egress.append(
+                k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+                    to=[peer(cidr="0.0.0.0/0", except_cidrs=PRIVATE_RANGES)], ports=tcp_ports(HTTPS_PORT)
+                )
             )
-        )
         k8s.networking.v1.NetworkPolicy(
             self.child_name(name, "egress"),
             metadata=metadata(f"{name}-egress", self.namespace, labels),
@@ -290,6 +295,11 @@ class KubernetesApp(PlatformComponent):
             ),
             opts=self.child_opts(),
         )
+
+
+def holds_internet_key(svc: ServiceConfig, provided: Sequence[str]) -> bool:
+    """A service that reads a provided secret (an AI provider key) calls an API on the internet."""
+    return any(secret in provided for secret in svc.secrets)
 
 
 def svc_grace(streaming_timeout: int, svc: ServiceConfig) -> int:

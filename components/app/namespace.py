@@ -17,6 +17,7 @@ import pulumi_kubernetes as k8s
 
 from components.base import PlatformComponent
 from components.config import StackContext, cpu_quantity, memory_quantity
+from components.data.kubernetes_exporters import EXPORTER_CPU_LIMIT, EXPORTER_MEMORY_LIMIT
 from components.dr.kubernetes import DUMPED_SERVICES
 from components.kubernetes_objects import metadata
 
@@ -115,8 +116,9 @@ class PlatformNamespace(PlatformComponent):
         storage = cfg.dr.backup_storage_gi * len(backed_up)  # one backup volume per database
         for service in cfg.data.enabled():
             data = getattr(cfg.data, service)
-            cpu += data.replicas * data.cpu * 2
-            memory += data.replicas * data.memory * 2
+            # the database (limits are twice its requests) and its exporter sidecar
+            cpu += data.replicas * (data.cpu * 2 + EXPORTER_CPU_LIMIT)
+            memory += data.replicas * (data.memory * 2 + EXPORTER_MEMORY_LIMIT)
             pods += data.replicas
             storage += data.replicas * data.storage_gi
         pods += 10  # backup and init jobs

@@ -1,307 +1,42 @@
 """In-cluster data services: PostgreSQL, Redis (AOF), MongoDB (replica set), RabbitMQ.
 
-Each creates: generated credentials (pulumi_random) in a Secret, a headless Service for stable pod
-DNS and a ClusterIP Service for clients, a StatefulSet with a PersistentVolumeClaim template sized
-per environment (seed 003 table), probes, a hardened non-root security context, a NetworkPolicy
-admitting only the platform's own pods on the service port, and a PodDisruptionBudget when it runs
-more than one replica. Each exposes `connection` (components.data.connection.DataConnection).
-
-Images are pinned by tag. PVCs are retained when the StatefulSet is deleted or scaled down, and the
-StatefulSet and credentials are protected in production: data is never lost by accident.
+What each one creates, and its NetworkPolicies, is the shared shape in
+components/data/kubernetes_statefulset.py; this module holds what differs per service (image,
+ports, container, credentials, exporter, replica-set init, clustering) and the registry every
+platform iterates. Images are pinned by tag.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import ClassVar, Optional
+from typing import Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from components.base import PlatformComponent
-from components.config import DataServiceConfig, StackContext, memory_quantity
-from components.data.connection import DataConnection, NetworkPeer
+from components.config import memory_quantity
+from components.data import kubernetes_exporters as exporters
+from components.data.kubernetes_statefulset import DATA_UID, InClusterDataArgs, InClusterDataService
 from components.kubernetes_objects import (
     COMPONENT_LABEL,
+    NAME_LABEL,
+    PART_OF,
+    PART_OF_LABEL,
     container_security_context,
+    dns_egress_rule,
     metadata,
+    network_policy,
     peer,
-    pod_disruption_budget,
     pod_security_context,
     resources,
     scratch_volume,
-    secret_env,
-    selector_labels,
     tcp_ports,
 )
 
-DATA_UID = 999  # the uid the official postgres, redis, mongo and rabbitmq images run as
+__all__ = ["IN_CLUSTER_DATA", "InClusterDataArgs"]
 
 
-@dataclass(frozen=True)
-class InClusterDataArgs:
-    context: StackContext
-    namespace: pulumi.Input[str]
-    settings: DataServiceConfig
-    storage_class: Optional[pulumi.Input[str]] = None
-
-
-class _InClusterDataService(PlatformComponent):
-    """Shared shape of the four StatefulSet-backed data services."""
-
-    SERVICE: ClassVar[str]
-    IMAGE: ClassVar[str]
-    PORT: ClassVar[int]
-    DATA_PATH: ClassVar[str]
-    USERNAME: ClassVar[str] = "app"
-    EXTRA_PORTS: ClassVar[dict[str, int]] = {}
-
-    def __init__(self, name: str, args: InClusterDataArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__(name, args.context, opts)
-        self.namespace = args.namespace
-        self.settings = args.settings
-        self.pod_labels = selector_labels(self.SERVICE)
-        self.object_labels = {**self.labels, **self.pod_labels, COMPONENT_LABEL: "data"}
-        self.headless_name = f"{self.SERVICE}-headless"
-
-        self.password = random.RandomPassword(
-            self.child_name("password"),
-            random.RandomPasswordArgs(length=32, special=False),
-            opts=self.child_opts(stateful=True),
-        )
-        self.secret_name = f"{self.SERVICE}-credentials"
-        self.credentials = k8s.core.v1.Secret(
-            self.child_name("credentials"),
-            metadata=metadata(self.secret_name, self.namespace, self.object_labels),
-            type="Opaque",
-            string_data=self.secret_data(),
-            opts=self.child_opts(),
-        )
-
-        ports = {"main": self.PORT, **self.EXTRA_PORTS}
-        service_ports = [
-            k8s.core.v1.ServicePortArgs(name=port_name, port=port, target_port=port_name, protocol="TCP")
-            for port_name, port in ports.items()
-        ]
-        k8s.core.v1.Service(
-            self.child_name("headless"),
-            metadata=metadata(self.headless_name, self.namespace, self.object_labels),
-            spec=k8s.core.v1.ServiceSpecArgs(
-                cluster_ip="None",
-                publish_not_ready_addresses=True,
-                selector=self.pod_labels,
-                ports=service_ports,
-            ),
-            opts=self.child_opts(),
-        )
-        k8s.core.v1.Service(
-            self.child_name("service"),
-            metadata=metadata(self.SERVICE, self.namespace, self.object_labels),
-            spec=k8s.core.v1.ServiceSpecArgs(type="ClusterIP", selector=self.pod_labels, ports=service_ports),
-            opts=self.child_opts(),
-        )
-
-        s = self.settings
-        self.statefulset = k8s.apps.v1.StatefulSet(
-            self.child_name("statefulset"),
-            metadata=metadata(self.SERVICE, self.namespace, self.object_labels),
-            spec=k8s.apps.v1.StatefulSetSpecArgs(
-                service_name=self.headless_name,
-                replicas=s.replicas,
-                pod_management_policy="OrderedReady",
-                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=self.pod_labels),
-                persistent_volume_claim_retention_policy=k8s.apps.v1.StatefulSetPersistentVolumeClaimRetentionPolicyArgs(
-                    when_deleted="Retain", when_scaled="Retain"
-                ),
-                update_strategy=k8s.apps.v1.StatefulSetUpdateStrategyArgs(type="RollingUpdate"),
-                template=k8s.core.v1.PodTemplateSpecArgs(
-                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=self.object_labels),
-                    spec=k8s.core.v1.PodSpecArgs(
-                        automount_service_account_token=False,
-                        enable_service_links=False,
-                        security_context=pod_security_context(DATA_UID),
-                        termination_grace_period_seconds=60,
-                        init_containers=self.init_containers() or None,
-                        containers=[self.container(ports)],
-                        volumes=[scratch_volume(), *self.volumes()],
-                        topology_spread_constraints=self._spread() if s.replicas > 1 else None,
-                    ),
-                ),
-                volume_claim_templates=[
-                    k8s.core.v1.PersistentVolumeClaimArgs(
-                        metadata=k8s.meta.v1.ObjectMetaArgs(name="data", labels=self.object_labels),
-                        spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
-                            access_modes=["ReadWriteOnce"],
-                            storage_class_name=args.storage_class,
-                            resources=k8s.core.v1.VolumeResourceRequirementsArgs(
-                                requests={"storage": f"{s.storage_gi}Gi"}
-                            ),
-                        ),
-                    )
-                ],
-            ),
-            opts=self.child_opts(stateful=True, depends_on=[self.credentials]),
-        )
-
-        k8s.networking.v1.NetworkPolicy(
-            self.child_name("ingress"),
-            metadata=metadata(f"{self.SERVICE}-ingress", self.namespace, self.object_labels),
-            spec=k8s.networking.v1.NetworkPolicySpecArgs(
-                pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=self.pod_labels),
-                policy_types=["Ingress"],
-                ingress=[
-                    # clients: the platform's own pods (each client's egress policy narrows this to
-                    # the data services it uses)
-                    k8s.networking.v1.NetworkPolicyIngressRuleArgs(
-                        from_=[peer(pod_labels={"app": self.context.labels["app"]})],
-                        ports=tcp_ports(*ports.values()),
-                    ),
-                ],
-            ),
-            opts=self.child_opts(),
-        )
-        self.extra_resources()
-        if s.replicas > 1:
-            # members of a replica set / cluster talk to each other
-            k8s.networking.v1.NetworkPolicy(
-                self.child_name("peers"),
-                metadata=metadata(f"{self.SERVICE}-peers", self.namespace, self.object_labels),
-                spec=k8s.networking.v1.NetworkPolicySpecArgs(
-                    pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=self.pod_labels),
-                    policy_types=["Ingress", "Egress"],
-                    ingress=[k8s.networking.v1.NetworkPolicyIngressRuleArgs(from_=[peer(pod_labels=self.pod_labels)])],
-                    egress=[k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=[peer(pod_labels=self.pod_labels)])],
-                ),
-                opts=self.child_opts(),
-            )
-            pod_disruption_budget(
-                self.child_name("pdb"), self.SERVICE, self.namespace, self.object_labels, self.pod_labels, self.child_opts()
-            )
-
-        self.connection = DataConnection(
-            service=self.SERVICE,
-            host=pulumi.Output.concat(self.SERVICE, ".", self.namespace, ".svc.cluster.local"),
-            port=self.PORT,
-            url=pulumi.Output.secret(self.url()),
-            tls=False,
-            peer=NetworkPeer(pod_labels=self.pod_labels),
-        )
-        self.register_outputs({"host": self.connection.host, "port": self.PORT})
-
-    # --- what differs per service -----------------------------------------------------------
-
-    def secret_data(self) -> dict[str, pulumi.Input[str]]:
-        return {"username": self.USERNAME, "password": self.password.result}
-
-    def container(self, ports: dict[str, int]) -> k8s.core.v1.ContainerArgs:
-        raise NotImplementedError
-
-    def init_containers(self) -> list[k8s.core.v1.ContainerArgs]:
-        return []
-
-    def volumes(self) -> list[k8s.core.v1.VolumeArgs]:
-        return []
-
-    def url(self) -> pulumi.Output[str]:
-        raise NotImplementedError
-
-    def extra_resources(self) -> None:
-        """Resources a service needs once its StatefulSet exists (e.g. replica-set init)."""
-
-    # --- shared helpers -------------------------------------------------------------------------
-
-    def _container(
-        self,
-        ports: dict[str, int],
-        *,
-        args: Optional[list[str]] = None,
-        command: Optional[list[str]] = None,
-        env: Optional[list[k8s.core.v1.EnvVarArgs]] = None,
-        probe: list[str],
-        readiness: Optional[list[str]] = None,
-        mounts: Optional[list[k8s.core.v1.VolumeMountArgs]] = None,
-    ) -> k8s.core.v1.ContainerArgs:
-        s = self.settings
-
-        def exec_probe(cmd: list[str], initial: int, period: int) -> k8s.core.v1.ProbeArgs:
-            return k8s.core.v1.ProbeArgs(
-                exec_=k8s.core.v1.ExecActionArgs(command=cmd),
-                initial_delay_seconds=initial,
-                period_seconds=period,
-                timeout_seconds=5,
-                failure_threshold=6,
-            )
-
-        return k8s.core.v1.ContainerArgs(
-            name=self.SERVICE,
-            image=self.IMAGE,
-            image_pull_policy="IfNotPresent",
-            command=command,
-            args=args,
-            env=env,
-            ports=[
-                k8s.core.v1.ContainerPortArgs(name=port_name, container_port=port, protocol="TCP")
-                for port_name, port in ports.items()
-            ],
-            resources=resources(s.cpu, s.memory, s.cpu * 2, s.memory * 2),
-            security_context=container_security_context(DATA_UID),
-            liveness_probe=exec_probe(probe, 30, 20),
-            readiness_probe=exec_probe(readiness or probe, 10, 10),
-            volume_mounts=[
-                k8s.core.v1.VolumeMountArgs(name="data", mount_path=self.DATA_PATH),
-                k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp"),
-                *(mounts or []),
-            ],
-        )
-
-    def _secret_file_init(self, key: str, volume: str, path: str) -> k8s.core.v1.ContainerArgs:
-        """Copy a Secret key to `path` on `volume` with mode 0400.
-
-        mongod (key file) and Erlang (cookie) refuse files readable by group/others, and Secret
-        volumes are group-readable under fsGroup, so the file is copied by an init container."""
-        return k8s.core.v1.ContainerArgs(
-            name=f"{key}-file",
-            image=self.IMAGE,
-            command=["sh", "-c", f"cp /secret-src/{key} {path}.new && chmod 0400 {path}.new && mv -f {path}.new {path}"],
-            resources=resources(50, 32, 100, 64),
-            security_context=container_security_context(DATA_UID),
-            volume_mounts=[
-                k8s.core.v1.VolumeMountArgs(name="secret-src", mount_path="/secret-src", read_only=True),
-                k8s.core.v1.VolumeMountArgs(name=volume, mount_path=path.rsplit("/", 1)[0]),
-            ],
-        )
-
-    def _secret_source_volume(self, key: str) -> k8s.core.v1.VolumeArgs:
-        return k8s.core.v1.VolumeArgs(
-            name="secret-src",
-            secret=k8s.core.v1.SecretVolumeSourceArgs(
-                secret_name=self.secret_name,
-                items=[k8s.core.v1.KeyToPathArgs(key=key, path=key)],
-                default_mode=0o400,
-            ),
-        )
-
-    def _password_env(self, env_name: str) -> k8s.core.v1.EnvVarArgs:
-        return secret_env(env_name, self.secret_name, "password")
-
-    def _spread(self) -> list[k8s.core.v1.TopologySpreadConstraintArgs]:
-        return [
-            k8s.core.v1.TopologySpreadConstraintArgs(
-                max_skew=1,
-                topology_key="kubernetes.io/hostname",
-                when_unsatisfiable="ScheduleAnyway",
-                label_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=self.pod_labels),
-            )
-        ]
-
-    def _pod_host(self, ordinal: int) -> pulumi.Output[str]:
-        return pulumi.Output.concat(
-            f"{self.SERVICE}-{ordinal}.{self.headless_name}.", self.namespace, ".svc.cluster.local"
-        )
-
-
-class InClusterPostgres(_InClusterDataService):
+class InClusterPostgres(InClusterDataService):
     """PostgreSQL StatefulSet (single primary; seed 003 sizes 500m/1Gi, 100Gi in prod)."""
 
     TYPE = "aiplatform:data:InClusterPostgres"
@@ -328,6 +63,9 @@ class InClusterPostgres(_InClusterDataService):
     def volumes(self) -> list[k8s.core.v1.VolumeArgs]:
         return [scratch_volume("run", "16Mi")]
 
+    def metrics_exporter(self) -> exporters.Exporter:
+        return exporters.postgres_exporter(self.secret_name, self.USERNAME, self.DATABASE, self.PORT)
+
     def url(self) -> pulumi.Output[str]:
         return pulumi.Output.concat(
             "postgresql://", self.USERNAME, ":", self.password.result, "@", self.SERVICE, ".",
@@ -335,7 +73,7 @@ class InClusterPostgres(_InClusterDataService):
         )
 
 
-class InClusterRedis(_InClusterDataService):
+class InClusterRedis(InClusterDataService):
     """Redis StatefulSet with AOF persistence (appendfsync everysec) and a password.
 
     The password lives only in a Secret-mounted redis.conf, so it never shows in process args."""
@@ -386,6 +124,9 @@ class InClusterRedis(_InClusterDataService):
             )
         ]
 
+    def metrics_exporter(self) -> exporters.Exporter:
+        return exporters.redis_exporter(self.secret_name, self.PORT)
+
     def url(self) -> pulumi.Output[str]:
         return pulumi.Output.concat(
             "redis://:", self.password.result, "@", self.SERVICE, ".", self.namespace,
@@ -393,7 +134,7 @@ class InClusterRedis(_InClusterDataService):
         )
 
 
-class InClusterMongo(_InClusterDataService):
+class InClusterMongo(InClusterDataService):
     """MongoDB replica set `rs0` with authentication and an internal key file.
 
     A Job initiates the replica set once (idempotent), after the StatefulSet is ready."""
@@ -405,6 +146,16 @@ class InClusterMongo(_InClusterDataService):
     DATA_PATH = "/data/db"
     USERNAME = "root"
     REPLICA_SET = "rs0"
+    PEER_PORTS = (27017,)
+    INIT_JOB = "mongodb-rs-init"
+
+    @property
+    def resolves_names(self) -> bool:
+        # mongod resolves every host of the replica-set config, its own included, even with one member
+        return True
+
+    def metrics_exporter(self) -> exporters.Exporter:
+        return exporters.mongodb_exporter(self.secret_name, self.USERNAME, self.PORT)
 
     def secret_data(self) -> dict[str, pulumi.Input[str]]:
         keyfile = random.RandomPassword(
@@ -462,13 +213,26 @@ class InClusterMongo(_InClusterDataService):
             "try { rs.status().ok } catch (e) { rs.initiate({_id: '", self.REPLICA_SET, "', members: [",
             members, "]}) }",
         )
+        init_pods = {NAME_LABEL: self.INIT_JOB, PART_OF_LABEL: PART_OF, COMPONENT_LABEL: "data-init"}
+        # the Job resolves the first member's name and talks to it on 27017; nothing connects to it
+        network_policy(
+            self.child_name("rs-init", "netpol"), self.INIT_JOB, self.namespace, {**self.labels, **init_pods}, init_pods,
+            self.child_opts(),
+            ingress=[],
+            egress=[
+                dns_egress_rule(),
+                k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+                    to=[peer(pod_labels=self.pod_labels)], ports=tcp_ports(self.PORT)
+                ),
+            ],
+        )
         k8s.batch.v1.Job(
             self.child_name("rs-init"),
-            metadata=metadata(f"{self.SERVICE}-rs-init", self.namespace, self.object_labels),
+            metadata=metadata(self.INIT_JOB, self.namespace, self.object_labels),
             spec=k8s.batch.v1.JobSpecArgs(
                 backoff_limit=10,
                 template=k8s.core.v1.PodTemplateSpecArgs(
-                    metadata=k8s.meta.v1.ObjectMetaArgs(labels={**self.labels, COMPONENT_LABEL: "data-init"}),
+                    metadata=k8s.meta.v1.ObjectMetaArgs(labels={**self.labels, **init_pods}),
                     spec=k8s.core.v1.PodSpecArgs(
                         restart_policy="OnFailure",
                         automount_service_account_token=False,
@@ -502,7 +266,7 @@ class InClusterMongo(_InClusterDataService):
         )
 
 
-class InClusterRabbitMq(_InClusterDataService):
+class InClusterRabbitMq(InClusterDataService):
     """RabbitMQ StatefulSet with the Prometheus endpoint on 15692.
 
     With more than one replica (prod) the nodes form one cluster through classic peer discovery
@@ -514,8 +278,10 @@ class InClusterRabbitMq(_InClusterDataService):
     IMAGE = "rabbitmq:3.13.7-management"
     PORT = 5672
     DATA_PATH = "/var/lib/rabbitmq"
-    EXTRA_PORTS = {"metrics": 15692}
+    METRICS_PORT = 15692
+    EXTRA_PORTS = {"metrics": METRICS_PORT}
     CLUSTER_PORTS = {"epmd": 4369, "dist": 25672}
+    PEER_PORTS = tuple(CLUSTER_PORTS.values())
 
     def __init__(self, name: str, args: InClusterDataArgs, opts: Optional[pulumi.ResourceOptions] = None):
         self.EXTRA_PORTS = {**self.EXTRA_PORTS, **(self.CLUSTER_PORTS if args.settings.replicas > 1 else {})}
@@ -536,6 +302,9 @@ class InClusterRabbitMq(_InClusterDataService):
             data["erlang-cookie"] = cookie.result
             data["cluster.conf"] = self._cluster_conf()
         return data
+
+    def metrics_exporter(self) -> exporters.Exporter:
+        return exporters.rabbitmq_plugin(self.METRICS_PORT)
 
     def _cluster_conf(self) -> pulumi.Output[str]:
         nodes = pulumi.Output.all(*(self._pod_host(i) for i in range(self.settings.replicas))).apply(
@@ -613,7 +382,7 @@ class InClusterRabbitMq(_InClusterDataService):
         )
 
 
-IN_CLUSTER_DATA: dict[str, type[_InClusterDataService]] = {
+IN_CLUSTER_DATA: dict[str, type[InClusterDataService]] = {
     "postgres": InClusterPostgres,
     "redis": InClusterRedis,
     "mongodb": InClusterMongo,

@@ -7,7 +7,15 @@ the seed-000 per-client rate limit, and a second Ingress for the AI routes with 
 limit. TLS (and the HTTPS redirect) is on when a cert-manager ClusterIssuer is configured.
 
 Rate limits here are per client IP (ingress-nginx `limit-rpm`); the global 1000 req/min budget
-needs a shared limiter (Cloud Armor / WAF on the cloud platforms).
+needs a shared limiter (Cloud Armor / WAF on the cloud platforms). The client IP is the TCP peer
+unless `edge.ingressNginx.trustedProxyCidrs` names the proxies in front (a cloud load balancer):
+only then does the controller read X-Forwarded-For, and only from those addresses
+(`enable-real-ip` + `proxy-real-ip-cidr`). Trusting the chart's default range (0.0.0.0/0) would
+let any client pick its own address and walk past the per-client limit; kind has no proxy in
+front, so dev trusts none.
+
+The controller serves its Prometheus metrics on the container port `metrics` (10254);
+`scrape_target` names those pods for the monitoring component's PodMonitor.
 """
 
 from __future__ import annotations
@@ -21,10 +29,13 @@ import pulumi_kubernetes as k8s
 from components.app.kubernetes import IngressSource, ServiceEndpoint
 from components.base import PlatformComponent
 from components.config import StackConfig, StackContext
-from components.kubernetes_objects import ingress_rule, metadata
+from components.kubernetes_objects import METRICS_PORT_NAME, ScrapeTarget, ingress_rule, metadata
 
 INGRESS_NGINX_REPO = "https://kubernetes.github.io/ingress-nginx"
 CONTROLLER_LABELS = {"app.kubernetes.io/name": "ingress-nginx"}
+# the chart labels the controller's pods with these (besides `controller.podLabels`)
+CONTROLLER_POD_LABELS = {**CONTROLLER_LABELS, "app.kubernetes.io/component": "controller"}
+CONTROLLER_METRICS_PORT = 10254
 
 
 @dataclass(frozen=True)
@@ -45,6 +56,14 @@ class NginxIngress(PlatformComponent):
         edge = cfg.edge
         self.tls = edge.tls_cluster_issuer is not None
         controller = self._controller() if edge.ingress_nginx.install else None
+        self.scrape_target: Optional[ScrapeTarget] = None
+        if controller is not None:
+            self.scrape_target = ScrapeTarget(
+                name="ingress-nginx",
+                namespace=self._controller_namespace,  # the Namespace's output: its PodMonitor waits for it
+                pod_labels=CONTROLLER_POD_LABELS,
+                metrics=("nginx_ingress_controller_requests",),
+            )
 
         self.urls: dict[str, str] = {}
         for svc_name, endpoint in args.services.items():
@@ -71,6 +90,7 @@ class NginxIngress(PlatformComponent):
             metadata=k8s.meta.v1.ObjectMetaArgs(name=ns, labels=self.labels),
             opts=self.child_opts(),
         )
+        self._controller_namespace = namespace.metadata.apply(lambda m: m.name)
         return k8s.helm.v3.Release(
             self.child_name("controller"),
             k8s.helm.v3.ReleaseArgs(
@@ -78,7 +98,7 @@ class NginxIngress(PlatformComponent):
                 chart="ingress-nginx",
                 version=cfg.edge.ingress_nginx.chart_version,
                 repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=INGRESS_NGINX_REPO),
-                namespace=namespace.metadata.apply(lambda m: m.name),
+                namespace=self._controller_namespace,
                 atomic=True,
                 timeout=600,
                 values={
@@ -92,9 +112,11 @@ class NginxIngress(PlatformComponent):
                             "ssl-protocols": "TLSv1.2 TLSv1.3",
                             "hsts": "true",
                             "use-gzip": "true",
-                            "enable-real-ip": "true",
+                            **client_address_config(cfg.edge.ingress_nginx.trusted_proxy_cidrs),
                         },
-                        "metrics": {"enabled": True},
+                        # the PodMonitor scrapes this container port (its ServiceMonitor stays off:
+                        # the CRD comes with kube-prometheus-stack, installed after the edge)
+                        "metrics": {"enabled": True, "port": CONTROLLER_METRICS_PORT, "portName": METRICS_PORT_NAME},
                         "podLabels": self.labels,
                         "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}},
                     }
@@ -142,3 +164,15 @@ class NginxIngress(PlatformComponent):
             # the controller's admission webhook must exist before Ingresses are validated
             opts=self.child_opts(depends_on=[controller] if controller else None),
         )
+
+
+def client_address_config(trusted_proxy_cidrs: tuple[str, ...]) -> dict[str, str]:
+    """ingress-nginx ConfigMap keys deciding the client address (see the module docstring)."""
+    if not trusted_proxy_cidrs:
+        return {"enable-real-ip": "false", "use-forwarded-headers": "false", "use-proxy-protocol": "false"}
+    return {
+        "enable-real-ip": "true",
+        "use-forwarded-headers": "true",
+        "forwarded-for-header": "X-Forwarded-For",
+        "proxy-real-ip-cidr": ",".join(trusted_proxy_cidrs),
+    }

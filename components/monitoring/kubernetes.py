@@ -16,8 +16,12 @@ Creates, when `monitoring.enabled`:
   are off: managed control planes (GKE) and kind do not expose them, and their targets would only
   raise false TargetDown alerts;
 - a ServiceMonitor per web service (port `http`, path `/metrics`) in the app namespace;
+- a PodMonitor per scrape target the stack hands in (`scrape_targets`: the data services'
+  exporters, the ingress-nginx controller), in the target's namespace, on its `metrics` container
+  port, with `job` = the target's name (`jobLabel` reads the pods' `app.kubernetes.io/name`, which
+  is that name for the data services; the controller's PodMonitor is named `ingress-nginx`);
 - a PrometheusRule with the seeds' alerts (`components.monitoring.metrics.alert_rules`, thresholds
-  from `monitoring.thresholds`);
+  from `monitoring.thresholds`); the data-service alerts read only metrics a target serves;
 - the platform dashboard (`components.monitoring.dashboards`) as a ConfigMap;
 - when Slack or PagerDuty is configured, an AlertmanagerConfig routing critical and warning alerts
   there, with the credentials in a Secret.
@@ -32,7 +36,7 @@ their CRDs are installed by it, so they cannot be created before it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -40,6 +44,7 @@ import pulumi_random as random
 
 from components.base import PlatformComponent
 from components.config import ServiceConfig, StackContext
+from components.kubernetes_objects import NAME_LABEL, ScrapeTarget
 from components.monitoring import dashboards, metrics
 
 PROMETHEUS_STACK_REPO = "https://prometheus-community.github.io/helm-charts"
@@ -69,6 +74,8 @@ class KubernetesMonitoringArgs:
     ingress_class: Optional[str] = "nginx"
     ingress_annotations: Mapping[str, str] = field(default_factory=dict)
     chart_values: Mapping[str, Any] = field(default_factory=dict)
+    # pods serving Prometheus metrics besides the web services (exporters, ingress controller)
+    scrape_targets: Sequence[ScrapeTarget] = ()
 
 
 class KubernetesMonitoring(PlatformComponent):
@@ -115,7 +122,9 @@ class KubernetesMonitoring(PlatformComponent):
         self.service_monitors = [
             self._service_monitor(service, args.namespace, crd_opts) for service in web_services
         ]
-        self.rules = self._prometheus_rule(monitoring_namespace, args.namespace, web_services, crd_opts)
+        self.pod_monitors = [self._pod_monitor(target, crd_opts) for target in args.scrape_targets]
+        exporters = {target.name: target.metrics for target in args.scrape_targets}
+        self.rules = self._prometheus_rule(monitoring_namespace, args.namespace, web_services, exporters, crd_opts)
         self.dashboard = self._dashboard(monitoring_namespace, args.namespace)
         self.alert_routing = self._alert_routing(monitoring_namespace, crd_opts)
 
@@ -123,6 +132,7 @@ class KubernetesMonitoring(PlatformComponent):
             {
                 "grafanaUrl": self.grafana_url,
                 "serviceMonitors": web_services,
+                "podMonitors": sorted(exporters),
                 "monitoringNamespace": monitoring_namespace,
             }
         )
@@ -314,11 +324,36 @@ class KubernetesMonitoring(PlatformComponent):
             opts=opts,
         )
 
+    def _pod_monitor(self, target: ScrapeTarget, opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
+        """Scrapes `target.path` on the container port `target.port_name` of the target's pods."""
+        return k8s.apiextensions.CustomResource(
+            self.child_name("podmonitor", target.name),
+            api_version=MONITORING_API_VERSION,
+            kind="PodMonitor",
+            metadata=self._metadata(target.name, target.namespace, {NAME_LABEL: target.name}),
+            spec={
+                "jobLabel": NAME_LABEL,
+                "selector": {"matchLabels": dict(target.pod_labels)},
+                "namespaceSelector": {"matchNames": [target.namespace]},
+                "podMetricsEndpoints": [
+                    {
+                        "port": target.port_name,
+                        "path": target.path,
+                        "scheme": "http",
+                        "interval": "30s",
+                        "scrapeTimeout": "10s",
+                    }
+                ],
+            },
+            opts=opts,
+        )
+
     def _prometheus_rule(
         self,
         monitoring_namespace: pulumi.Input[str],
         app_namespace: pulumi.Input[str],
         web_services: list[str],
+        exporters: Mapping[str, tuple[str, ...]],
         opts: pulumi.ResourceOptions,
     ) -> k8s.apiextensions.CustomResource:
         thresholds = self.config.monitoring.thresholds
@@ -326,7 +361,7 @@ class KubernetesMonitoring(PlatformComponent):
         def groups(namespace: str) -> list[dict[str, Any]]:
             return [
                 {"name": f"{PART_OF}.{group}", "rules": [rule.as_prometheus_rule() for rule in rules]}
-                for group, rules in metrics.alert_rules(namespace, web_services, thresholds).items()
+                for group, rules in metrics.alert_rules(namespace, web_services, thresholds, exporters).items()
             ]
 
         return k8s.apiextensions.CustomResource(

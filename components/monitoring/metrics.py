@@ -18,7 +18,11 @@ label `selector` (PromQL matcher list without braces, e.g. `namespace="ai-assist
 scope it to their namespace or project.
 
 Platform signals (CPU, memory, volumes, CronJobs, StatefulSets) come from cAdvisor, the kubelet
-and kube-state-metrics, which kube-prometheus-stack scrapes out of the box.
+and kube-state-metrics, which kube-prometheus-stack scrapes out of the box. The data services'
+signals come from their exporters (components/data/kubernetes_exporters.py), whose `job` is the
+data service's name: `pg_up`, `redis_up`, `mongodb_up` (0: the exporter cannot reach its
+database), and RabbitMQ's own plugin, which has no `*_up` gauge: Prometheus' `up` of its scrape,
+and `rabbitmq_identity_info` (one series per node, labelled with the node's cluster name).
 """
 
 from __future__ import annotations
@@ -48,6 +52,8 @@ BACKUP_JOB_PREFIX = "backup-"
 # Exporter `up`-style gauges of the data services (postgres_exporter, mongodb_exporter,
 # redis_exporter): 0 means the exporter cannot reach its database.
 DATABASE_UP_METRICS = ("pg_up", "mongodb_up", "redis_up")
+RABBITMQ_JOB = "rabbitmq"
+RABBITMQ_IDENTITY_INFO = "rabbitmq_identity_info"
 
 RATE_WINDOW = "5m"
 
@@ -147,6 +153,7 @@ def alert_rules(
     namespace: str,
     web_services: Iterable[str],
     thresholds: ThresholdsConfig,
+    exporters: Mapping[str, Iterable[str]] = {},
 ) -> dict[str, list[AlertRule]]:
     """The seeds' alerts (001, 002) for the app in `namespace`, grouped by concern.
 
@@ -154,10 +161,13 @@ def alert_rules(
     - 5xx rate > 5 % for 2 min; p95 latency > 2 s for 5 min
     - CPU / memory > 80 % of the container limit for 5 min
     - persistent volume usage > 85 %
-    - database connectivity: exporter `*_up == 0`, or a data StatefulSet with unready replicas
+    - database connectivity: exporter `*_up == 0` (or RabbitMQ's scrape `up == 0`), or a data
+      StatefulSet with unready replicas; RabbitMQ nodes that formed more than one cluster
     - backup age: a backup CronJob whose last success is older than `backupMaxAgeHours`
       (or that never succeeded that long after it was created), and failed backup Jobs
-    All numbers come from `thresholds` (monitoring.thresholds in the stack file).
+    All numbers come from `thresholds` (monitoring.thresholds in the stack file). `exporters`
+    maps the job of each data-service scrape target in the stack to the metrics it serves: the
+    data alerts read only those, so every rule has a source.
     """
     t = thresholds
     ns = namespace_selector(namespace)
@@ -257,15 +267,7 @@ def alert_rules(
         ),
     ]
 
-    data = [
-        AlertRule(
-            name="DatabaseUnreachable",
-            expr=" or ".join(f"({metric}{_sel(ns)} == 0)" for metric in DATABASE_UP_METRICS),
-            for_minutes=t.service_down_minutes,
-            severity="critical",
-            summary="{{ $labels.job }} cannot connect to its database",
-            description="The database exporter {{ $labels.job }} reports that its database does not accept connections.",
-        ),
+    data = _data_service_alerts(ns, exporters, t) + [
         AlertRule(
             name="DataServiceUnavailable",
             expr=(
@@ -319,6 +321,44 @@ def alert_rules(
     ]
 
     return {"availability": availability, "resources": resources, "data-services": data, "backups": backup}
+
+
+def _data_service_alerts(ns: str, exporters: Mapping[str, Iterable[str]], t: ThresholdsConfig) -> list[AlertRule]:
+    served = {metric for metrics in exporters.values() for metric in metrics}
+    down = [f"({metric}{_sel(ns)} == 0)" for metric in DATABASE_UP_METRICS if metric in served]
+    if RABBITMQ_JOB in exporters:
+        down.append(f"(up{_sel(ns, _eq(SERVICE_LABEL, RABBITMQ_JOB))} == 0)")
+    rules = []
+    if down:
+        rules.append(
+            AlertRule(
+                name="DatabaseUnreachable",
+                expr=" or ".join(down),
+                for_minutes=t.service_down_minutes,
+                severity="critical",
+                summary="{{ $labels.job }} cannot connect to its database",
+                description=(
+                    "The exporter of {{ $labels.job }} reports that its database does not accept connections "
+                    "(RabbitMQ: its metrics endpoint does not answer)."
+                ),
+            )
+        )
+    if RABBITMQ_IDENTITY_INFO in served:
+        rules.append(
+            AlertRule(
+                name="RabbitMqClusterSplit",
+                expr=f"count(count by (rabbitmq_cluster) ({RABBITMQ_IDENTITY_INFO}{_sel(ns)})) > 1",
+                for_minutes=5,
+                severity="critical",
+                summary="RabbitMQ nodes formed more than one cluster",
+                description=(
+                    "The RabbitMQ nodes report {{ $value }} different cluster names: they run as separate "
+                    "brokers behind one Service and messages are stranded. Reset the stray nodes "
+                    "(docs/deploy-gke.md, 'RabbitMQ nodes that formed separate clusters')."
+                ),
+            )
+        )
+    return rules
 
 
 def _join(*matchers: str) -> str:

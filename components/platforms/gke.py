@@ -265,7 +265,10 @@ def build(context: StackContext) -> dict[str, Any]:
         k8s_monitoring = KubernetesMonitoring(
             "monitoring",
             # Grafana stays inside the cluster (kubectl port-forward): no second public endpoint
-            KubernetesMonitoringArgs(context, namespace.name, services, ingress_class=None),
+            KubernetesMonitoringArgs(
+                context, namespace.name, services, ingress_class=None,
+                scrape_targets=[component.scrape_target for component in in_cluster.values()],
+            ),
             opts=on_cluster,
         )
         outputs["grafanaUrl"] = k8s_monitoring.grafana_url

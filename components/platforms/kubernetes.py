@@ -61,8 +61,12 @@ def build(context: StackContext) -> dict[str, Any]:
         "connections": pulumi.Output.secret({name: c.url for name, c in connections.items()}),
     }
     if cfg.monitoring.enabled:
+        targets = [component.scrape_target for component in data.values()]
+        if edge.scrape_target is not None:
+            targets.append(edge.scrape_target)
         monitoring = KubernetesMonitoring(
-            "monitoring", KubernetesMonitoringArgs(context, namespace.name, cfg.enabled_services)
+            "monitoring",
+            KubernetesMonitoringArgs(context, namespace.name, cfg.enabled_services, scrape_targets=targets),
         )
         outputs["grafanaUrl"] = monitoring.grafana_url
     dumped = {name: c for name, c in connections.items() if name in DUMPED_SERVICES}

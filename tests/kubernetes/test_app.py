@@ -129,8 +129,11 @@ def test_network_policies_admit_only_expected_traffic(app):
     # frontend uses only redis: no egress rule towards postgres
     egress = policies["frontend-egress"]["spec"]["egress"]
     data_ports = {p["port"] for rule in egress for p in rule.get("ports", [])}
-    assert 6379 in data_ports and 5432 not in data_ports and 53 in data_ports and 443 in data_ports
-    https = [r for r in egress if r["ports"] == [{"port": 443, "protocol": "TCP"}]][0]
+    assert 6379 in data_ports and 5432 not in data_ports and 53 in data_ports
+    # the frontend holds no AI key: no way to the internet; the API holds one: 443 outside private ranges
+    assert 443 not in data_ports
+    api_egress = policies["api-egress"]["spec"]["egress"]
+    https = [r for r in api_egress if r["ports"] == [{"port": 443, "protocol": "TCP"}]][0]
     assert "10.0.0.0/8" in https["to"][0]["ipBlock"]["except"]
 
 

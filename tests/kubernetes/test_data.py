@@ -78,11 +78,35 @@ def test_mongodb_is_an_authenticated_replica_set(prod):
     assert script.count("_id:") == 4  # the set and its three members
 
 
-def test_only_platform_pods_reach_the_data_port(dev):
+def test_only_platform_pods_reach_the_data_port_and_prometheus_the_exporter(dev):
     policy = [o for o in k8s_objects(dev.resources) if o["kind"] == "NetworkPolicy" and o["metadata"]["name"] == "postgres-ingress"][0]
-    (rule,) = policy["spec"]["ingress"]
-    assert rule["from"] == [{"podSelector": {"matchLabels": {"app": "ai-assistant-platform"}}}]
-    assert rule["ports"] == [{"port": 5432, "protocol": "TCP"}]
+    clients, scrapes = policy["spec"]["ingress"]
+    assert clients["from"] == [{"podSelector": {"matchLabels": {"app": "ai-assistant-platform"}}}]
+    assert clients["ports"] == [{"port": 5432, "protocol": "TCP"}]
+    assert scrapes["from"] == [
+        {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
+            "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
+        }
+    ]
+    assert scrapes["ports"] == [{"port": 9187, "protocol": "TCP"}]
+
+
+def test_exporter_sidecars_are_hardened_and_read_credentials_from_secrets(dev):
+    images = {}
+    for name, sts in statefulsets(dev).items():
+        for container in sts["spec"]["template"]["spec"]["containers"][1:]:
+            images[name] = container["image"]
+            security = container["securityContext"]
+            assert security["runAsNonRoot"] is True and security["readOnlyRootFilesystem"] is True
+            assert security["capabilities"] == {"drop": ["ALL"]} and security["allowPrivilegeEscalation"] is False
+            assert security["seccompProfile"] == {"type": "RuntimeDefault"}
+            assert container["resources"]["limits"] and container["livenessProbe"] and container["readinessProbe"]
+            assert [p["name"] for p in container["ports"]] == ["metrics"]
+            secret_like = [e for e in container["env"] if "PASS" in e["name"]]
+            assert secret_like and all(e["valueFrom"]["secretKeyRef"]["key"] == "password" for e in secret_like)
+    assert set(images) == {"postgres", "redis", "mongodb"}  # RabbitMQ serves its own metrics
+    assert all(":" in image and not image.endswith(":latest") for image in images.values())
 
 
 def test_rabbitmq_forms_one_cluster_in_prod(prod, dev):

@@ -14,6 +14,7 @@ import pulumi
 import pytest
 
 from components.config import ThresholdsConfig
+from components.kubernetes_objects import ScrapeTarget, selector_labels
 from components.monitoring import dashboards, metrics
 from components.monitoring.kubernetes import KubernetesMonitoring, KubernetesMonitoringArgs
 from tests.helpers import dig, dumps, k8s_objects, run_component, validate_k8s
@@ -24,12 +25,15 @@ RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
 SERVICE_MONITOR = "kubernetes:monitoring.coreos.com/v1:ServiceMonitor"
 ROUTING = "kubernetes:monitoring.coreos.com/v1alpha1:AlertmanagerConfig"
 APP_NAMESPACE = "ai-assistant"
+POD_MONITOR = "kubernetes:monitoring.coreos.com/v1:PodMonitor"
+EXPORTED = {"postgres": ("pg_up",), "redis": ("redis_up",), "mongodb": ("mongodb_up",), "rabbitmq": ("rabbitmq_identity_info",)}
+TARGETS = [ScrapeTarget(name, APP_NAMESPACE, selector_labels(name), metrics=m) for name, m in EXPORTED.items()]
 
 
-def build_monitoring(context):
+def build_monitoring(context, targets=TARGETS):
     monitoring = KubernetesMonitoring(
         "monitoring",
-        KubernetesMonitoringArgs(context, APP_NAMESPACE, context.config.enabled_services),
+        KubernetesMonitoringArgs(context, APP_NAMESPACE, context.config.enabled_services, scrape_targets=targets),
     )
     pulumi.export("grafanaUrl", monitoring.grafana_url)
 
@@ -194,6 +198,28 @@ def test_alerts_cover_the_seed_list_with_default_thresholds(dev):
             assert f'namespace="{APP_NAMESPACE}"' in r["expr"], r["alert"]
     prom_rule = dev.one(RULE).inputs
     assert prom_rule["metadata"]["namespace"] == "monitoring"
+
+
+def test_pod_monitors_scrape_each_target_after_the_chart(dev):
+    release = dev.one(RELEASE).urn
+    monitors = {r.inputs["metadata"]["name"]: r for r in dev.of_type(POD_MONITOR)}
+    assert set(monitors) == set(EXPORTED)
+    for name, monitor in monitors.items():
+        spec = monitor.inputs["spec"]
+        assert spec["selector"]["matchLabels"] == selector_labels(name)
+        assert spec["jobLabel"] == "app.kubernetes.io/name" and spec["namespaceSelector"] == {"matchNames": [APP_NAMESPACE]}
+        assert [(e["port"], e["path"]) for e in spec["podMetricsEndpoints"]] == [("metrics", "/metrics")]
+        assert release in monitor.dependencies
+
+
+def test_data_alerts_read_only_what_the_stack_exports():
+    rules = rules_by_name(run_component(lambda c: build_monitoring(c, TARGETS[2:])))  # mongodb, rabbitmq
+    expr = rules["DatabaseUnreachable"][0]["expr"]
+    assert "mongodb_up" in expr and 'up{namespace="ai-assistant",job="rabbitmq"} == 0' in expr
+    assert "pg_up" not in expr and "redis_up" not in expr and "rabbitmq_up" not in expr
+    assert "rabbitmq_identity_info" in rules["RabbitMqClusterSplit"][0]["expr"]
+    bare = rules_by_name(run_component(lambda c: build_monitoring(c, [])))
+    assert "DatabaseUnreachable" not in bare and "RabbitMqClusterSplit" not in bare
 
 
 def test_alert_thresholds_follow_config():

@@ -1,0 +1,64 @@
+"""The namespace's ResourceQuota fits everything the stack runs in it, at its largest.
+
+The API server rejects a pod whose limits would push the namespace past its quota: a quota that
+forgot a sidecar, a Job or an HPA's maximum shows up as pods that never start. Counted here from
+the plan: each Deployment at its HPA maximum plus one surge pod, each StatefulSet at its replicas,
+each Job and CronJob once; a pod counts its containers' limits (or its largest init container's,
+if that is more).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import k8s_objects, plan_of
+from tests.test_network_flows import KUBERNETES_STACKS
+
+UNITS = {"m": 0.001, "": 1, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+
+
+def quantity(value: str) -> float:
+    for suffix in sorted(UNITS, key=len, reverse=True):
+        if suffix and value.endswith(suffix):
+            return float(value[: -len(suffix)]) * UNITS[suffix]
+    return float(value)
+
+
+def pod_limits(pod_spec: dict) -> tuple[float, float]:
+    def total(containers):
+        limits = [c.get("resources", {}).get("limits", {}) for c in containers]
+        return sum(quantity(l.get("cpu", "0")) for l in limits), sum(quantity(l.get("memory", "0")) for l in limits)
+
+    cpu, memory = total(pod_spec["containers"])
+    for init in pod_spec.get("initContainers") or ():
+        init_cpu, init_memory = total([init])
+        cpu, memory = max(cpu, init_cpu), max(memory, init_memory)
+    return cpu, memory
+
+
+@pytest.mark.parametrize("stack", KUBERNETES_STACKS)
+def test_quota_covers_every_workload_at_its_largest(stack):
+    objects = k8s_objects(plan_of(stack).capture.resources)
+    (quota,) = [o for o in objects if o["kind"] == "ResourceQuota"]
+    namespace = quota["metadata"]["namespace"]
+    hpa_max = {o["spec"]["scaleTargetRef"]["name"]: o["spec"]["maxReplicas"] for o in objects if o["kind"] == "HorizontalPodAutoscaler"}
+    cpu = memory = pods = 0.0
+    for o in objects:
+        if o["metadata"].get("namespace") != namespace:
+            continue
+        if o["kind"] == "Deployment":
+            count, spec = hpa_max.get(o["metadata"]["name"], o["spec"].get("replicas", 1)) + 1, o["spec"]["template"]["spec"]
+        elif o["kind"] == "StatefulSet":
+            count, spec = o["spec"]["replicas"], o["spec"]["template"]["spec"]
+        elif o["kind"] == "Job":
+            count, spec = 1, o["spec"]["template"]["spec"]
+        elif o["kind"] == "CronJob":
+            count, spec = 1, o["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+        else:
+            continue
+        pod_cpu, pod_memory = pod_limits(spec)
+        cpu, memory, pods = cpu + count * pod_cpu, memory + count * pod_memory, pods + count
+    hard = quota["spec"]["hard"]
+    assert cpu <= quantity(hard["limits.cpu"]), (cpu, hard["limits.cpu"])
+    assert memory <= quantity(hard["limits.memory"]), (memory / 2**30, hard["limits.memory"])
+    assert pods <= int(hard["pods"])
