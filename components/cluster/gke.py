@@ -103,10 +103,13 @@ class ClusterSubnet:
 class GkeClusterArgs:
     context: StackContext
     network: pulumi.Input[str]  # the VPC (id or self link)
-    project: Optional[pulumi.Input[str]] = None  # None: the provider's project (`gcp:project`)
+    project: str  # the configured project id (the workload pool is `<project>.svc.id.goog`)
+    # `member` of the GKE service agent (ProjectApis.agent("container.googleapis.com")): it is
+    # granted the secrets key
+    service_agent: pulumi.Input[str]
     subnet: Optional[ClusterSubnet] = None  # None: the cluster creates its own subnet
-    # Resources that must exist first and that no input refers to (the enabled APIs: the GKE
-    # service agent only exists once container.googleapis.com is on).
+    # Resources that must exist first and that no input refers to: the APIs every child calls
+    # (GKE, Cloud KMS, Compute, IAM, and Cloud Resource Manager for the node roles).
     depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)
 
 
@@ -161,9 +164,10 @@ class GkeCluster(PlatformComponent):
         prefix = self.context.prefix
         after = list(args.depends_on) or None
 
-        project = gcp.organizations.get_project_output(project_id=args.project)
-        self.project_id = project.project_id
-        self.workload_pool = project.project_id.apply(lambda p: f"{p}.svc.id.goog")
+        # From the configured project, not a getProject invoke: that calls Cloud Resource Manager
+        # at preview, before the program has enabled it.
+        self.project_id = args.project
+        self.workload_pool = f"{args.project}.svc.id.goog"
         self.location = region
 
         # --- node identity --------------------------------------------------------------------
@@ -180,8 +184,9 @@ class GkeCluster(PlatformComponent):
         for role in NODE_ROLES:
             gcp.projects.IAMMember(
                 self.child_name("nodes", role.split("/")[1].replace(".", "-").lower()),
-                gcp.projects.IAMMemberArgs(project=self.project_id, role=role, member=self.node_account.member),
-                opts=self.child_opts(),
+                gcp.projects.IAMMemberArgs(project=args.project, role=role, member=self.node_account.member),
+                # project IAM is Cloud Resource Manager's: its API is among `after`
+                opts=self.child_opts(depends_on=after),
             )
         self.node_service_account = self.node_account.email
 
@@ -204,15 +209,12 @@ class GkeCluster(PlatformComponent):
             ),
             opts=self.child_opts(stateful=True),
         )
-        gke_agent = project.number.apply(
-            lambda n: f"serviceAccount:service-{n}@container-engine-robot.iam.gserviceaccount.com"
-        )
         key_grant = gcp.kms.CryptoKeyIAMMember(
             self.child_name("secrets-key-gke-agent"),
             gcp.kms.CryptoKeyIAMMemberArgs(
                 crypto_key_id=self.secrets_key.id,
                 role="roles/cloudkms.cryptoKeyEncrypterDecrypter",
-                member=gke_agent,
+                member=args.service_agent,
             ),
             opts=self.child_opts(),
         )

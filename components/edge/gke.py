@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_gcp as gcp
@@ -72,7 +72,9 @@ class GkeIngressArgs:
     context: StackContext
     namespace: pulumi.Input[str]
     services: Mapping[str, "ServiceEndpoint"]  # KubernetesApp.services: name, port, health_path, route
+    project: pulumi.Input[str]  # the configured project: the address and SSL policy live there
     security_policy: Optional[pulumi.Input[str]] = None  # name of the Cloud Armor policy
+    depends_on: Sequence[pulumi.Resource] = ()  # the Compute API (address, SSL policy)
 
 
 class GkeIngress(PlatformComponent):
@@ -107,23 +109,26 @@ class GkeIngress(PlatformComponent):
         self.ip = gcp.compute.GlobalAddress(
             self.child_name("ip"),
             gcp.compute.GlobalAddressArgs(
+                project=args.project,
                 name=f"{prefix}-ingress",
                 description="Public IP of the platform's GKE Ingress (DNS points here)",
                 ip_version="IPV4",
                 address_type="EXTERNAL",
                 labels=self.labels,
             ),
-            opts=self.child_opts(stateful=True),
+            # a GCP resource on the Kubernetes provider's component: it must wait for its API itself
+            opts=self.child_opts(stateful=True, depends_on=args.depends_on),
         )
         self.ssl_policy = gcp.compute.SSLPolicy(
             self.child_name("tls"),
             gcp.compute.SSLPolicyArgs(
+                project=args.project,
                 name=f"{prefix}-ingress-tls",
                 description="TLS 1.2 or higher with the configured cipher profile",
                 min_tls_version="TLS_1_2",
                 profile=cfg.gcp.ssl_policy_profile,
             ),
-            opts=self.child_opts(),
+            opts=self.child_opts(depends_on=args.depends_on),
         )
 
         frontend_config = k8s.apiextensions.CustomResource(

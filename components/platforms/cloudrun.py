@@ -113,6 +113,7 @@ def build(context: StackContext) -> dict[str, Any]:
         apis=required_apis(context),
         identities=identities,
         subnets=cidrs,
+        agents=[gcp_wiring.FIRESTORE_API] if data.mongodb.enabled else [],
     )
     apis, accounts, network = foundation.apis, foundation.accounts, foundation.network
 

@@ -129,6 +129,7 @@ def build(context: StackContext) -> dict[str, Any]:
         identities=identities,
         subnets={primary: gcfg.network_cidr},
         allow_health_checks=True,  # GKE Ingress: Google's health checkers reach the pods (NEGs)
+        agents=["container.googleapis.com"],  # the GKE service agent uses the secrets key
     )
     apis, accounts, network = foundation.apis, foundation.accounts, foundation.network
 
@@ -139,8 +140,13 @@ def build(context: StackContext) -> dict[str, Any]:
             context=context,
             project=project,
             network=network.network.id,
+            service_agent=apis.agent("container.googleapis.com").member,
             depends_on=apis.needs(
-                "container.googleapis.com", "cloudkms.googleapis.com", "compute.googleapis.com", "iam.googleapis.com"
+                "container.googleapis.com",
+                "cloudkms.googleapis.com",
+                "compute.googleapis.com",
+                "iam.googleapis.com",
+                "cloudresourcemanager.googleapis.com",
             ),
         ),
     )
@@ -199,7 +205,14 @@ def build(context: StackContext) -> dict[str, Any]:
     armor = gcp_wiring.edge_armor(foundation)
     edge = GkeIngress(
         "edge",
-        GkeIngressArgs(context, namespace.name, app.services, security_policy=armor.policy.name),
+        GkeIngressArgs(
+            context,
+            namespace.name,
+            app.services,
+            project=project,
+            security_policy=armor.policy.name,
+            depends_on=apis.needs("compute.googleapis.com"),
+        ),
         opts=on_cluster,
     )
 
@@ -217,6 +230,7 @@ def build(context: StackContext) -> dict[str, Any]:
         "gke-backup",
         GkeBackupArgs(
             context,
+            project=project,
             cluster_id=cluster.id,
             namespace=namespace.name,
             depends_on=apis.needs("gkebackup.googleapis.com"),

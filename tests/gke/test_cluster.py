@@ -15,10 +15,17 @@ import pulumi
 
 CLUSTER = "gcp:container/cluster:Cluster"
 POOL = "gcp:container/nodePool:NodePool"
+PROJECT = "test-project"
+GKE_AGENT = "serviceAccount:service-42@container-engine-robot.iam.gserviceaccount.com"
 
 
 def build(context):
-    cluster = GkeCluster("gke", GkeClusterArgs(context=context, network="projects/p/global/networks/vpc"))
+    cluster = GkeCluster(
+        "gke",
+        GkeClusterArgs(
+            context=context, network="projects/p/global/networks/vpc", project=PROJECT, service_agent=GKE_AGENT
+        ),
+    )
     GkeStorage("storage", GkeStorageArgs(context=context), opts=pulumi.ResourceOptions(provider=cluster.provider))
     pulumi.export("kubeconfig", cluster.kubeconfig)
 
@@ -56,7 +63,7 @@ def test_regional_vpc_native_cluster_on_its_own_subnet(prod):
 
 def test_workload_identity_dataplane_v2_and_shielded_nodes(prod):
     c = prod.one(CLUSTER).inputs
-    assert dig(c, "workloadIdentityConfig.workloadPool") == "offline-plan-project.svc.id.goog"
+    assert dig(c, "workloadIdentityConfig.workloadPool") == "test-project.svc.id.goog"
     assert c["datapathProvider"] == "ADVANCED_DATAPATH"
     # Dataplane V2 enforces NetworkPolicy itself; the Calico add-on must not be on as well
     assert "networkPolicy" not in c and "networkPolicyConfig" not in (c.get("addonsConfig") or {})
@@ -72,7 +79,7 @@ def test_secrets_are_encrypted_with_a_rotated_kms_key_the_gke_agent_may_use(prod
     assert dig(c, "databaseEncryption.keyName") == grant.inputs["cryptoKeyId"] == f"{key.name}-id"
     assert key.inputs["rotationPeriod"] == f"{90 * 86400}s"
     assert grant.inputs["role"] == "roles/cloudkms.cryptoKeyEncrypterDecrypter"
-    assert grant.inputs["member"] == "serviceAccount:service-123456789012@container-engine-robot.iam.gserviceaccount.com"
+    assert grant.inputs["member"] == GKE_AGENT
     # the cluster is created only after the grant (through the key name it reads from it)
     assert grant.urn in prod.one(CLUSTER).dependencies
     assert prod.one("gcp:kms/keyRing:KeyRing").inputs["location"] == "us-central1"
@@ -177,7 +184,7 @@ def test_a_subnet_from_the_network_is_used_as_given():
 
     def build_on_shared_subnet(context):
         subnet = ClusterSubnet("projects/p/regions/us-central1/subnetworks/shared", "gke-pods", "gke-services")
-        GkeCluster("gke", GkeClusterArgs(context=context, network="vpc", subnet=subnet, project="p"))
+        GkeCluster("gke", GkeClusterArgs(context=context, network="vpc", subnet=subnet, project="p", service_agent=GKE_AGENT))
 
     capture = run_component(build_on_shared_subnet, overrides=STAGING_GKE)
     assert capture.of_type("gcp:compute/subnetwork:Subnetwork") == []

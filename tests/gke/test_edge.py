@@ -31,7 +31,10 @@ def endpoints(context):
 
 
 def build(context, policy="aia-prod-armor"):
-    GkeIngress("edge", GkeIngressArgs(context, "ai-assistant", endpoints(context), security_policy=policy))
+    GkeIngress(
+        "edge",
+        GkeIngressArgs(context, "ai-assistant", endpoints(context), project="test-project", security_policy=policy),
+    )
 
 
 @pytest.fixture(scope="module")

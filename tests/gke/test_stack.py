@@ -110,7 +110,7 @@ def test_workloads_run_with_workload_identity_and_gke_ingress_annotations(resour
     for name in deployments:
         email = accounts[name]["metadata"]["annotations"]["iam.gke.io/gcp-service-account"]
         assert email.startswith(f"aia-prod-gke-{name}@")
-        assert f"serviceAccount:offline-plan-project.svc.id.goog[ai-assistant/{name}]" in bindings
+        assert f"serviceAccount:your-gke-project-id.svc.id.goog[ai-assistant/{name}]" in bindings
     services = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Service"}
     for name in ("frontend", "api"):
         ann = services[name]["metadata"]["annotations"]
