@@ -172,6 +172,11 @@ class ServiceConfig(_Model):
     concurrency: int = Field(default=80, ge=1, le=1000, description="requests per instance (Cloud Run)")
     route: Optional[RouteConfig] = Field(default=None, description="public route; none = internal only")
     uses: tuple[DataServiceName, ...] = Field(default=(), description="data services it connects to (env from secrets)")
+    calls: tuple[str, ...] = Field(
+        default=(),
+        description="internal web services it calls (e.g. [mcp]); cloudrun: only these callers get "
+        "`<NAME>_ENDPOINT` and `roles/run.invoker` on the callee",
+    )
     secrets: tuple[str, ...] = Field(default=(), description="app secrets it reads (names from `secrets`)")
     env: dict[str, str] = Field(default_factory=dict, description="plain, non-secret environment variables")
 
@@ -709,6 +714,14 @@ class StackConfig(_Model):
                     raise ValueError(
                         f"services.{name}.uses: '{used}' is disabled in data.{used}.enabled; "
                         f"enable it or remove it from uses (enabled: {sorted(enabled_data) or 'none'})"
+                    )
+            for callee in svc.calls:
+                target = self.services.get(callee)
+                if callee == name or target is None or not target.enabled or target.kind != "web":
+                    callable_ = sorted(n for n, s in self.services.items() if s.enabled and s.kind == "web" and n != name)
+                    raise ValueError(
+                        f"services.{name}.calls: '{callee}' is not another enabled web service "
+                        f"(callable: {callable_ or 'none'})"
                     )
             for secret in svc.secrets:
                 if secret not in declared_secrets:

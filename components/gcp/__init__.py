@@ -146,6 +146,7 @@ SDK_MODULES = (
     "cloudrunv2",
     "cloudscheduler",
     "compute",
+    "dns",
     "firestore",
     "logging",
     "monitoring",

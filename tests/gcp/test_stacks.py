@@ -155,7 +155,7 @@ def test_ingress_is_limited_to_the_load_balancer_and_the_vpc():
         "aia-prod-mcp": "INGRESS_TRAFFIC_INTERNAL_ONLY",
     }
     invokers = {r.inputs["member"].split(":")[1].split("@")[0] for r in _of(plan, "gcp:cloudrunv2/serviceIamMember:ServiceIamMember")}
-    assert invokers == {"aia-prod-frontend", "aia-prod-api", "aia-prod-worker"}
+    assert invokers == {"aia-prod-api", "aia-prod-worker"}  # the services that call MCP
     firewall = [r.inputs for r in _of(plan, "gcp:compute/firewall:Firewall") if r.inputs.get("allows")]
     assert [f["allows"][0]["ports"] for f in firewall] == [["5672"]]
     assert firewall[0]["sourceRanges"] == ["10.10.0.0/20", "10.20.0.0/20"]
