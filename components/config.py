@@ -342,10 +342,24 @@ class EdgeConfig(_Model):
         default=600, ge=300, le=3600, description="SSE responses need 300-600 s without buffering"
     )
     max_body_size_mb: int = Field(default=50, ge=1, le=1024)
+    hsts_max_age_seconds: int = Field(
+        default=31536000,
+        ge=0,
+        le=63072000,
+        description="Strict-Transport-Security max-age (with includeSubDomains) the cloud load balancers "
+        "add to every public response (cloudrun, gke); 0 sends no header",
+    )
     tls_cluster_issuer: Optional[str] = Field(
         default=None, description="cert-manager ClusterIssuer for Ingress TLS (kubernetes)"
     )
     ingress_nginx: IngressNginxConfig = IngressNginxConfig()
+
+    @property
+    def hsts_header(self) -> Optional[str]:
+        """The `Strict-Transport-Security` response header ('Name: value'), None when off."""
+        if not self.hsts_max_age_seconds:
+            return None
+        return f"Strict-Transport-Security: max-age={self.hsts_max_age_seconds}; includeSubDomains"
 
 
 class ThresholdsConfig(_Model):
@@ -484,7 +498,20 @@ class GcpConfig(_Model):
         "break-glass `gcloud compute ssh --tunnel-through-iap` (IAM-checked; the VM has no public IP)",
     )
     ssl_policy_profile: Literal["MODERN", "RESTRICTED"] = Field(
-        default="MODERN", description="load balancer SSL policy profile; minimum TLS is always 1.2"
+        default="MODERN",
+        description="SSL policy profile of the load balancer / GKE Ingress (TLS 1.2 cipher suites); "
+        "prod default RESTRICTED; minTlsVersion TLS_1_3 requires RESTRICTED",
+    )
+    cloud_armor_tier: Optional[Literal["CA_ENTERPRISE_PAYGO", "CA_ENTERPRISE_ANNUAL", "CA_STANDARD"]] = Field(
+        default=None,
+        description="enrol the project in this Cloud Armor tier (billed per project); Enterprise turns on "
+        "Adaptive Protection auto-deploy in prod, the only automatic L7 flood mitigation (Standard "
+        "Adaptive Protection only alerts); none: leave the project's tier as it is",
+    )
+    min_tls_version: Literal["TLS_1_2", "TLS_1_3"] = Field(
+        default="TLS_1_2",
+        description="minimum TLS version of the load balancer / GKE Ingress SSL policy; prod default "
+        "TLS_1_3 (seeds 001/002); clients without TLS 1.3 are then refused",
     )
     firestore_location: Optional[str] = Field(
         default=None,
@@ -502,6 +529,16 @@ class GcpConfig(_Model):
         description="routed services whose load-balancer backend has Cloud CDN (static assets); the rest "
         "(APIs, streaming) are never cached",
     )
+
+    @model_validator(mode="after")
+    def _tls_1_3_is_restricted(self) -> "GcpConfig":
+        # The SSL policy API refuses TLS_1_3 with any profile but RESTRICTED (pinned SDK docs).
+        if self.min_tls_version == "TLS_1_3" and self.ssl_policy_profile != "RESTRICTED":
+            raise ValueError(
+                f"minTlsVersion TLS_1_3 needs sslPolicyProfile RESTRICTED (got {self.ssl_policy_profile!r}); "
+                "set sslPolicyProfile: RESTRICTED or minTlsVersion: TLS_1_2"
+            )
+        return self
 
     @model_validator(mode="after")
     def _ranges_are_disjoint(self) -> "GcpConfig":
@@ -838,6 +875,8 @@ def environment_defaults(environment: str) -> dict[str, Any]:
         "data": copy.deepcopy(_DATA_SIZES[environment]),
         "monitoring": {"prometheusStack": {"install": True}},
         "edge": {"ingressNginx": {"install": environment == "dev"}},
+        # seeds 001/002: TLS 1.3 in production (the API allows it only with the RESTRICTED profile)
+        "gcp": {"minTlsVersion": "TLS_1_3", "sslPolicyProfile": "RESTRICTED"} if environment == "prod" else {},
     }
 
 

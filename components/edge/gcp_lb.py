@@ -13,7 +13,9 @@ Creates:
   per-user and streaming); every backend logs requests and carries the Cloud Armor policy;
 - a Google-managed certificate for all hosts (its name carries a hash of the hosts, so a host
   change creates a new certificate before the old one is released);
-- an SSL policy (MODERN or RESTRICTED, minimum TLS 1.2) on the HTTPS proxy;
+- an SSL policy on the HTTPS proxy: `gcp.minTlsVersion` (TLS 1.3 in prod, seeds 001/002; the API
+  allows TLS 1.3 only with the RESTRICTED profile) and `gcp.sslPolicyProfile`;
+- HSTS: every backend adds `Strict-Transport-Security` (`edge.hstsMaxAgeSeconds`) to its responses;
 - a URL map routing by host and path (each host's default backend, plus path rules such as
   `/api/*` to another backend); unknown hosts are redirected to the first host;
 - an HTTP URL map that only redirects to HTTPS (301), an HTTP proxy and a port-80 forwarding rule
@@ -57,6 +59,7 @@ class GlobalLoadBalancerArgs:
     backends: Sequence[LbBackend]
     security_policy: Optional[pulumi.Input[str]] = None
     ssl_policy_profile: str = "MODERN"
+    min_tls_version: str = "TLS_1_2"  # TLS_1_3 only with the RESTRICTED profile
     depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)  # the Compute API
 
 
@@ -130,6 +133,8 @@ class GlobalLoadBalancer(PlatformComponent):
                     if backend.cdn
                     else None,
                     security_policy=args.security_policy,
+                    # HSTS: browsers never try plain HTTP for the hosts again
+                    custom_response_headers=[cfg.edge.hsts_header] if cfg.edge.hsts_header else None,
                     log_config=gcp.compute.BackendServiceLogConfigArgs(enable=True, sample_rate=1.0),
                     outlier_detection=gcp.compute.BackendServiceOutlierDetectionArgs(
                         consecutive_errors=cfg.dr.failure_threshold,
@@ -206,7 +211,7 @@ class GlobalLoadBalancer(PlatformComponent):
                 project=args.project,
                 name=f"{prefix}-tls",
                 profile=args.ssl_policy_profile,
-                min_tls_version="TLS_1_2",
+                min_tls_version=args.min_tls_version,
             ),
             opts=self.child_opts(depends_on=args.depends_on),
         )

@@ -3,14 +3,16 @@
 `GkeIngress` creates:
 - a global static IPv4 address (the DNS A records of the public hosts point at it, so it is kept
   across deployments and protected in production);
-- an SSL policy: TLS 1.2 or higher, cipher profile `gcp.sslPolicyProfile` (MODERN or RESTRICTED);
+- an SSL policy: minimum `gcp.minTlsVersion` (TLS 1.3 in prod, seeds 001/002), cipher profile
+  `gcp.sslPolicyProfile` (RESTRICTED in prod: the API allows TLS 1.3 only with it);
 - a FrontendConfig: HTTP answers with a 301 to HTTPS, the SSL policy on the HTTPS proxy;
 - per public service (a web service with a `route`):
   - a BackendConfig: the Cloud Armor policy (WAF and rate limits, from the GCP edge component),
     Cloud CDN only for `gcp.cdnServices` (the frontend's static Next.js assets; API and
     streaming responses are never cached), a health check on the service's health path and port, a backend timeout of
     `edge.streamingTimeoutSeconds` so SSE responses are not cut, connection draining so rollouts
-    do not drop requests, and request logging;
+    do not drop requests, request logging, and the HSTS response header
+    (`edge.hstsMaxAgeSeconds`);
   - a ManagedCertificate (Google-managed TLS certificate) for its host;
 - one Ingress (class `gce`, external) routing each public host and path to its Service, with the
   static IP, the certificates and the FrontendConfig attached.
@@ -124,8 +126,8 @@ class GkeIngress(PlatformComponent):
             gcp.compute.SSLPolicyArgs(
                 project=args.project,
                 name=f"{prefix}-ingress-tls",
-                description="TLS 1.2 or higher with the configured cipher profile",
-                min_tls_version="TLS_1_2",
+                description=f"{cfg.gcp.min_tls_version} or higher with the {cfg.gcp.ssl_policy_profile} profile",
+                min_tls_version=cfg.gcp.min_tls_version,
                 profile=cfg.gcp.ssl_policy_profile,
             ),
             opts=self.child_opts(depends_on=args.depends_on),
@@ -214,6 +216,9 @@ class GkeIngress(PlatformComponent):
             },
             "logging": {"enable": True, "sampleRate": 1.0},
         }
+        if cfg.edge.hsts_header:
+            # HSTS on every public response (the load balancer adds it)
+            spec["customResponseHeaders"] = {"headers": [cfg.edge.hsts_header]}
         if security_policy is not None:
             spec["securityPolicy"] = {"name": security_policy}
         if cfg.edge.cdn and svc_name in cfg.gcp.cdn_services:

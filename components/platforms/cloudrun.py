@@ -251,6 +251,7 @@ def build(context: StackContext) -> dict[str, Any]:
             ],
             security_policy=armor.policy.self_link,
             ssl_policy_profile=gcfg.ssl_policy_profile,
+            min_tls_version=gcfg.min_tls_version,
             depends_on=apis.needs("compute.googleapis.com"),
         ),
     )

@@ -13,7 +13,8 @@ built here once, with the same logical names, so a fix reaches both platforms:
   (`managed_connections`);
 - `secret_store`: Secret Manager with every app secret, generated password and data-service URL,
   each workload's identity allowed to read only the secrets it uses (`service_secrets`);
-- `edge_armor`: the Cloud Armor policy (adaptive protection in production);
+- `edge_armor`: the Cloud Armor policy (adaptive protection in production; the Cloud Armor tier
+  of `gcp.cloudArmorTier`);
 - `backups`: the tiered backup bucket, who may write into it, and the scheduled exports;
 - `cloud_monitoring`: uptime checks of the routed hosts and alerts on the managed data services;
 - `postgres_outputs`: the Cloud SQL stack output.
@@ -229,6 +230,7 @@ def edge_armor(foundation: GcpFoundation) -> CloudArmorPolicy:
             project=foundation.project,
             adaptive_protection=cfg.is_production,
             rules_enabled=cfg.edge.waf,
+            tier=cfg.gcp.cloud_armor_tier,
             depends_on=foundation.apis.needs("compute.googleapis.com"),
         ),
     )

@@ -152,7 +152,7 @@ def test_edge_uses_the_armor_policy_cdn_on_frontend_and_tls(resources):
     configs = {o["metadata"]["name"]: o["spec"] for o in k8s_objects(resources) if o["kind"] == "BackendConfig"}
     assert {c["securityPolicy"]["name"] for c in configs.values()} == {armor.inputs["name"]}
     assert configs["frontend-backend"]["cdn"]["enabled"] is True and configs["api-backend"]["cdn"]["enabled"] is False
-    assert one(resources, "gcp:compute/sSLPolicy:SSLPolicy").inputs["minTlsVersion"] == "TLS_1_2"
+    assert one(resources, "gcp:compute/sSLPolicy:SSLPolicy").inputs["minTlsVersion"] == "TLS_1_3"
     ingress = next(o for o in k8s_objects(resources) if o["kind"] == "Ingress")
     assert ingress["metadata"]["annotations"]["kubernetes.io/ingress.class"] == "gce"
     hosts = {r["host"] for r in ingress["spec"]["rules"]}
