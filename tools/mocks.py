@@ -65,6 +65,15 @@ COMPUTED: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {
         "masterAuth": {"clusterCaCertificate": "bW9jay1jYQ=="},
     },
     "gcp:kms/cryptoKey:CryptoKey": lambda n, i: {},
+    "gcp:certificatemanager/dnsAuthorization:DnsAuthorization": lambda n, i: {
+        "dnsResourceRecords": [
+            {
+                "name": f"_acme-challenge.{i.get('domain', 'example.com')}.",
+                "type": "CNAME",
+                "data": f"0a1b2c3d.{i.get('domain', 'example.com')}.authorize.certificatemanager.goog.",
+            }
+        ],
+    },
     "gcp:projects/serviceIdentity:ServiceIdentity": lambda n, i: _service_agent(str(i.get("service", n))),
     "gcp:storage/bucket:Bucket": lambda n, i: {"url": f"gs://{i.get('name', n)}"},
     "gcp:secretmanager/secretVersion:SecretVersion": lambda n, i: {

@@ -143,6 +143,7 @@ def firestore_multi_region_of(region: str) -> str:
 # The pulumi_gcp modules the GCP platforms use.
 SDK_MODULES = (
     "billing",
+    "certificatemanager",
     "cloudrunv2",
     "cloudscheduler",
     "compute",

@@ -34,6 +34,7 @@ def required_apis(context: StackContext) -> list[str]:
     exports always run here), and Firestore when MongoDB is on."""
     apis = shared_apis(context) + [
         "run.googleapis.com",
+        "certificatemanager.googleapis.com",  # the load balancer's per-host certificates
         "workflows.googleapis.com",
         "cloudscheduler.googleapis.com",
     ]
@@ -252,7 +253,7 @@ def build(context: StackContext) -> dict[str, Any]:
             security_policy=armor.policy.self_link,
             ssl_policy_profile=gcfg.ssl_policy_profile,
             min_tls_version=gcfg.min_tls_version,
-            depends_on=apis.needs("compute.googleapis.com"),
+            depends_on=apis.needs("compute.googleapis.com", "certificatemanager.googleapis.com"),
         ),
     )
 
