@@ -6,7 +6,8 @@
   account, which has Editor on the project;
 - a Cloud KMS key ring and crypto key (rotated every `gke.secretsKeyRotationDays`) for
   application-layer encryption of Kubernetes Secrets in etcd, with the GKE service agent granted
-  encrypter/decrypter on that key only;
+  encrypter/decrypter on that key only; key rings cannot be deleted, so the ring's name ends in a
+  random suffix drawn once per stack instance and a destroyed-and-rebuilt stack gets a new ring;
 - unless the network hands over a subnet with secondary ranges, the cluster's own VPC-native
   subnet (nodes, pods and services ranges from `gke.*Cidr`, Private Google Access, flow logs);
 - the cluster: regional (control plane and nodes in three zones), private nodes (no external
@@ -35,6 +36,7 @@ from typing import Optional, Sequence
 import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
+import pulumi_random as random
 
 from components.base import PlatformComponent
 from components.config import StackContext
@@ -191,11 +193,19 @@ class GkeCluster(PlatformComponent):
         self.node_service_account = self.node_account.email
 
         # --- application-layer secrets encryption ------------------------------------------------
-        # Key ring and key names are permanent in Cloud KMS (they cannot be deleted), so they
-        # are fixed; the key encrypts every Secret in etcd: protected in production.
+        # Cloud KMS never deletes a key ring (nor a key): `pulumi destroy` only forgets it and
+        # destroys the key's versions, so a fixed name would make the next `up` of a rebuilt stack
+        # fail with "already exists". The ring's name carries a suffix drawn once per stack
+        # instance (kept in its state, so it never changes while the stack lives); the key inside
+        # it keeps a fixed name. The key encrypts every Secret in etcd: protected in production.
+        ring_suffix = random.RandomId(self.child_name("keyring-suffix"), byte_length=3, opts=self.child_opts())
         self.key_ring = gcp.kms.KeyRing(
             self.child_name("secrets-keyring"),
-            gcp.kms.KeyRingArgs(project=args.project, name=f"{prefix}-cluster", location=region),
+            gcp.kms.KeyRingArgs(
+                project=args.project,
+                name=ring_suffix.hex.apply(lambda h: f"{prefix}-cluster-{h}"),
+                location=region,
+            ),
             opts=self.child_opts(stateful=True, depends_on=after),
         )
         self.secrets_key = gcp.kms.CryptoKey(

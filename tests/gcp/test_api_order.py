@@ -162,3 +162,19 @@ def test_the_budget_reads_the_project_number_only_once_resource_manager_is_on():
         assert "cloudresourcemanager.googleapis.com" in _apis_waited_for(by_urn, call.depends_on)
     for budget in capture.of_type("gcp:billing/budget:Budget"):
         assert "billingbudgets.googleapis.com" in _apis_waited_for(by_urn, budget.dependencies)
+
+
+# Resource types whose names Google never releases after deletion (Cloud KMS keeps key rings
+# and keys forever): a fixed name makes `up` after `destroy` fail with "already exists".
+PERMANENT_NAME_TYPES = {"gcp:kms/keyRing:KeyRing"}  # a key's name is scoped by its ring
+
+
+@pytest.mark.parametrize("stack", GCP_STACKS)
+def test_names_that_are_never_released_carry_a_per_instance_suffix(stack):
+    plan, by_urn = _graph(stack)
+    for r in plan.capture.resources:
+        if r.type not in PERMANENT_NAME_TYPES:
+            continue
+        suffixes = [by_urn[u] for u in r.dependencies if u in by_urn and by_urn[u].type == "random:index/randomId:RandomId"]
+        assert suffixes, f"{stack}: {r.type} {r.name} has a fixed name {r.inputs.get('name')!r}: a rebuild would conflict"
+        assert r.inputs["name"].endswith("0a1b2c3d")  # the RandomId's hex (mocked)
