@@ -571,12 +571,19 @@ class GkeConfig(_Model):
     """GKE cluster settings (`gke`).
 
     `masterAuthorizedNetworks`: the only source ranges that may reach the cluster's public control
-    plane endpoint (the CI runner, the operators' VPN). The nodes are private in any case.
+    plane *IP* endpoint (the operators' VPN); the DNS endpoint (`controlPlaneDnsEndpoint`) is
+    guarded by IAM instead, so CI runners without stable ranges use it. The nodes are private.
     `subnetCidr`/`podsCidr`/`servicesCidr`: the cluster's own VPC-native subnet and its secondary
     ranges; they must not overlap the other GCP ranges nor `masterCidr` (a /28 for the control plane).
     """
 
     master_authorized_networks: tuple[str, ...] = ()
+    control_plane_dns_endpoint: bool = Field(
+        default=True,
+        description="the control plane's DNS endpoint (`gke-....gke.goog`) with IAM-only access from anywhere "
+        "(container.clusters.connect; authorized networks do not apply to it); the program's Kubernetes provider "
+        "and CI connect through it. false: only the IP endpoint, reachable from masterAuthorizedNetworks",
+    )
     master_cidr: str = "172.16.0.32/28"
     subnet_cidr: str = "10.40.0.0/20"
     pods_cidr: str = "10.44.0.0/14"

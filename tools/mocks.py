@@ -63,6 +63,13 @@ COMPUTED: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {
     "gcp:container/cluster:Cluster": lambda n, i: {
         "endpoint": "203.0.113.20",
         "masterAuth": {"clusterCaCertificate": "bW9jay1jYQ=="},
+        "controlPlaneEndpointsConfig": {
+            **(i.get("controlPlaneEndpointsConfig") or {}),
+            "dnsEndpointConfig": {
+                **((i.get("controlPlaneEndpointsConfig") or {}).get("dnsEndpointConfig") or {}),
+                "endpoint": f"gke-0a1b2c3d4e5f-{i.get('name', n)}.{_region(i)}.gke.goog",
+            },
+        },
     },
     "gcp:kms/cryptoKey:CryptoKey": lambda n, i: {},
     "gcp:certificatemanager/dnsAuthorization:DnsAuthorization": lambda n, i: {

@@ -11,7 +11,9 @@
 - unless the network hands over a subnet with secondary ranges, the cluster's own VPC-native
   subnet (nodes, pods and services ranges from `gke.*Cidr`, Private Google Access, flow logs);
 - the cluster: regional (control plane and nodes in three zones), private nodes (no external
-  IPs), a public control-plane endpoint reachable only from `gke.masterAuthorizedNetworks`,
+  IPs), the control plane's DNS endpoint with IAM-only access (`gke.controlPlaneDnsEndpoint`: CI
+  runners without stable egress ranges connect with their Google identity) and its IP endpoint
+  reachable only from `gke.masterAuthorizedNetworks`,
   Workload Identity, Dataplane V2 (eBPF, enforces NetworkPolicy), shielded nodes, Secrets
   encrypted with the KMS key, a release channel, a recurring maintenance window built from the
   seeds' window, the HTTP load balancing (GKE Ingress), Gateway API, Compute Engine PD CSI and
@@ -20,8 +22,9 @@
 - an autoscaled node pool (`gke.machineType`, `gke.min/maxNodesPerZone` in each zone) with shielded
   instances (secure boot, integrity monitoring), the GKE metadata server (pods never see the
   node's credentials), auto repair and auto upgrade, surge upgrades without unavailability;
-- a `kubernetes.Provider` (`.provider`) whose kubeconfig is built from the cluster's endpoint and
-  CA certificate and authenticates with the `gke-gcloud-auth-plugin` exec credential, so one
+- a `kubernetes.Provider` (`.provider`) whose kubeconfig is built from the cluster's DNS endpoint
+  (or, with the DNS endpoint off, its IP endpoint and CA certificate) and authenticates with the
+  `gke-gcloud-auth-plugin` exec credential, so one
   `pulumi up` creates the cluster and then its workloads. The kubeconfig also carries the node
   pool's name, so nothing is deployed before there are nodes to run it.
 """
@@ -115,17 +118,19 @@ class GkeClusterArgs:
     depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)
 
 
-def kubeconfig(cluster_name: str, endpoint: str, ca_certificate: str) -> str:
+def kubeconfig(cluster_name: str, endpoint: str, ca_certificate: Optional[str]) -> str:
     """A kubeconfig for one cluster that authenticates with the gke-gcloud-auth-plugin (no
     long-lived credentials in the state: the plugin mints short-lived tokens from the caller's
-    gcloud credentials)."""
+    gcloud credentials). `ca_certificate` None: the DNS endpoint, whose certificate is publicly
+    trusted (the cluster CA signs only the IP endpoint's)."""
+    trust = [f"    certificate-authority-data: {ca_certificate}"] if ca_certificate else []
     return "\n".join(
         [
             "apiVersion: v1",
             "kind: Config",
             "clusters:",
             "- cluster:",
-            f"    certificate-authority-data: {ca_certificate}",
+            *trust,
             f"    server: https://{endpoint}",
             f"  name: {cluster_name}",
             "contexts:",
@@ -153,7 +158,8 @@ class GkeCluster(PlatformComponent):
     """A private regional GKE Standard cluster, its node pool and a Kubernetes provider for it.
 
     Outputs: `name`, `id` (projects/*/locations/*/clusters/*), `location`, `endpoint`,
-    `workload_pool`, `project_id`, `node_service_account` (email), `kubeconfig`, `provider`.
+    `workload_pool`, `project_id`, `node_service_account` (email), `control_plane_host` (what the
+    kubeconfig connects to), `kubeconfig`, `provider`.
     """
 
     TYPE = "aiplatform:cluster:GkeCluster"
@@ -269,6 +275,19 @@ class GkeCluster(PlatformComponent):
                     enable_private_endpoint=False,
                     master_ipv4_cidr_block=gke.master_cidr,
                 ),
+                # The DNS endpoint: IAM decides who may connect (container.clusters.connect), from
+                # anywhere, so CI runners with no stable egress range reach the control plane;
+                # Kubernetes-native credentials (certs, tokens) are refused on it.
+                control_plane_endpoints_config=gcp.container.ClusterControlPlaneEndpointsConfigArgs(
+                    dns_endpoint_config=gcp.container.ClusterControlPlaneEndpointsConfigDnsEndpointConfigArgs(
+                        allow_external_traffic=gke.control_plane_dns_endpoint,
+                        enable_k8s_certs_via_dns=False,
+                        enable_k8s_tokens_via_dns=False,
+                    ),
+                    ip_endpoints_config=gcp.container.ClusterControlPlaneEndpointsConfigIpEndpointsConfigArgs(
+                        enabled=True
+                    ),
+                ),
                 master_authorized_networks_config=gcp.container.ClusterMasterAuthorizedNetworksConfigArgs(
                     cidr_blocks=[
                         gcp.container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgs(
@@ -383,11 +402,17 @@ class GkeCluster(PlatformComponent):
         )
 
         # --- Kubernetes provider --------------------------------------------------------------
+        if gke.control_plane_dns_endpoint:
+            # gke-<hash>.<region>.gke.goog: reachable from anywhere, guarded by IAM
+            self.control_plane_host = self.cluster.control_plane_endpoints_config.apply(
+                lambda c: c.dns_endpoint_config.endpoint
+            )
+            ca: pulumi.Input[Optional[str]] = None
+        else:
+            self.control_plane_host = self.cluster.endpoint
+            ca = self.cluster.master_auth.cluster_ca_certificate
         self.kubeconfig = pulumi.Output.all(
-            self.cluster.name,
-            self.cluster.endpoint,
-            self.cluster.master_auth.cluster_ca_certificate,
-            self.node_pool.name,
+            self.cluster.name, self.control_plane_host, ca, self.node_pool.name
         ).apply(lambda v: kubeconfig(v[0], v[1], v[2]))
         self.provider = k8s.Provider(
             self.child_name("k8s"),
@@ -400,6 +425,7 @@ class GkeCluster(PlatformComponent):
                 "name": self.name,
                 "location": self.location,
                 "endpoint": self.endpoint,
+                "controlPlaneHost": self.control_plane_host,
                 "workloadPool": self.workload_pool,
                 "nodeServiceAccount": self.node_service_account,
                 "kubeconfig": self.kubeconfig,

@@ -270,6 +270,7 @@ def build(context: StackContext) -> dict[str, Any]:
             "clusterLocation": cluster.location,
             "getCredentials": cluster.name.apply(
                 lambda n: f"gcloud container clusters get-credentials {n} --region {primary} --project {project}"
+                + (" --dns-endpoint" if cfg.gke.control_plane_dns_endpoint else "")
             ),
             "namespace": namespace.name,
             "urls": {name: f"https://{host}" for name, host in hosts.items()},

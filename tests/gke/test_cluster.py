@@ -145,10 +145,16 @@ def test_production_cluster_and_key_are_protected_staging_is_not(prod, staging):
     assert not staging.one(CLUSTER).protect
 
 
-def test_kubernetes_provider_uses_the_cluster_and_the_gcloud_auth_plugin(prod):
+def test_kubernetes_provider_uses_the_dns_endpoint_and_the_gcloud_auth_plugin(prod):
+    """CI runners have no stable egress range for authorized networks: the provider connects to
+    the DNS endpoint, which IAM guards, with the endpoint's publicly trusted certificate."""
+    c = prod.one(CLUSTER).inputs
+    dns = dig(c, "controlPlaneEndpointsConfig.dnsEndpointConfig")
+    assert dns["allowExternalTraffic"] is True
+    assert dns["enableK8sCertsViaDns"] is False and dns["enableK8sTokensViaDns"] is False
     kubeconfig = prod.outputs["kubeconfig"]
-    assert "server: https://203.0.113.20" in kubeconfig
-    assert "certificate-authority-data: bW9jay1jYQ==" in kubeconfig
+    assert "server: https://gke-0a1b2c3d4e5f-aia-dev-cluster.us-central1.gke.goog\n" in kubeconfig
+    assert "certificate-authority-data" not in kubeconfig
     assert "command: gke-gcloud-auth-plugin" in kubeconfig
     assert "token" not in kubeconfig and "password" not in kubeconfig
     provider = prod.one("pulumi:providers:kubernetes")
@@ -191,3 +197,11 @@ def test_a_subnet_from_the_network_is_used_as_given():
     c = capture.one(CLUSTER).inputs
     assert c["subnetwork"] == "projects/p/regions/us-central1/subnetworks/shared" and c["project"] == "p"
     assert c["ipAllocationPolicy"] == {"clusterSecondaryRangeName": "gke-pods", "servicesSecondaryRangeName": "gke-services"}
+
+
+def test_without_the_dns_endpoint_the_provider_uses_the_ip_endpoint_and_cluster_ca():
+    capture = run_component(build, overrides={**PROD_GKE, "gke": {**PROD_GKE["gke"], "controlPlaneDnsEndpoint": False}})
+    assert dig(capture.one(CLUSTER).inputs, "controlPlaneEndpointsConfig.dnsEndpointConfig.allowExternalTraffic") is False
+    kubeconfig = capture.outputs["kubeconfig"]
+    assert "server: https://203.0.113.20\n" in kubeconfig
+    assert "certificate-authority-data: bW9jay1jYQ==" in kubeconfig

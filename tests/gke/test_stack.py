@@ -209,3 +209,19 @@ def test_outputs(plan):
 
 def test_passes_its_mandatory_policies(plan):
     assert plan.mandatory == []
+
+
+def test_ci_reaches_the_control_plane_through_the_iam_guarded_dns_endpoint(plan, resources):
+    """Hosted CI runners have no stable range for masterAuthorizedNetworks: every Kubernetes
+    provider of the stack connects to the cluster's DNS endpoint (IAM-only, open to external
+    traffic) with the gcloud auth plugin, never to the IP endpoint."""
+    cluster = one(resources, "gcp:container/cluster:Cluster").inputs
+    assert dig(cluster, "controlPlaneEndpointsConfig.dnsEndpointConfig.allowExternalTraffic") is True
+    providers = of_type(resources, "pulumi:providers:kubernetes")
+    assert providers
+    for provider in providers:
+        kubeconfig = provider.inputs["kubeconfig"]
+        server = next(line.split("server: ")[1] for line in kubeconfig.splitlines() if "server: " in line)
+        assert server.startswith("https://gke-") and server.endswith(".gke.goog"), server
+        assert "certificate-authority-data" not in kubeconfig and "gke-gcloud-auth-plugin" in kubeconfig
+    assert plan.capture.outputs["getCredentials"].endswith("--dns-endpoint")
