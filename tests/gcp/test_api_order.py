@@ -31,16 +31,17 @@ API_OF_INVOKE: dict[str, Optional[str]] = {
 }
 
 
-def gcp_stacks() -> list[str]:
+def stacks_of(*platforms: str) -> list[str]:
+    """The shipped stacks whose file picks one of `platforms` (read from the file, not planned)."""
     stacks = []
     for stack in available_stacks():
         _, config, _, _ = read_stack_config(stack)
-        if config.get("ai-assistant-platform:platform") in ("cloudrun", "gke"):
+        if config.get("ai-assistant-platform:platform") in platforms:
             stacks.append(stack)
     return stacks
 
 
-GCP_STACKS = gcp_stacks()
+GCP_STACKS = stacks_of("cloudrun", "gke")
 
 
 def test_the_gcp_stacks_are_found():

@@ -22,7 +22,7 @@ import ipaddress
 import pytest
 
 from tests.helpers import make_context, plan_of
-from tests.gcp.test_api_order import GCP_STACKS
+from tests.gcp.test_api_order import stacks_of
 
 RUN_SERVICE = "gcp:cloudrunv2/service:Service"
 RUN_POOL = "gcp:cloudrunv2/workerPool:WorkerPool"
@@ -35,7 +35,7 @@ ADMITS = {
     "INGRESS_TRAFFIC_ALL": {"internal", "load-balancer", "internet"},
 }
 
-CLOUDRUN_STACKS = [s for s in GCP_STACKS if plan_of(s).platform == "cloudrun"]
+CLOUDRUN_STACKS = stacks_of("cloudrun")
 
 
 def _of(plan, *types):
@@ -174,3 +174,7 @@ def test_a_call_to_a_worker_or_to_itself_is_refused():
         make_context("staging", {"services": {"api": {"calls": ["worker"]}}})
     with pytest.raises(ConfigError, match="calls: 'api' is not another enabled web service"):
         make_context("staging", {"services": {"api": {"calls": ["api"]}}})
+
+
+def test_the_cloud_run_stacks_are_found():
+    assert {"staging", "prod"} <= set(CLOUDRUN_STACKS)
