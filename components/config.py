@@ -172,6 +172,11 @@ class ServiceConfig(_Model):
     concurrency: int = Field(default=80, ge=1, le=1000, description="requests per instance (Cloud Run)")
     route: Optional[RouteConfig] = Field(default=None, description="public route; none = internal only")
     uses: tuple[DataServiceName, ...] = Field(default=(), description="data services it connects to (env from secrets)")
+    calls: tuple[str, ...] = Field(
+        default=(),
+        description="internal web services it calls (e.g. [mcp]); cloudrun: only these callers get "
+        "`<NAME>_ENDPOINT` and `roles/run.invoker` on the callee",
+    )
     secrets: tuple[str, ...] = Field(default=(), description="app secrets it reads (names from `secrets`)")
     env: dict[str, str] = Field(default_factory=dict, description="plain, non-secret environment variables")
 
@@ -358,10 +363,24 @@ class EdgeConfig(_Model):
         default=600, ge=300, le=3600, description="SSE responses need 300-600 s without buffering"
     )
     max_body_size_mb: int = Field(default=50, ge=1, le=1024)
+    hsts_max_age_seconds: int = Field(
+        default=31536000,
+        ge=0,
+        le=63072000,
+        description="Strict-Transport-Security max-age (with includeSubDomains) the cloud load balancers "
+        "add to every public response (cloudrun, gke); 0 sends no header",
+    )
     tls_cluster_issuer: Optional[str] = Field(
         default=None, description="cert-manager ClusterIssuer for Ingress TLS (kubernetes)"
     )
     ingress_nginx: IngressNginxConfig = IngressNginxConfig()
+
+    @property
+    def hsts_header(self) -> Optional[str]:
+        """The `Strict-Transport-Security` response header ('Name: value'), None when off."""
+        if not self.hsts_max_age_seconds:
+            return None
+        return f"Strict-Transport-Security: max-age={self.hsts_max_age_seconds}; includeSubDomains"
 
 
 class ThresholdsConfig(_Model):
@@ -518,7 +537,20 @@ class GcpConfig(_Model):
         "break-glass `gcloud compute ssh --tunnel-through-iap` (IAM-checked; the VM has no public IP)",
     )
     ssl_policy_profile: Literal["MODERN", "RESTRICTED"] = Field(
-        default="MODERN", description="load balancer SSL policy profile; minimum TLS is always 1.2"
+        default="MODERN",
+        description="SSL policy profile of the load balancer / GKE Ingress (TLS 1.2 cipher suites); "
+        "prod default RESTRICTED; minTlsVersion TLS_1_3 requires RESTRICTED",
+    )
+    cloud_armor_tier: Optional[Literal["CA_ENTERPRISE_PAYGO", "CA_ENTERPRISE_ANNUAL", "CA_STANDARD"]] = Field(
+        default=None,
+        description="enrol the project in this Cloud Armor tier (billed per project); Enterprise turns on "
+        "Adaptive Protection auto-deploy in prod, the only automatic L7 flood mitigation (Standard "
+        "Adaptive Protection only alerts); none: leave the project's tier as it is",
+    )
+    min_tls_version: Literal["TLS_1_2", "TLS_1_3"] = Field(
+        default="TLS_1_2",
+        description="minimum TLS version of the load balancer / GKE Ingress SSL policy; prod default "
+        "TLS_1_3 (seeds 001/002); clients without TLS 1.3 are then refused",
     )
     firestore_location: Optional[str] = Field(
         default=None,
@@ -536,6 +568,16 @@ class GcpConfig(_Model):
         description="routed services whose load-balancer backend has Cloud CDN (static assets); the rest "
         "(APIs, streaming) are never cached",
     )
+
+    @model_validator(mode="after")
+    def _tls_1_3_is_restricted(self) -> "GcpConfig":
+        # The SSL policy API refuses TLS_1_3 with any profile but RESTRICTED (pinned SDK docs).
+        if self.min_tls_version == "TLS_1_3" and self.ssl_policy_profile != "RESTRICTED":
+            raise ValueError(
+                f"minTlsVersion TLS_1_3 needs sslPolicyProfile RESTRICTED (got {self.ssl_policy_profile!r}); "
+                "set sslPolicyProfile: RESTRICTED or minTlsVersion: TLS_1_2"
+            )
+        return self
 
     @model_validator(mode="after")
     def _ranges_are_disjoint(self) -> "GcpConfig":
@@ -568,12 +610,19 @@ class GkeConfig(_Model):
     """GKE cluster settings (`gke`).
 
     `masterAuthorizedNetworks`: the only source ranges that may reach the cluster's public control
-    plane endpoint (the CI runner, the operators' VPN). The nodes are private in any case.
+    plane *IP* endpoint (the operators' VPN); the DNS endpoint (`controlPlaneDnsEndpoint`) is
+    guarded by IAM instead, so CI runners without stable ranges use it. The nodes are private.
     `subnetCidr`/`podsCidr`/`servicesCidr`: the cluster's own VPC-native subnet and its secondary
     ranges; they must not overlap the other GCP ranges nor `masterCidr` (a /28 for the control plane).
     """
 
     master_authorized_networks: tuple[str, ...] = ()
+    control_plane_dns_endpoint: bool = Field(
+        default=True,
+        description="the control plane's DNS endpoint (`gke-....gke.goog`) with IAM-only access from anywhere "
+        "(container.clusters.connect; authorized networks do not apply to it); the program's Kubernetes provider "
+        "and CI connect through it. false: only the IP endpoint, reachable from masterAuthorizedNetworks",
+    )
     master_cidr: str = "172.16.0.32/28"
     subnet_cidr: str = "10.40.0.0/20"
     pods_cidr: str = "10.44.0.0/14"
@@ -784,6 +833,14 @@ class StackConfig(_Model):
                         f"services.{name}.uses: '{used}' is disabled in data.{used}.enabled; "
                         f"enable it or remove it from uses (enabled: {sorted(enabled_data) or 'none'})"
                     )
+            for callee in svc.calls:
+                target = self.services.get(callee)
+                if callee == name or target is None or not target.enabled or target.kind != "web":
+                    callable_ = sorted(n for n, s in self.services.items() if s.enabled and s.kind == "web" and n != name)
+                    raise ValueError(
+                        f"services.{name}.calls: '{callee}' is not another enabled web service "
+                        f"(callable: {callable_ or 'none'})"
+                    )
             for secret in svc.secrets:
                 if secret not in declared_secrets:
                     raise ValueError(
@@ -899,6 +956,8 @@ def environment_defaults(environment: str) -> dict[str, Any]:
         "data": copy.deepcopy(_DATA_SIZES[environment]),
         "monitoring": {"prometheusStack": {"install": True}},
         "edge": {"ingressNginx": {"install": environment == "dev"}},
+        # seeds 001/002: TLS 1.3 in production (the API allows it only with the RESTRICTED profile)
+        "gcp": {"minTlsVersion": "TLS_1_3", "sslPolicyProfile": "RESTRICTED"} if environment == "prod" else {},
     }
 
 

@@ -14,6 +14,7 @@ from typing import Any, Callable, Optional
 import pulumi
 from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.config import set_all_config
 from pulumi.runtime.settings import ROOT, get_root_resource
 from pulumi.runtime.stack import run_pulumi_func
@@ -80,13 +81,35 @@ class Registration:
         }
 
 
+@dataclass
+class InvokeCall:
+    """One provider function call (an invoke) and the resources the engine would wait for before
+    running it (its `depends_on` and the resources behind its inputs, components expanded)."""
+
+    token: str
+    depends_on: list[str]
+
+
 class RecordingMonitor(pulumi_mocks.MockMonitor):
-    """A MockMonitor that keeps each registration's options and redacted inputs, in order."""
+    """A MockMonitor that keeps each registration's options and redacted inputs, in order, and
+    every invoke with what it waits for."""
 
     def __init__(self, mocks: pulumi.runtime.Mocks):
         super().__init__(mocks)
         self.registrations: list[Registration] = []
+        self.invokes: list[InvokeCall] = []
         self.stack_urn: Optional[str] = None
+
+    def GetDeploymentInfo(self, request):  # noqa: N802 (gRPC method name)
+        # Announce invoke gating, as the real engine does: the SDK then sends each invoke's
+        # dependencies with the request instead of deciding client-side, so they can be recorded.
+        info = super().GetDeploymentInfo(request)
+        info.supportedFeatures.append(resource_pb2.RESOURCE_MONITOR_FEATURE_INVOKE_DEPENDS_ON)
+        return info
+
+    def Invoke(self, request):  # noqa: N802 (gRPC method name)
+        self.invokes.append(InvokeCall(token=request.tok, depends_on=sorted(set(request.dependsOn))))
+        return super().Invoke(request)
 
     def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
         response = super().RegisterResource(request)
@@ -117,6 +140,7 @@ class Capture:
 
     resources: list[Registration]
     outputs: dict[str, Any] = field(default_factory=dict)
+    invokes: list[InvokeCall] = field(default_factory=list)
 
     def of_type(self, type_token: str) -> list[Registration]:
         return [r for r in self.resources if r.type == type_token]
@@ -162,4 +186,4 @@ def run_mocked(
     _sync_await(run_pulumi_func(program))
     root = get_root_resource()
     outputs = _resolve_outputs(getattr(root, "outputs", {}) or {})
-    return Capture(resources=list(monitor.registrations), outputs=outputs)
+    return Capture(resources=list(monitor.registrations), outputs=outputs, invokes=list(monitor.invokes))

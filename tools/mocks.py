@@ -19,6 +19,18 @@ def _region(inputs: dict[str, Any]) -> str:
     return str(inputs.get("region") or inputs.get("location") or "us-central1")
 
 
+FAKE_GCP_PROJECT_NUMBER = "123456789012"
+# Service agent domains that do not follow `gcp-sa-<api>` (Google's service agents list).
+_AGENT_DOMAINS = {"container": "container-engine-robot", "compute": "compute-system"}
+
+
+def _service_agent(service: str) -> dict[str, Any]:
+    """The email/member `generateServiceIdentity` answers for an API's service agent."""
+    api = service.split(".")[0]
+    email = f"service-{FAKE_GCP_PROJECT_NUMBER}@{_AGENT_DOMAINS.get(api, f'gcp-sa-{api}')}.iam.gserviceaccount.com"
+    return {"email": email, "member": f"serviceAccount:{email}"}
+
+
 # Computed outputs by type token, merged over the inputs. Add an entry when a component reads an
 # output that is not one of its own inputs.
 COMPUTED: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {
@@ -51,8 +63,25 @@ COMPUTED: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {
     "gcp:container/cluster:Cluster": lambda n, i: {
         "endpoint": "203.0.113.20",
         "masterAuth": {"clusterCaCertificate": "bW9jay1jYQ=="},
+        "controlPlaneEndpointsConfig": {
+            **(i.get("controlPlaneEndpointsConfig") or {}),
+            "dnsEndpointConfig": {
+                **((i.get("controlPlaneEndpointsConfig") or {}).get("dnsEndpointConfig") or {}),
+                "endpoint": f"gke-0a1b2c3d4e5f-{i.get('name', n)}.{_region(i)}.gke.goog",
+            },
+        },
     },
     "gcp:kms/cryptoKey:CryptoKey": lambda n, i: {},
+    "gcp:certificatemanager/dnsAuthorization:DnsAuthorization": lambda n, i: {
+        "dnsResourceRecords": [
+            {
+                "name": f"_acme-challenge.{i.get('domain', 'example.com')}.",
+                "type": "CNAME",
+                "data": f"0a1b2c3d.{i.get('domain', 'example.com')}.authorize.certificatemanager.goog.",
+            }
+        ],
+    },
+    "gcp:projects/serviceIdentity:ServiceIdentity": lambda n, i: _service_agent(str(i.get("service", n))),
     "gcp:storage/bucket:Bucket": lambda n, i: {"url": f"gs://{i.get('name', n)}"},
     "gcp:secretmanager/secretVersion:SecretVersion": lambda n, i: {
         "version": "1",

@@ -12,11 +12,16 @@ Web services (`kind: web`) become `cloudrunv2.Service`:
   MONGODB_CONNECTION_URI, QUEUE_CONNECTIONURL) only as `value_source.secret_key_ref` to a Secret
   Manager version the service account may read;
 - Direct VPC egress on the region's subnet with `PRIVATE_RANGES_ONLY` (private data-service IPs go
-  through the VPC, public APIs such as the AI providers go direct);
+  through the VPC, public APIs such as the AI providers go direct). Calls to another service's
+  `run.app` URL go through the VPC too: the platform's private `run.app` zone
+  (`components/network/gcp_run_dns.py`) resolves it to Private Google Access addresses, so an
+  `INTERNAL_ONLY` callee sees them as internal;
+- `<NAME>_ENDPOINT` (the callee's run.app URL) only for the services in `calls`, and
+  `roles/run.invoker` on an internal callee only for its callers;
 - ingress `INTERNAL_LOAD_BALANCER` for services with a public route (the run.app URL is closed to
   the internet; the global load balancer is the only way in, so the IAM invoker check is disabled
   for them: the LB carries no identity), `INTERNAL_ONLY` for internal services (e.g. MCP) which
-  keep the IAM invoker check and grant `roles/run.invoker` only to the listed callers;
+  keep the IAM invoker check (callers send an ID token for the callee's URL);
 - the service's own service account, deletion protection in prod, labels.
 
 The worker (`kind: worker`) becomes a `cloudrunv2.WorkerPool` (the pinned provider has it): no
@@ -83,7 +88,7 @@ class CloudRunServiceArgs:
     subnetwork: pulumi.Input[str]  # the region's subnet id
     secret_env: Mapping[str, SecretRef] = field(default_factory=dict)
     plain_env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
-    invokers: Sequence[Invoker] = ()  # internal services only
+    invokers: Sequence[Invoker] = ()  # internal services only: the services that call it
     network_tags: Sequence[str] = ()
     # Secret accessor bindings of this service account (Cloud Run checks access when it deploys a
     # revision) and the Cloud Run API: real preconditions the data flow does not express.

@@ -6,11 +6,14 @@
   account, which has Editor on the project;
 - a Cloud KMS key ring and crypto key (rotated every `gke.secretsKeyRotationDays`) for
   application-layer encryption of Kubernetes Secrets in etcd, with the GKE service agent granted
-  encrypter/decrypter on that key only;
+  encrypter/decrypter on that key only; key rings cannot be deleted, so the ring's name ends in a
+  random suffix drawn once per stack instance and a destroyed-and-rebuilt stack gets a new ring;
 - unless the network hands over a subnet with secondary ranges, the cluster's own VPC-native
   subnet (nodes, pods and services ranges from `gke.*Cidr`, Private Google Access, flow logs);
 - the cluster: regional (control plane and nodes in three zones), private nodes (no external
-  IPs), a public control-plane endpoint reachable only from `gke.masterAuthorizedNetworks`,
+  IPs), the control plane's DNS endpoint with IAM-only access (`gke.controlPlaneDnsEndpoint`: CI
+  runners without stable egress ranges connect with their Google identity) and its IP endpoint
+  reachable only from `gke.masterAuthorizedNetworks`,
   Workload Identity, Dataplane V2 (eBPF, enforces NetworkPolicy), shielded nodes, Secrets
   encrypted with the KMS key, a release channel, a recurring maintenance window built from the
   seeds' window, the HTTP load balancing (GKE Ingress), Gateway API, Compute Engine PD CSI and
@@ -19,8 +22,9 @@
 - an autoscaled node pool (`gke.machineType`, `gke.min/maxNodesPerZone` in each zone) with shielded
   instances (secure boot, integrity monitoring), the GKE metadata server (pods never see the
   node's credentials), auto repair and auto upgrade, surge upgrades without unavailability;
-- a `kubernetes.Provider` (`.provider`) whose kubeconfig is built from the cluster's endpoint and
-  CA certificate and authenticates with the `gke-gcloud-auth-plugin` exec credential, so one
+- a `kubernetes.Provider` (`.provider`) whose kubeconfig is built from the cluster's DNS endpoint
+  (or, with the DNS endpoint off, its IP endpoint and CA certificate) and authenticates with the
+  `gke-gcloud-auth-plugin` exec credential, so one
   `pulumi up` creates the cluster and then its workloads. The kubeconfig also carries the node
   pool's name, so nothing is deployed before there are nodes to run it.
 """
@@ -35,6 +39,7 @@ from typing import Optional, Sequence
 import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
+import pulumi_random as random
 
 from components.base import PlatformComponent
 from components.config import StackContext
@@ -103,24 +108,29 @@ class ClusterSubnet:
 class GkeClusterArgs:
     context: StackContext
     network: pulumi.Input[str]  # the VPC (id or self link)
-    project: Optional[pulumi.Input[str]] = None  # None: the provider's project (`gcp:project`)
+    project: str  # the configured project id (the workload pool is `<project>.svc.id.goog`)
+    # `member` of the GKE service agent (ProjectApis.agent("container.googleapis.com")): it is
+    # granted the secrets key
+    service_agent: pulumi.Input[str]
     subnet: Optional[ClusterSubnet] = None  # None: the cluster creates its own subnet
-    # Resources that must exist first and that no input refers to (the enabled APIs: the GKE
-    # service agent only exists once container.googleapis.com is on).
+    # Resources that must exist first and that no input refers to: the APIs every child calls
+    # (GKE, Cloud KMS, Compute, IAM, and Cloud Resource Manager for the node roles).
     depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)
 
 
-def kubeconfig(cluster_name: str, endpoint: str, ca_certificate: str) -> str:
+def kubeconfig(cluster_name: str, endpoint: str, ca_certificate: Optional[str]) -> str:
     """A kubeconfig for one cluster that authenticates with the gke-gcloud-auth-plugin (no
     long-lived credentials in the state: the plugin mints short-lived tokens from the caller's
-    gcloud credentials)."""
+    gcloud credentials). `ca_certificate` None: the DNS endpoint, whose certificate is publicly
+    trusted (the cluster CA signs only the IP endpoint's)."""
+    trust = [f"    certificate-authority-data: {ca_certificate}"] if ca_certificate else []
     return "\n".join(
         [
             "apiVersion: v1",
             "kind: Config",
             "clusters:",
             "- cluster:",
-            f"    certificate-authority-data: {ca_certificate}",
+            *trust,
             f"    server: https://{endpoint}",
             f"  name: {cluster_name}",
             "contexts:",
@@ -148,7 +158,8 @@ class GkeCluster(PlatformComponent):
     """A private regional GKE Standard cluster, its node pool and a Kubernetes provider for it.
 
     Outputs: `name`, `id` (projects/*/locations/*/clusters/*), `location`, `endpoint`,
-    `workload_pool`, `project_id`, `node_service_account` (email), `kubeconfig`, `provider`.
+    `workload_pool`, `project_id`, `node_service_account` (email), `control_plane_host` (what the
+    kubeconfig connects to), `kubeconfig`, `provider`.
     """
 
     TYPE = "aiplatform:cluster:GkeCluster"
@@ -161,9 +172,10 @@ class GkeCluster(PlatformComponent):
         prefix = self.context.prefix
         after = list(args.depends_on) or None
 
-        project = gcp.organizations.get_project_output(project_id=args.project)
-        self.project_id = project.project_id
-        self.workload_pool = project.project_id.apply(lambda p: f"{p}.svc.id.goog")
+        # From the configured project, not a getProject invoke: that calls Cloud Resource Manager
+        # at preview, before the program has enabled it.
+        self.project_id = args.project
+        self.workload_pool = f"{args.project}.svc.id.goog"
         self.location = region
 
         # --- node identity --------------------------------------------------------------------
@@ -180,17 +192,26 @@ class GkeCluster(PlatformComponent):
         for role in NODE_ROLES:
             gcp.projects.IAMMember(
                 self.child_name("nodes", role.split("/")[1].replace(".", "-").lower()),
-                gcp.projects.IAMMemberArgs(project=self.project_id, role=role, member=self.node_account.member),
-                opts=self.child_opts(),
+                gcp.projects.IAMMemberArgs(project=args.project, role=role, member=self.node_account.member),
+                # project IAM is Cloud Resource Manager's: its API is among `after`
+                opts=self.child_opts(depends_on=after),
             )
         self.node_service_account = self.node_account.email
 
         # --- application-layer secrets encryption ------------------------------------------------
-        # Key ring and key names are permanent in Cloud KMS (they cannot be deleted), so they
-        # are fixed; the key encrypts every Secret in etcd: protected in production.
+        # Cloud KMS never deletes a key ring (nor a key): `pulumi destroy` only forgets it and
+        # destroys the key's versions, so a fixed name would make the next `up` of a rebuilt stack
+        # fail with "already exists". The ring's name carries a suffix drawn once per stack
+        # instance (kept in its state, so it never changes while the stack lives); the key inside
+        # it keeps a fixed name. The key encrypts every Secret in etcd: protected in production.
+        ring_suffix = random.RandomId(self.child_name("keyring-suffix"), byte_length=3, opts=self.child_opts())
         self.key_ring = gcp.kms.KeyRing(
             self.child_name("secrets-keyring"),
-            gcp.kms.KeyRingArgs(project=args.project, name=f"{prefix}-cluster", location=region),
+            gcp.kms.KeyRingArgs(
+                project=args.project,
+                name=ring_suffix.hex.apply(lambda h: f"{prefix}-cluster-{h}"),
+                location=region,
+            ),
             opts=self.child_opts(stateful=True, depends_on=after),
         )
         self.secrets_key = gcp.kms.CryptoKey(
@@ -204,15 +225,12 @@ class GkeCluster(PlatformComponent):
             ),
             opts=self.child_opts(stateful=True),
         )
-        gke_agent = project.number.apply(
-            lambda n: f"serviceAccount:service-{n}@container-engine-robot.iam.gserviceaccount.com"
-        )
         key_grant = gcp.kms.CryptoKeyIAMMember(
             self.child_name("secrets-key-gke-agent"),
             gcp.kms.CryptoKeyIAMMemberArgs(
                 crypto_key_id=self.secrets_key.id,
                 role="roles/cloudkms.cryptoKeyEncrypterDecrypter",
-                member=gke_agent,
+                member=args.service_agent,
             ),
             opts=self.child_opts(),
         )
@@ -256,6 +274,19 @@ class GkeCluster(PlatformComponent):
                     # authorized networks below
                     enable_private_endpoint=False,
                     master_ipv4_cidr_block=gke.master_cidr,
+                ),
+                # The DNS endpoint: IAM decides who may connect (container.clusters.connect), from
+                # anywhere, so CI runners with no stable egress range reach the control plane;
+                # Kubernetes-native credentials (certs, tokens) are refused on it.
+                control_plane_endpoints_config=gcp.container.ClusterControlPlaneEndpointsConfigArgs(
+                    dns_endpoint_config=gcp.container.ClusterControlPlaneEndpointsConfigDnsEndpointConfigArgs(
+                        allow_external_traffic=gke.control_plane_dns_endpoint,
+                        enable_k8s_certs_via_dns=False,
+                        enable_k8s_tokens_via_dns=False,
+                    ),
+                    ip_endpoints_config=gcp.container.ClusterControlPlaneEndpointsConfigIpEndpointsConfigArgs(
+                        enabled=True
+                    ),
                 ),
                 master_authorized_networks_config=gcp.container.ClusterMasterAuthorizedNetworksConfigArgs(
                     cidr_blocks=[
@@ -371,11 +402,17 @@ class GkeCluster(PlatformComponent):
         )
 
         # --- Kubernetes provider --------------------------------------------------------------
+        if gke.control_plane_dns_endpoint:
+            # gke-<hash>.<region>.gke.goog: reachable from anywhere, guarded by IAM
+            self.control_plane_host = self.cluster.control_plane_endpoints_config.apply(
+                lambda c: c.dns_endpoint_config.endpoint
+            )
+            ca: pulumi.Input[Optional[str]] = None
+        else:
+            self.control_plane_host = self.cluster.endpoint
+            ca = self.cluster.master_auth.cluster_ca_certificate
         self.kubeconfig = pulumi.Output.all(
-            self.cluster.name,
-            self.cluster.endpoint,
-            self.cluster.master_auth.cluster_ca_certificate,
-            self.node_pool.name,
+            self.cluster.name, self.control_plane_host, ca, self.node_pool.name
         ).apply(lambda v: kubeconfig(v[0], v[1], v[2]))
         self.provider = k8s.Provider(
             self.child_name("k8s"),
@@ -388,6 +425,7 @@ class GkeCluster(PlatformComponent):
                 "name": self.name,
                 "location": self.location,
                 "endpoint": self.endpoint,
+                "controlPlaneHost": self.control_plane_host,
                 "workloadPool": self.workload_pool,
                 "nodeServiceAccount": self.node_service_account,
                 "kubeconfig": self.kubeconfig,

@@ -39,6 +39,9 @@ class GkeBackupArgs:
     namespace: pulumi.Input[str]
     encryption_key: Optional[pulumi.Input[str]] = None  # projects/*/locations/*/keyRings/*/cryptoKeys/*
     depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)  # the Backup for GKE API
+    # the configured project (the plans live there); None only for a component test on the
+    # provider's project: the stacks always pass it (tests/gcp/test_api_order.py)
+    project: Optional[pulumi.Input[str]] = None
 
 
 class GkeBackup(PlatformComponent):
@@ -70,6 +73,7 @@ class GkeBackup(PlatformComponent):
             self.plans[tier] = gcp.gkebackup.BackupPlan(
                 self.child_name(tier),
                 gcp.gkebackup.BackupPlanArgs(
+                    project=args.project,
                     name=f"{self.context.prefix}-{tier}",
                     cluster=args.cluster_id,
                     location=self.location,

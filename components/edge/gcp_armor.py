@@ -3,9 +3,13 @@
 One `compute.SecurityPolicy` (type CLOUD_ARMOR, attached to backend services; for `gke` through
 a BackendConfig's `securityPolicy.name`) with, in evaluation order:
 
+0. with Cloud Armor Enterprise (`gcp.cloudArmorTier`), the Adaptive Protection auto-deploy rule
+   (`evaluateAdaptiveProtectionAutoDeploy()`, deny 403): a rule Adaptive Protection proposes for a
+   detected L7 attack is enforced at once instead of waiting for an operator;
 1. the preconfigured OWASP Top-10 WAF rules (ModSecurity CRS 3.3: SQLi, XSS, LFI, RFI, RCE,
    method enforcement, scanner detection, protocol attack, session fixation), deny 403, at
-   sensitivity 1 (the level with the fewest false positives) unless configured otherwise;
+   sensitivity 1 (the level with the fewest false positives) unless configured otherwise, and the
+   `cve-canary` set (Log4Shell, CVE-2021-44228/45046, and other critical CVEs), deny 403;
 2. rate limits from `edge.rateLimits` (seed 000), per client IP, `throttle` with HTTP 429 above
    the limit: AI routes (`aiPaths`, e.g. /api/chat) `aiRoutesPerMinute` (30/min), every other
    request `perClientPerMinute` (60/min). Cloud Armor on a backend service evaluates requests
@@ -14,11 +18,16 @@ a BackendConfig's `securityPolicy.name`) with, in evaluation order:
 
 A request under a throttle rule's limit is allowed and evaluation stops, so the WAF rules must
 come first and a request meets exactly one rate limit. That is also why the seed's *global*
-1000 req/min is not a Cloud Armor rule (a key-ALL throttle after the per-client one would never
-be reached): the aggregate is bounded by the services' max instances x concurrency and by
-Adaptive Protection instead.
+1000 req/min is not a Cloud Armor rule: a key-ALL throttle after the per-client one would never
+be reached, and one before it would end evaluation for every request under 1000/min, so no
+per-client limit would apply. Nothing at the edge enforces that number. What bounds aggregate
+load is the services' max instances x concurrency (Cloud Run) or the node pool (GKE).
 
-Adaptive Protection (ML-based L7 DDoS detection) is on when `adaptive_protection` (prod).
+Adaptive Protection (ML-based L7 DDoS detection) is on when `adaptive_protection` (prod). On the
+Standard tier it only *detects*: it raises alerts with a suggested rule, which an operator must
+deploy; it caps nothing. `gcp.cloudArmorTier: CA_ENTERPRISE_PAYGO` (or `_ANNUAL`, billed per
+project) enrols the project in Cloud Armor Enterprise and turns on auto-deploy (rule 0 above),
+which is the real automatic mitigation; it still is not a fixed 1000 req/min cap.
 JSON body parsing is on so the WAF inspects JSON API payloads, and verbose logging in non-prod
 helps tuning false positives.
 
@@ -47,7 +56,11 @@ OWASP_RULES: tuple[tuple[str, str], ...] = (
     ("scannerdetection-v33-stable", "scanner detection"),
     ("protocolattack-v33-stable", "protocol attack"),
     ("sessionfixation-v33-stable", "session fixation"),
+    # not OWASP, but in the same place: Log4Shell (CVE-2021-44228, CVE-2021-45046) and other
+    # critical CVEs Google adds to the set
+    ("cve-canary", "Log4j and other critical CVEs"),
 )
+AUTO_DEPLOY_PRIORITY = 500  # before the WAF rules: a detected attack is blocked first
 DEFAULT_RULE_PRIORITY = 2147483647
 
 
@@ -58,6 +71,9 @@ class CloudArmorPolicyArgs:
     adaptive_protection: bool
     waf_sensitivity: int = 1
     rules_enabled: bool = True  # edge.waf: False keeps only the rate limits
+    # Cloud Armor Enterprise tier to enrol the project in (CA_ENTERPRISE_PAYGO/_ANNUAL); None: the
+    # project's tier is left as it is (Standard unless enrolled elsewhere)
+    tier: Optional[str] = None
     depends_on: Sequence[pulumi.Resource] = ()  # the Compute API
 
 
@@ -99,6 +115,26 @@ class CloudArmorPolicy(PlatformComponent):
         )
         rules: list[gcp.compute.SecurityPolicyRuleArgs] = []
         self.rules: list[str] = []
+        enterprise = args.tier is not None and args.tier.startswith("CA_ENTERPRISE")
+        self.tier = None
+        if args.tier is not None:
+            # project-wide: every policy of the project gets the tier's features (and its bill)
+            self.tier = gcp.compute.ProjectCloudArmorTier(
+                self.child_name("tier"),
+                gcp.compute.ProjectCloudArmorTierArgs(project=args.project, cloud_armor_tier=args.tier),
+                opts=self.child_opts(depends_on=list(args.depends_on) or None),
+            )
+        auto_deploy = enterprise and args.adaptive_protection
+        if auto_deploy:
+            rules.append(
+                Rule(
+                    priority=AUTO_DEPLOY_PRIORITY,
+                    description="Adaptive Protection: rules proposed for a detected attack are enforced",
+                    action="deny(403)",
+                    match=Match(expr=Expr(expression="evaluateAdaptiveProtectionAutoDeploy()")),
+                )
+            )
+            self.rules.append("adaptive-auto-deploy")
         if args.rules_enabled:
             for index, (rule_set, what) in enumerate(OWASP_RULES):
                 rules.append(
@@ -145,8 +181,17 @@ class CloudArmorPolicy(PlatformComponent):
                 rules=rules,
                 adaptive_protection_config=gcp.compute.SecurityPolicyAdaptiveProtectionConfigArgs(
                     layer7_ddos_defense_config=gcp.compute.SecurityPolicyAdaptiveProtectionConfigLayer7DdosDefenseConfigArgs(
-                        enable=True, rule_visibility="STANDARD"
+                        enable=True, rule_visibility="PREMIUM" if enterprise else "STANDARD"
+                    ),
+                    # Enterprise only: deploy the proposed rule once an attack is this sure and this big
+                    auto_deploy_config=gcp.compute.SecurityPolicyAdaptiveProtectionConfigAutoDeployConfigArgs(
+                        load_threshold=0.8,
+                        confidence_threshold=0.5,
+                        impacted_baseline_threshold=0.01,
+                        expiration_sec=7200,
                     )
+                    if auto_deploy
+                    else None,
                 )
                 if args.adaptive_protection
                 else None,
@@ -156,6 +201,6 @@ class CloudArmorPolicy(PlatformComponent):
                 ),
                 labels=self.labels,
             ),
-            opts=self.child_opts(depends_on=list(args.depends_on) or None),
+            opts=self.child_opts(depends_on=[*args.depends_on, *([self.tier] if self.tier else [])] or None),
         )
-        self.register_outputs({"policy": self.policy_name, "rules": self.rules})
+        self.register_outputs({"policy": self.policy_name, "rules": self.rules, "tier": args.tier})

@@ -11,9 +11,16 @@ Creates:
 - Cloud CDN on the backends marked `cdn` (the frontend) with a cache policy (static content
   cached, 1 h default TTL, serve-stale, request coalescing) and no CDN on the rest (the API is
   per-user and streaming); every backend logs requests and carries the Cloud Armor policy;
-- a Google-managed certificate for all hosts (its name carries a hash of the hosts, so a host
-  change creates a new certificate before the old one is released);
-- an SSL policy (MODERN or RESTRICTED, minimum TLS 1.2) on the HTTPS proxy;
+- TLS through Certificate Manager: a certificate map on the HTTPS proxy with one entry per host,
+  each with its own Google-managed certificate validated by a DNS authorization (one CNAME per
+  host, listed in `dns_records`). A Compute managed certificate for all hosts would have to be
+  replaced on any host change, and the proxy would switch to the new one while it is still
+  provisioning (up to about 90 minutes of failing HTTPS for every host); per-host certificates
+  named after their host leave the serving ones attached, and DNS validation issues a new one
+  before traffic reaches it;
+- an SSL policy on the HTTPS proxy: `gcp.minTlsVersion` (TLS 1.3 in prod, seeds 001/002; the API
+  allows TLS 1.3 only with the RESTRICTED profile) and `gcp.sslPolicyProfile`;
+- HSTS: every backend adds `Strict-Transport-Security` (`edge.hstsMaxAgeSeconds`) to its responses;
 - a URL map routing by host and path (each host's default backend, plus path rules such as
   `/api/*` to another backend); unknown hosts are redirected to the first host;
 - an HTTP URL map that only redirects to HTTPS (301), an HTTP proxy and a port-80 forwarding rule
@@ -23,12 +30,14 @@ Streaming: serverless NEG backends take their request timeout from the Cloud Run
 `edge.streamingTimeoutSeconds` there); the backend service `timeout_sec` is not supported for
 them and is therefore not set.
 
-Exposes `address` (the IP), `hosts`, `backend_services` and `dns_records`.
+Exposes `address` (the IP), `hosts`, `backend_services`, `certificates` (host -> certificate) and
+`dns_records` (the A records and the DNS-authorization CNAMEs to create).
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from typing import Mapping, Optional, Sequence
 
@@ -57,7 +66,15 @@ class GlobalLoadBalancerArgs:
     backends: Sequence[LbBackend]
     security_policy: Optional[pulumi.Input[str]] = None
     ssl_policy_profile: str = "MODERN"
+    min_tls_version: str = "TLS_1_2"  # TLS_1_3 only with the RESTRICTED profile
     depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)  # the Compute API
+
+
+def host_key(host: str) -> str:
+    """A stable, valid Certificate Manager name part for a host: its first label (cut to 20) and a
+    hash of the whole host ('app.example.com' -> 'app-1a2b3c')."""
+    label = re.sub(r"[^a-z0-9-]", "-", host.split(".")[0].lower())[:20].strip("-") or "apex"
+    return f"{label}-{hashlib.sha256(host.encode()).hexdigest()[:6]}"
 
 
 def _path_rules(paths: Sequence[str]) -> list[str]:
@@ -130,6 +147,8 @@ class GlobalLoadBalancer(PlatformComponent):
                     if backend.cdn
                     else None,
                     security_policy=args.security_policy,
+                    # HSTS: browsers never try plain HTTP for the hosts again
+                    custom_response_headers=[cfg.edge.hsts_header] if cfg.edge.hsts_header else None,
                     log_config=gcp.compute.BackendServiceLogConfigArgs(enable=True, sample_rate=1.0),
                     outlier_detection=gcp.compute.BackendServiceOutlierDetectionArgs(
                         consecutive_errors=cfg.dr.failure_threshold,
@@ -190,23 +209,14 @@ class GlobalLoadBalancer(PlatformComponent):
             opts=self.child_opts(),
         )
 
-        digest = hashlib.sha256(",".join(sorted(self.hosts)).encode()).hexdigest()[:8]
-        self.certificate = gcp.compute.ManagedSslCertificate(
-            self.child_name("cert"),
-            gcp.compute.ManagedSslCertificateArgs(
-                project=args.project,
-                name=f"{prefix}-cert-{digest}",
-                managed=gcp.compute.ManagedSslCertificateManagedArgs(domains=sorted(self.hosts)),
-            ),
-            opts=self.child_opts(depends_on=args.depends_on),
-        )
+        self.certificate_map = self._certificates(args)
         self.ssl_policy = gcp.compute.SSLPolicy(
             self.child_name("tls"),
             gcp.compute.SSLPolicyArgs(
                 project=args.project,
                 name=f"{prefix}-tls",
                 profile=args.ssl_policy_profile,
-                min_tls_version="TLS_1_2",
+                min_tls_version=args.min_tls_version,
             ),
             opts=self.child_opts(depends_on=args.depends_on),
         )
@@ -216,7 +226,7 @@ class GlobalLoadBalancer(PlatformComponent):
                 project=args.project,
                 name=f"{prefix}-https",
                 url_map=self.url_map.id,
-                ssl_certificates=[self.certificate.id],
+                certificate_map=self.certificate_map.id.apply(lambda i: f"//certificatemanager.googleapis.com/{i}"),
                 ssl_policy=self.ssl_policy.id,
             ),
             opts=self.child_opts(),
@@ -241,10 +251,67 @@ class GlobalLoadBalancer(PlatformComponent):
         )
         self._forwarding_rule("http", http_proxy, 80, args.project)
         self.ip_address = self.address.address
-        self.dns_records = self.ip_address.apply(
-            lambda ip: [{"name": host, "type": "A", "value": ip} for host in self.hosts]
+        self.dns_records = pulumi.Output.all(self.ip_address, *self.authorization_records).apply(
+            lambda v: [{"name": host, "type": "A", "value": v[0]} for host in self.hosts] + list(v[1:])
         )
         self.register_outputs({"address": self.ip_address, "hosts": self.hosts})
+
+    def _certificates(self, args: GlobalLoadBalancerArgs) -> gcp.certificatemanager.CertificateMap:
+        """A certificate map with one entry per host, each served by its own Google-managed
+        certificate that Certificate Manager validates through a DNS authorization (a CNAME the
+        operator creates once per host, `dns_records`). Per host and named after the host, so a
+        change of one host creates its certificate beside the others and never detaches a
+        certificate that is serving; DNS validation issues it before any traffic arrives."""
+        prefix = self.context.prefix
+        cert_map = gcp.certificatemanager.CertificateMap(
+            self.child_name("certs"),
+            gcp.certificatemanager.CertificateMapArgs(
+                project=args.project, name=f"{prefix}-certs", description="TLS certificates of the public hosts",
+                labels=self.labels,
+            ),
+            opts=self.child_opts(depends_on=args.depends_on),
+        )
+        self.authorization_records: list[pulumi.Output] = []
+        self.certificates: dict[str, gcp.certificatemanager.Certificate] = {}
+        for host in sorted(self.hosts):
+            key = host_key(host)
+            auth = gcp.certificatemanager.DnsAuthorization(
+                self.child_name("dns-auth", key),
+                gcp.certificatemanager.DnsAuthorizationArgs(
+                    project=args.project, name=f"{prefix}-{key}", domain=host, type="FIXED_RECORD", labels=self.labels
+                ),
+                opts=self.child_opts(depends_on=args.depends_on),
+            )
+            self.authorization_records.append(
+                auth.dns_resource_records.apply(
+                    lambda records: {"name": records[0].name, "type": records[0].type, "value": records[0].data}
+                )
+            )
+            self.certificates[host] = gcp.certificatemanager.Certificate(
+                self.child_name("cert", key),
+                gcp.certificatemanager.CertificateArgs(
+                    project=args.project,
+                    name=f"{prefix}-{key}",
+                    description=f"Google-managed certificate for {host}",
+                    scope="DEFAULT",
+                    managed=gcp.certificatemanager.CertificateManagedArgs(domains=[host], dns_authorizations=[auth.id]),
+                    labels=self.labels,
+                ),
+                opts=self.child_opts(),
+            )
+            gcp.certificatemanager.CertificateMapEntry(
+                self.child_name("cert-entry", key),
+                gcp.certificatemanager.CertificateMapEntryArgs(
+                    project=args.project,
+                    name=f"{prefix}-{key}",
+                    map=cert_map.name,
+                    hostname=host,
+                    certificates=[self.certificates[host].id],
+                    labels=self.labels,
+                ),
+                opts=self.child_opts(),
+            )
+        return cert_map
 
     def _forwarding_rule(
         self,

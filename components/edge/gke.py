@@ -3,14 +3,16 @@
 `GkeIngress` creates:
 - a global static IPv4 address (the DNS A records of the public hosts point at it, so it is kept
   across deployments and protected in production);
-- an SSL policy: TLS 1.2 or higher, cipher profile `gcp.sslPolicyProfile` (MODERN or RESTRICTED);
+- an SSL policy: minimum `gcp.minTlsVersion` (TLS 1.3 in prod, seeds 001/002), cipher profile
+  `gcp.sslPolicyProfile` (RESTRICTED in prod: the API allows TLS 1.3 only with it);
 - a FrontendConfig: HTTP answers with a 301 to HTTPS, the SSL policy on the HTTPS proxy;
 - per public service (a web service with a `route`):
   - a BackendConfig: the Cloud Armor policy (WAF and rate limits, from the GCP edge component),
     Cloud CDN only for `gcp.cdnServices` (the frontend's static Next.js assets; API and
     streaming responses are never cached), a health check on the service's health path and port, a backend timeout of
     `edge.streamingTimeoutSeconds` so SSE responses are not cut, connection draining so rollouts
-    do not drop requests, and request logging;
+    do not drop requests, request logging, and the HSTS response header
+    (`edge.hstsMaxAgeSeconds`);
   - a ManagedCertificate (Google-managed TLS certificate) for its host;
 - one Ingress (class `gce`, external) routing each public host and path to its Service, with the
   static IP, the certificates and the FrontendConfig attached.
@@ -25,7 +27,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_gcp as gcp
@@ -72,7 +74,9 @@ class GkeIngressArgs:
     context: StackContext
     namespace: pulumi.Input[str]
     services: Mapping[str, "ServiceEndpoint"]  # KubernetesApp.services: name, port, health_path, route
+    project: pulumi.Input[str]  # the configured project: the address and SSL policy live there
     security_policy: Optional[pulumi.Input[str]] = None  # name of the Cloud Armor policy
+    depends_on: Sequence[pulumi.Resource] = ()  # the Compute API (address, SSL policy)
 
 
 class GkeIngress(PlatformComponent):
@@ -107,23 +111,26 @@ class GkeIngress(PlatformComponent):
         self.ip = gcp.compute.GlobalAddress(
             self.child_name("ip"),
             gcp.compute.GlobalAddressArgs(
+                project=args.project,
                 name=f"{prefix}-ingress",
                 description="Public IP of the platform's GKE Ingress (DNS points here)",
                 ip_version="IPV4",
                 address_type="EXTERNAL",
                 labels=self.labels,
             ),
-            opts=self.child_opts(stateful=True),
+            # a GCP resource on the Kubernetes provider's component: it must wait for its API itself
+            opts=self.child_opts(stateful=True, depends_on=args.depends_on),
         )
         self.ssl_policy = gcp.compute.SSLPolicy(
             self.child_name("tls"),
             gcp.compute.SSLPolicyArgs(
+                project=args.project,
                 name=f"{prefix}-ingress-tls",
-                description="TLS 1.2 or higher with the configured cipher profile",
-                min_tls_version="TLS_1_2",
+                description=f"{cfg.gcp.min_tls_version} or higher with the {cfg.gcp.ssl_policy_profile} profile",
+                min_tls_version=cfg.gcp.min_tls_version,
                 profile=cfg.gcp.ssl_policy_profile,
             ),
-            opts=self.child_opts(),
+            opts=self.child_opts(depends_on=args.depends_on),
         )
 
         frontend_config = k8s.apiextensions.CustomResource(
@@ -209,6 +216,9 @@ class GkeIngress(PlatformComponent):
             },
             "logging": {"enable": True, "sampleRate": 1.0},
         }
+        if cfg.edge.hsts_header:
+            # HSTS on every public response (the load balancer adds it)
+            spec["customResponseHeaders"] = {"headers": [cfg.edge.hsts_header]}
         if security_policy is not None:
             spec["securityPolicy"] = {"name": security_policy}
         if cfg.edge.cdn and svc_name in cfg.gcp.cdn_services:

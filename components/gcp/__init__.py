@@ -74,6 +74,54 @@ def shared_apis(context: StackContext) -> list[str]:
     return apis
 
 
+# The API each GCP resource type calls: a resource may be created only once that API is enabled
+# (`gcp.projects.Service`), or the call fails on a fresh project. Keyed by SDK module, where every
+# type of the module calls the same API, else by type token (the `projects` module spans several
+# APIs). Service Usage itself (`serviceusage.googleapis.com`) is on in every project: it is what
+# enables the others. Tests apply this table to every GCP resource of every GCP stack; a type it
+# does not know fails them.
+API_OF_MODULE: dict[str, str] = {
+    "billing": "billingbudgets.googleapis.com",
+    "certificatemanager": "certificatemanager.googleapis.com",
+    "cloudrunv2": "run.googleapis.com",
+    "cloudscheduler": "cloudscheduler.googleapis.com",
+    "compute": "compute.googleapis.com",
+    "container": "container.googleapis.com",
+    "dns": "dns.googleapis.com",
+    "firestore": "firestore.googleapis.com",
+    "gkebackup": "gkebackup.googleapis.com",
+    "kms": "cloudkms.googleapis.com",
+    "logging": "logging.googleapis.com",
+    "monitoring": "monitoring.googleapis.com",
+    "redis": "redis.googleapis.com",
+    "secretmanager": "secretmanager.googleapis.com",
+    "serviceaccount": "iam.googleapis.com",
+    "servicenetworking": "servicenetworking.googleapis.com",
+    "sql": "sqladmin.googleapis.com",
+    "storage": "storage.googleapis.com",
+    "workflows": "workflows.googleapis.com",
+}
+API_OF_TYPE: dict[str, str] = {
+    # project IAM policy: Cloud Resource Manager getIamPolicy/setIamPolicy
+    "gcp:projects/iAMMember:IAMMember": "cloudresourcemanager.googleapis.com",
+    "gcp:projects/iAMCustomRole:IAMCustomRole": "iam.googleapis.com",
+    "gcp:projects/service:Service": "serviceusage.googleapis.com",
+    # generateServiceIdentity (Service Usage); it also needs the API it names (its `service`)
+    "gcp:projects/serviceIdentity:ServiceIdentity": "serviceusage.googleapis.com",
+}
+# Enabled in every project (it enables the others): nothing waits for it.
+BOOTSTRAP_API = "serviceusage.googleapis.com"
+
+
+def api_of(type_token: str) -> Optional[str]:
+    """The API a GCP resource type calls ('gcp:compute/network:Network' -> compute.googleapis.com);
+    None for a type the tables do not know."""
+    if type_token in API_OF_TYPE:
+        return API_OF_TYPE[type_token]
+    module = type_token.split(":")[1].split("/")[0] if type_token.count(":") == 2 else ""
+    return API_OF_MODULE.get(module)
+
+
 def continent_of(region: str) -> Optional[str]:
     """'us-central1' -> 'us', 'europe-west1' -> 'eu', 'asia-east1' -> 'asia'; None elsewhere."""
     return {"us": "us", "europe": "eu", "asia": "asia"}.get(region.split("-")[0])
@@ -95,9 +143,11 @@ def firestore_multi_region_of(region: str) -> str:
 # The pulumi_gcp modules the GCP platforms use.
 SDK_MODULES = (
     "billing",
+    "certificatemanager",
     "cloudrunv2",
     "cloudscheduler",
     "compute",
+    "dns",
     "firestore",
     "logging",
     "monitoring",

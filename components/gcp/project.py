@@ -1,9 +1,15 @@
 """Project bootstrap: the APIs a stack needs and one service account per workload.
 
 `ProjectApis` enables every API with `gcp.projects.Service` so that the first `pulumi up` in a
-fresh project succeeds with no console steps. `disable_on_destroy=False`: destroying a stack must
+fresh project succeeds with no console steps (Service Usage, which enables the others, is on in
+every project; docs/deploy-gcp.md names the one command a project without it needs).
+`disable_on_destroy=False`: destroying a stack must
 never switch an API off under other workloads of the same project (and the API would have to be
 re-enabled, slowly, on the next `up`).
+
+`ProjectApis.agent(api)` is the service agent of an API, generated with
+`gcp.projects.ServiceIdentity`, so that IAM grants to it need no project number from a
+`getProject` invoke (which calls Cloud Resource Manager at preview, before the program enables it).
 
 `ServiceAccounts` creates one service account per workload (each Cloud Run service, the RabbitMQ
 VM, the backup workflow) with only the project roles that workload needs. Access to individual
@@ -36,10 +42,12 @@ class ProjectApisArgs:
     context: StackContext
     project: pulumi.Input[str]
     apis: Sequence[str]
+    agents: Sequence[str] = ()  # APIs (among `apis`) whose service agent IAM grants refer to
 
 
 class ProjectApis(PlatformComponent):
-    """Creates one `gcp.projects.Service` per API (never disabled on destroy).
+    """Creates one `gcp.projects.Service` per API (never disabled on destroy) and a
+    `gcp.projects.ServiceIdentity` per API of `agents`.
 
     Components that call an API pass `apis.needs("x.googleapis.com")` as `depends_on` of the
     resources that need it: enabling is a real precondition (the call fails on a fresh project),
@@ -61,7 +69,18 @@ class ProjectApis(PlatformComponent):
                 ),
                 opts=self.child_opts(),
             )
-        self.register_outputs({"apis": sorted(self.services)})
+        # Google-managed service agents, generated (`generateServiceIdentity`) once their API is on:
+        # IAM grants to them take `member` from a resource instead of building it from the project
+        # number of a `getProject` invoke, which calls Cloud Resource Manager at preview.
+        self.agents: dict[str, gcp.projects.ServiceIdentity] = {
+            api: gcp.projects.ServiceIdentity(
+                self.child_name(api.split(".")[0], "agent"),
+                gcp.projects.ServiceIdentityArgs(project=args.project, service=api),
+                opts=self.child_opts(depends_on=self.needs(api)),
+            )
+            for api in args.agents
+        }
+        self.register_outputs({"apis": sorted(self.services), "agents": sorted(self.agents)})
 
     def needs(self, *apis: str) -> list[pulumi.Resource]:
         """The API resources to depend on; an API that was not enabled is a programming error."""
@@ -69,6 +88,12 @@ class ProjectApis(PlatformComponent):
         if missing:
             raise KeyError(f"APIs {missing} are not enabled by {self.component_name}; add them to its `apis`")
         return [self.services[api] for api in apis]
+
+    def agent(self, api: str) -> gcp.projects.ServiceIdentity:
+        """The service agent of `api` (one of `ProjectApisArgs.agents`)."""
+        if api not in self.agents:
+            raise KeyError(f"no service agent of {api} in {self.component_name}; add it to its `agents`")
+        return self.agents[api]
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,8 @@ class CloudMonitoringArgs:
     postgres_max_connections: int = 200
     backup_freshness_query: Optional[str] = None  # PromQL returning a series when backups are stale
     log_resource_filter: Optional[str] = None  # which log entries count for the AI token metric
-    depends_on: Sequence[pulumi.Resource] = ()  # Monitoring, Logging (and Billing Budgets) APIs
+    # Monitoring, Logging (and, with budgets, Billing Budgets and Cloud Resource Manager) APIs
+    depends_on: Sequence[pulumi.Resource] = ()
 
 
 def _doc(text: str) -> gcp.monitoring.AlertPolicyDocumentationArgs:
@@ -400,7 +401,11 @@ class CloudMonitoring(PlatformComponent):
         self.budgets: list[gcp.billing.Budget] = []
         budgets = mon.budgets
         if budgets.billing_account:
-            number = gcp.organizations.get_project_output(project_id=args.project).number
+            # The budget filter needs the project number. getProject calls Cloud Resource Manager:
+            # gated on `depends_on` (which then holds that API), it runs only once it is enabled.
+            number = gcp.organizations.get_project_output(
+                project_id=args.project, opts=pulumi.InvokeOutputOptions(depends_on=list(args.depends_on))
+            ).number
             for key, amount, services in (
                 ("infrastructure", budgets.monthly_infrastructure, None),
                 ("storage", budgets.monthly_storage, [CLOUD_STORAGE_SERVICE]),

@@ -34,12 +34,39 @@ def required_apis(context: StackContext) -> list[str]:
     exports always run here), and Firestore when MongoDB is on."""
     apis = shared_apis(context) + [
         "run.googleapis.com",
+        "certificatemanager.googleapis.com",  # the load balancer's per-host certificates
         "workflows.googleapis.com",
         "cloudscheduler.googleapis.com",
     ]
     if context.config.data.mongodb.enabled:
         apis.append("firestore.googleapis.com")
+    if any(svc.calls for svc in context.config.enabled_services.values()):
+        apis.append("dns.googleapis.com")  # the private run.app zone (service-to-service calls)
     return apis
+
+
+def call_order(config) -> list[str]:
+    """The enabled services, every callee before its callers (a caller gets the callee's URL);
+    a cycle of `calls` is a ConfigError."""
+    services = config.enabled_services
+    ordered: list[str] = []
+    visiting: list[str] = []
+
+    def visit(name: str) -> None:
+        if name in ordered:
+            return
+        if name in visiting:
+            cycle = " -> ".join(visiting[visiting.index(name):] + [name])
+            raise ConfigError(f"services.{name}.calls: a cycle of calls ({cycle}); a callee cannot call back")
+        visiting.append(name)
+        for callee in services[name].calls:
+            visit(callee)
+        visiting.pop()
+        ordered.append(name)
+
+    for name in services:
+        visit(name)
+    return ordered
 
 
 def validate(context: StackContext) -> None:
@@ -65,6 +92,10 @@ def validate(context: StackContext) -> None:
                 f"ai-assistant-platform:gcp.cdnServices: '{name}' is not an enabled service with a route "
                 f"(routed: {sorted(routed)})"
             )
+    try:
+        call_order(cfg)
+    except ConfigError as err:
+        problems.append(f"ai-assistant-platform:{err}")
     raise_config_problems(context, problems)
 
 
@@ -85,6 +116,7 @@ def build(context: StackContext) -> dict[str, Any]:
     from components.edge.gcp_lb import GlobalLoadBalancer, GlobalLoadBalancerArgs, LbBackend
     from components.gcp import firestore_multi_region_of
     from components.gcp.project import TELEMETRY_ROLES, VM_AGENT_ROLES, WorkloadIdentity
+    from components.network.gcp_run_dns import RunAppPrivateDns, RunAppPrivateDnsArgs
     from components.platforms import gcp_wiring
 
     cfg = context.config
@@ -113,6 +145,7 @@ def build(context: StackContext) -> dict[str, Any]:
         apis=required_apis(context),
         identities=identities,
         subnets=cidrs,
+        agents=[gcp_wiring.FIRESTORE_API] if data.mongodb.enabled else [],
     )
     apis, accounts, network = foundation.apis, foundation.accounts, foundation.network
 
@@ -160,16 +193,27 @@ def build(context: StackContext) -> dict[str, Any]:
         return gcp_wiring.service_secrets(cfg, name, connections)
 
     # --- app: Cloud Run per region ----------------------------------------------------------
-    internal = [n for n, s in services.items() if s.kind == "web" and s.route is None]
-    ordered = internal + [n for n in services if n not in internal]
+    # A caller reaches an internal (INTERNAL_ONLY) callee at its run.app URL only through the VPC:
+    # the private run.app zone sends those calls over Private Google Access (gcp_run_dns).
+    if any(svc.calls for svc in services.values()):
+        RunAppPrivateDns(
+            "run-app-dns",
+            RunAppPrivateDnsArgs(
+                context=context,
+                project=project,
+                network=network.network.id,
+                depends_on=apis.needs("dns.googleapis.com", "compute.googleapis.com"),
+            ),
+        )
     run: dict[str, dict[str, CloudRunService]] = {name: {} for name in services}
     for region in regions:
-        for name in ordered:
+        for name in call_order(cfg):
             svc = services[name]
             plain_env: dict[str, pulumi.Input[str]] = {**cfg.settings, **svc.env}
-            for other in internal:
-                if other != name:
-                    plain_env[f"{other.upper().replace('-', '_')}_ENDPOINT"] = run[other][region].uri
+            # only the services that call another get its URL (and wait for it)
+            for callee in svc.calls:
+                plain_env[f"{callee.upper().replace('-', '_')}_ENDPOINT"] = run[callee][region].uri
+            callers = [o for o, other in services.items() if name in other.calls]
             run[name][region] = CloudRunService(
                 f"{name}-{region}",
                 CloudRunServiceArgs(
@@ -183,9 +227,7 @@ def build(context: StackContext) -> dict[str, Any]:
                     subnetwork=network.subnets[region].id,
                     secret_env={env: store.ref(env) for env in secrets_of(name)},
                     plain_env=plain_env,
-                    invokers=[Invoker(key=o, member=accounts.members[o]) for o in services if o != name]
-                    if name in internal
-                    else (),
+                    invokers=[Invoker(key=o, member=accounts.members[o]) for o in callers],
                     depends_on=[*store.bindings[name], *apis.needs("run.googleapis.com")],
                 ),
             )
@@ -210,7 +252,8 @@ def build(context: StackContext) -> dict[str, Any]:
             ],
             security_policy=armor.policy.self_link,
             ssl_policy_profile=gcfg.ssl_policy_profile,
-            depends_on=apis.needs("compute.googleapis.com"),
+            min_tls_version=gcfg.min_tls_version,
+            depends_on=apis.needs("compute.googleapis.com", "certificatemanager.googleapis.com"),
         ),
     )
 

@@ -13,7 +13,8 @@ built here once, with the same logical names, so a fix reaches both platforms:
   (`managed_connections`);
 - `secret_store`: Secret Manager with every app secret, generated password and data-service URL,
   each workload's identity allowed to read only the secrets it uses (`service_secrets`);
-- `edge_armor`: the Cloud Armor policy (adaptive protection in production);
+- `edge_armor`: the Cloud Armor policy (adaptive protection in production; the Cloud Armor tier
+  of `gcp.cloudArmorTier`);
 - `backups`: the tiered backup bucket, who may write into it, and the scheduled exports;
 - `cloud_monitoring`: uptime checks of the routed hosts and alerts on the managed data services;
 - `postgres_outputs`: the Cloud SQL stack output.
@@ -29,7 +30,6 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Sequence
 
 import pulumi
-import pulumi_gcp as gcp
 
 from components.config import ServiceConfig, StackConfig, StackContext
 from components.data.cloudsql import CloudSqlPostgres, CloudSqlPostgresArgs
@@ -52,6 +52,7 @@ from components.secrets.app_secrets import AppSecrets
 from components.secrets.gcp import SecretAccess, SecretManagerStore, SecretManagerStoreArgs
 
 POSTGRES_PASSWORD_ENV = "POSTGRES_PASSWORD"
+FIRESTORE_API = "firestore.googleapis.com"
 POSTGRES_DATABASE = "app"  # the database CloudSqlPostgres creates, which the exports dump
 
 
@@ -90,13 +91,16 @@ def build_foundation(
     identities: Sequence[WorkloadIdentity],
     subnets: Mapping[str, str],
     allow_health_checks: bool = False,
+    agents: Sequence[str] = (),
 ) -> GcpFoundation:
     """Enables `apis`, creates a service account per identity (once IAM and Cloud Resource Manager,
     which its project role bindings call, are enabled) and
     the VPC with a subnet per region of `subnets` (region -> CIDR, primary first), Private Service
     Access, NAT and the firewall (`allow_health_checks`: Google's health checkers may reach the
-    workloads)."""
-    project_apis = ProjectApis("project", ProjectApisArgs(context=context, project=project, apis=apis))
+    workloads). `agents`: the APIs whose service agents the platform grants roles to."""
+    project_apis = ProjectApis(
+        "project", ProjectApisArgs(context=context, project=project, apis=apis, agents=agents)
+    )
     accounts = ServiceAccounts(
         "identities",
         ServiceAccountsArgs(
@@ -226,6 +230,7 @@ def edge_armor(foundation: GcpFoundation) -> CloudArmorPolicy:
             project=foundation.project,
             adaptive_protection=cfg.is_production,
             rules_enabled=cfg.edge.waf,
+            tier=cfg.gcp.cloud_armor_tier,
             depends_on=foundation.apis.needs("compute.googleapis.com"),
         ),
     )
@@ -262,11 +267,8 @@ def backups(
             )
         )
     if firestore is not None:
-        number = gcp.organizations.get_project_output(project_id=project).number
-        # Firestore's service agent exists once the API has served a database: bind it after that.
-        agent = pulumi.Output.all(number, firestore.database.name).apply(
-            lambda v: f"serviceAccount:service-{v[0]}@gcp-sa-firestore.iam.gserviceaccount.com"
-        )
+        # Firestore's service agent writes the export (generated, not derived from a getProject)
+        agent = foundation.apis.agent(FIRESTORE_API).member
         writers += [
             BucketWriter(key="firestore", member=agent, role="roles/storage.objectAdmin"),
             BucketWriter(key="firestore", member=agent, role="roles/storage.legacyBucketReader"),
@@ -317,7 +319,8 @@ def cloud_monitoring(
     cfg = foundation.config
     monitoring_apis = ["monitoring.googleapis.com", "logging.googleapis.com"]
     if cfg.monitoring.budgets.billing_account:
-        monitoring_apis.append("billingbudgets.googleapis.com")
+        # the budget filter's project number comes from getProject (Cloud Resource Manager)
+        monitoring_apis += ["billingbudgets.googleapis.com", "cloudresourcemanager.googleapis.com"]
     return CloudMonitoring(
         name,
         CloudMonitoringArgs(

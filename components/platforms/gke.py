@@ -145,6 +145,7 @@ def build(context: StackContext) -> dict[str, Any]:
         identities=identities,
         subnets={primary: gcfg.network_cidr},
         allow_health_checks=True,  # GKE Ingress: Google's health checkers reach the pods (NEGs)
+        agents=["container.googleapis.com"],  # the GKE service agent uses the secrets key
     )
     apis, accounts, network = foundation.apis, foundation.accounts, foundation.network
 
@@ -155,8 +156,13 @@ def build(context: StackContext) -> dict[str, Any]:
             context=context,
             project=project,
             network=network.network.id,
+            service_agent=apis.agent("container.googleapis.com").member,
             depends_on=apis.needs(
-                "container.googleapis.com", "cloudkms.googleapis.com", "compute.googleapis.com", "iam.googleapis.com"
+                "container.googleapis.com",
+                "cloudkms.googleapis.com",
+                "compute.googleapis.com",
+                "iam.googleapis.com",
+                "cloudresourcemanager.googleapis.com",
             ),
         ),
     )
@@ -215,7 +221,14 @@ def build(context: StackContext) -> dict[str, Any]:
     armor = gcp_wiring.edge_armor(foundation)
     edge = GkeIngress(
         "edge",
-        GkeIngressArgs(context, namespace.name, app.services, security_policy=armor.policy.name),
+        GkeIngressArgs(
+            context,
+            namespace.name,
+            app.services,
+            project=project,
+            security_policy=armor.policy.name,
+            depends_on=apis.needs("compute.googleapis.com"),
+        ),
         opts=on_cluster,
     )
 
@@ -252,6 +265,7 @@ def build(context: StackContext) -> dict[str, Any]:
         "gke-backup",
         GkeBackupArgs(
             context,
+            project=project,
             cluster_id=cluster.id,
             namespace=namespace.name,
             depends_on=apis.needs("gkebackup.googleapis.com"),
@@ -294,6 +308,7 @@ def build(context: StackContext) -> dict[str, Any]:
             "clusterLocation": cluster.location,
             "getCredentials": cluster.name.apply(
                 lambda n: f"gcloud container clusters get-credentials {n} --region {primary} --project {project}"
+                + (" --dns-endpoint" if cfg.gke.control_plane_dns_endpoint else "")
             ),
             "namespace": namespace.name,
             "urls": {name: f"https://{host}" for name, host in hosts.items()},

@@ -88,6 +88,7 @@ class SecretManagerStore(PlatformComponent):
             self.versions[env_name] = gcp.secretmanager.SecretVersion(
                 self.child_name(slug, "v"),
                 gcp.secretmanager.SecretVersionArgs(
+                    project=args.project,
                     secret=secret.id,
                     secret_data=pulumi.Output.secret(args.values[env_name]),
                 ),

@@ -208,7 +208,7 @@ def test_waf_can_be_switched_off_but_rate_limits_stay():
 # --- load balancer -------------------------------------------------------------------------
 
 
-def _lb(regions=("us-central1", "europe-west1")):
+def _lb(regions=("us-central1", "europe-west1"), api_host="api.ai-assistant.example.com"):
     def build(c):
         return GlobalLoadBalancer(
             "lb",
@@ -217,7 +217,7 @@ def _lb(regions=("us-central1", "europe-west1")):
                 project=PROJECT,
                 backends=[
                     LbBackend("frontend", ["app.ai-assistant.example.com"], ["/"], {r: "aia-prod-frontend" for r in regions}, cdn=True),
-                    LbBackend("api", ["api.ai-assistant.example.com"], ["/"], {r: "aia-prod-api" for r in regions}),
+                    LbBackend("api", [api_host], ["/"], {r: "aia-prod-api" for r in regions}),
                     LbBackend("docs", ["app.ai-assistant.example.com"], ["/docs"], {regions[0]: "aia-prod-docs"}),
                 ],
                 security_policy="armor-link",
@@ -255,13 +255,21 @@ def test_backends_cdn_armor_and_regional_failover(lb):
     assert "outlierDetection" not in backends["aia-prod-docs"]  # one region: nothing to fail over to
 
 
+CERT = "gcp:certificatemanager/certificate:Certificate"
+
+
 def test_tls_certificate_policy_and_url_map(lb):
-    cert = lb.one("gcp:compute/managedSslCertificate:ManagedSslCertificate").inputs
-    assert cert["managed"]["domains"] == ["api.ai-assistant.example.com", "app.ai-assistant.example.com"]
+    certs = {c.inputs["managed"]["domains"][0]: c for c in lb.of_type(CERT)}
+    assert set(certs) == {"api.ai-assistant.example.com", "app.ai-assistant.example.com"}
+    for host, cert in certs.items():
+        assert cert.inputs["managed"]["domains"] == [host] and len(cert.inputs["managed"]["dnsAuthorizations"]) == 1
+    entries = {e.inputs["hostname"]: e.inputs for e in lb.of_type("gcp:certificatemanager/certificateMapEntry:CertificateMapEntry")}
+    assert {h: e["certificates"] for h, e in entries.items()} == {h: [f"{c.name}-id"] for h, c in certs.items()}
     policy = lb.one("gcp:compute/sSLPolicy:SSLPolicy").inputs
     assert policy["minTlsVersion"] == "TLS_1_2" and policy["profile"] in ("MODERN", "RESTRICTED")
     proxy = lb.one("gcp:compute/targetHttpsProxy:TargetHttpsProxy").inputs
-    assert proxy["sslPolicy"] == "lb-tls-id" and proxy["sslCertificates"] == ["lb-cert-id"]
+    assert proxy["sslPolicy"] == "lb-tls-id" and "sslCertificates" not in proxy
+    assert proxy["certificateMap"] == "//certificatemanager.googleapis.com/lb-certs-id"
     url_map = lb.one("gcp:compute/uRLMap:URLMap", "lb-https").inputs
     hosts = {h["hosts"][0]: h["pathMatcher"] for h in url_map["hostRules"]}
     matchers = {m["name"]: m for m in url_map["pathMatchers"]}
@@ -279,3 +287,26 @@ def test_http_redirects_to_https_on_the_same_address(lb):
     assert rules["443"]["ipAddress"] == rules["80"]["ipAddress"] == "203.0.113.10"
     assert rules["443"]["target"] == "lb-https-proxy-id" and rules["80"]["target"] == "lb-http-proxy-id"
     assert all(r["loadBalancingScheme"] == "EXTERNAL_MANAGED" for r in rules.values())
+
+
+def _tls_state(capture):
+    return {
+        r.urn: r.inputs for r in capture.resources
+        if r.type.startswith("gcp:certificatemanager/") or r.type == "gcp:compute/targetHttpsProxy:TargetHttpsProxy"
+    }
+
+
+def test_a_host_change_leaves_the_other_hosts_certificates_untouched(lb):
+    """Day 2: changing one host must not replace or detach a certificate that serves another
+    host (the old Compute managed certificate for all hosts was replaced and the proxy switched
+    to the new one while it still provisioned). Each host's authorization, certificate and map
+    entry are named after that host only; the proxy points at the map, which does not change."""
+    assert not lb.of_type("gcp:compute/managedSslCertificate:ManagedSslCertificate")
+    before = _tls_state(lb)
+    after = _tls_state(run_gcp(_lb(api_host="api2.ai-assistant.example.com")))
+    changed = {u for u in before if before[u] != after.get(u)}
+    gone = {before[u].get("domain") or before[u].get("hostname") or before[u].get("managed", {}).get("domains", [""])[0]
+            for u in changed}
+    assert gone == {"api.ai-assistant.example.com"}, f"resources of other hosts changed: {sorted(changed)}"
+    assert {i["hostname"] for i in after.values() if "hostname" in i} == {
+        "app.ai-assistant.example.com", "api2.ai-assistant.example.com"}

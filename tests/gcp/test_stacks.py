@@ -51,7 +51,7 @@ def test_stack_contains_the_whole_platform(stack):
         "gcp:cloudrunv2/workerPool:WorkerPool",
         "gcp:compute/securityPolicy:SecurityPolicy",
         "gcp:compute/backendService:BackendService",
-        "gcp:compute/managedSslCertificate:ManagedSslCertificate",
+        "gcp:certificatemanager/certificate:Certificate",
         "gcp:compute/sSLPolicy:SSLPolicy",
         "gcp:monitoring/alertPolicy:AlertPolicy",
         "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig",
@@ -155,7 +155,7 @@ def test_ingress_is_limited_to_the_load_balancer_and_the_vpc():
         "aia-prod-mcp": "INGRESS_TRAFFIC_INTERNAL_ONLY",
     }
     invokers = {r.inputs["member"].split(":")[1].split("@")[0] for r in _of(plan, "gcp:cloudrunv2/serviceIamMember:ServiceIamMember")}
-    assert invokers == {"aia-prod-frontend", "aia-prod-api", "aia-prod-worker"}
+    assert invokers == {"aia-prod-api", "aia-prod-worker"}  # the services that call MCP
     firewall = [r.inputs for r in _of(plan, "gcp:compute/firewall:Firewall") if r.inputs.get("allows")]
     assert [f["allows"][0]["ports"] for f in firewall] == [["5672"]]
     assert firewall[0]["sourceRanges"] == ["10.10.0.0/20", "10.20.0.0/20"]
@@ -164,7 +164,10 @@ def test_ingress_is_limited_to_the_load_balancer_and_the_vpc():
 def test_outputs_describe_urls_dns_and_the_dr_runbook():
     outputs = plan_of("prod").capture.outputs
     assert outputs["urls"] == {"frontend": "https://app.ai-assistant.example.com", "api": "https://api.ai-assistant.example.com"}
-    assert {r["name"] for r in outputs["dnsRecords"]} == {"app.ai-assistant.example.com", "api.ai-assistant.example.com"}
+    assert {r["name"] for r in outputs["dnsRecords"] if r["type"] == "A"} == {
+        "app.ai-assistant.example.com", "api.ai-assistant.example.com"}
+    assert {r["name"] for r in outputs["dnsRecords"] if r["type"] == "CNAME"} == {
+        "_acme-challenge.app.ai-assistant.example.com.", "_acme-challenge.api.ai-assistant.example.com."}
     dr = outputs["dr"]
     assert dr["targetRpoMinutes"] == 60 and dr["targetRtoMinutes"] == 240
     assert dr["meetsTargets"] is True and dr["achievedRpoMinutes"]["systemsOfRecord"] <= 60

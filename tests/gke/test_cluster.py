@@ -15,10 +15,17 @@ import pulumi
 
 CLUSTER = "gcp:container/cluster:Cluster"
 POOL = "gcp:container/nodePool:NodePool"
+PROJECT = "test-project"
+GKE_AGENT = "serviceAccount:service-42@container-engine-robot.iam.gserviceaccount.com"
 
 
 def build(context):
-    cluster = GkeCluster("gke", GkeClusterArgs(context=context, network="projects/p/global/networks/vpc"))
+    cluster = GkeCluster(
+        "gke",
+        GkeClusterArgs(
+            context=context, network="projects/p/global/networks/vpc", project=PROJECT, service_agent=GKE_AGENT
+        ),
+    )
     GkeStorage("storage", GkeStorageArgs(context=context), opts=pulumi.ResourceOptions(provider=cluster.provider))
     pulumi.export("kubeconfig", cluster.kubeconfig)
 
@@ -56,7 +63,7 @@ def test_regional_vpc_native_cluster_on_its_own_subnet(prod):
 
 def test_workload_identity_dataplane_v2_and_shielded_nodes(prod):
     c = prod.one(CLUSTER).inputs
-    assert dig(c, "workloadIdentityConfig.workloadPool") == "offline-plan-project.svc.id.goog"
+    assert dig(c, "workloadIdentityConfig.workloadPool") == "test-project.svc.id.goog"
     assert c["datapathProvider"] == "ADVANCED_DATAPATH"
     # Dataplane V2 enforces NetworkPolicy itself; the Calico add-on must not be on as well
     assert "networkPolicy" not in c and "networkPolicyConfig" not in (c.get("addonsConfig") or {})
@@ -72,7 +79,7 @@ def test_secrets_are_encrypted_with_a_rotated_kms_key_the_gke_agent_may_use(prod
     assert dig(c, "databaseEncryption.keyName") == grant.inputs["cryptoKeyId"] == f"{key.name}-id"
     assert key.inputs["rotationPeriod"] == f"{90 * 86400}s"
     assert grant.inputs["role"] == "roles/cloudkms.cryptoKeyEncrypterDecrypter"
-    assert grant.inputs["member"] == "serviceAccount:service-123456789012@container-engine-robot.iam.gserviceaccount.com"
+    assert grant.inputs["member"] == GKE_AGENT
     # the cluster is created only after the grant (through the key name it reads from it)
     assert grant.urn in prod.one(CLUSTER).dependencies
     assert prod.one("gcp:kms/keyRing:KeyRing").inputs["location"] == "us-central1"
@@ -138,10 +145,16 @@ def test_production_cluster_and_key_are_protected_staging_is_not(prod, staging):
     assert not staging.one(CLUSTER).protect
 
 
-def test_kubernetes_provider_uses_the_cluster_and_the_gcloud_auth_plugin(prod):
+def test_kubernetes_provider_uses_the_dns_endpoint_and_the_gcloud_auth_plugin(prod):
+    """CI runners have no stable egress range for authorized networks: the provider connects to
+    the DNS endpoint, which IAM guards, with the endpoint's publicly trusted certificate."""
+    c = prod.one(CLUSTER).inputs
+    dns = dig(c, "controlPlaneEndpointsConfig.dnsEndpointConfig")
+    assert dns["allowExternalTraffic"] is True
+    assert dns["enableK8sCertsViaDns"] is False and dns["enableK8sTokensViaDns"] is False
     kubeconfig = prod.outputs["kubeconfig"]
-    assert "server: https://203.0.113.20" in kubeconfig
-    assert "certificate-authority-data: bW9jay1jYQ==" in kubeconfig
+    assert "server: https://gke-0a1b2c3d4e5f-aia-dev-cluster.us-central1.gke.goog\n" in kubeconfig
+    assert "certificate-authority-data" not in kubeconfig
     assert "command: gke-gcloud-auth-plugin" in kubeconfig
     assert "token" not in kubeconfig and "password" not in kubeconfig
     provider = prod.one("pulumi:providers:kubernetes")
@@ -177,10 +190,18 @@ def test_a_subnet_from_the_network_is_used_as_given():
 
     def build_on_shared_subnet(context):
         subnet = ClusterSubnet("projects/p/regions/us-central1/subnetworks/shared", "gke-pods", "gke-services")
-        GkeCluster("gke", GkeClusterArgs(context=context, network="vpc", subnet=subnet, project="p"))
+        GkeCluster("gke", GkeClusterArgs(context=context, network="vpc", subnet=subnet, project="p", service_agent=GKE_AGENT))
 
     capture = run_component(build_on_shared_subnet, overrides=STAGING_GKE)
     assert capture.of_type("gcp:compute/subnetwork:Subnetwork") == []
     c = capture.one(CLUSTER).inputs
     assert c["subnetwork"] == "projects/p/regions/us-central1/subnetworks/shared" and c["project"] == "p"
     assert c["ipAllocationPolicy"] == {"clusterSecondaryRangeName": "gke-pods", "servicesSecondaryRangeName": "gke-services"}
+
+
+def test_without_the_dns_endpoint_the_provider_uses_the_ip_endpoint_and_cluster_ca():
+    capture = run_component(build, overrides={**PROD_GKE, "gke": {**PROD_GKE["gke"], "controlPlaneDnsEndpoint": False}})
+    assert dig(capture.one(CLUSTER).inputs, "controlPlaneEndpointsConfig.dnsEndpointConfig.allowExternalTraffic") is False
+    kubeconfig = capture.outputs["kubeconfig"]
+    assert "server: https://203.0.113.20\n" in kubeconfig
+    assert "certificate-authority-data: bW9jay1jYQ==" in kubeconfig

@@ -31,7 +31,10 @@ def endpoints(context):
 
 
 def build(context, policy="aia-prod-armor"):
-    GkeIngress("edge", GkeIngressArgs(context, "ai-assistant", endpoints(context), security_policy=policy))
+    GkeIngress(
+        "edge",
+        GkeIngressArgs(context, "ai-assistant", endpoints(context), project="test-project", security_policy=policy),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -43,9 +46,9 @@ def of_kind(capture, kind):
     return {o["metadata"]["name"]: o for o in k8s_objects(capture.resources) if o["kind"] == kind}
 
 
-def test_ssl_policy_is_tls12_modern_and_frontend_config_redirects_to_https(prod):
+def test_ssl_policy_is_tls13_restricted_in_prod_and_frontend_config_redirects_to_https(prod):
     policy = prod.one("gcp:compute/sSLPolicy:SSLPolicy").inputs
-    assert policy["minTlsVersion"] == "TLS_1_2" and policy["profile"] in ("MODERN", "RESTRICTED")
+    assert policy["minTlsVersion"] == "TLS_1_3" and policy["profile"] == "RESTRICTED"
     (fc,) = of_kind(prod, "FrontendConfig").values()
     assert fc["apiVersion"] == "networking.gke.io/v1beta1"
     assert fc["spec"]["redirectToHttps"]["enabled"] is True

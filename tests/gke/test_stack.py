@@ -110,7 +110,7 @@ def test_workloads_run_with_workload_identity_and_gke_ingress_annotations(resour
     for name in deployments:
         email = accounts[name]["metadata"]["annotations"]["iam.gke.io/gcp-service-account"]
         assert email.startswith(f"aia-prod-gke-{name}@")
-        assert f"serviceAccount:offline-plan-project.svc.id.goog[ai-assistant/{name}]" in bindings
+        assert f"serviceAccount:your-gke-project-id.svc.id.goog[ai-assistant/{name}]" in bindings
     services = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Service"}
     for name in ("frontend", "api"):
         ann = services[name]["metadata"]["annotations"]
@@ -152,7 +152,7 @@ def test_edge_uses_the_armor_policy_cdn_on_frontend_and_tls(resources):
     configs = {o["metadata"]["name"]: o["spec"] for o in k8s_objects(resources) if o["kind"] == "BackendConfig"}
     assert {c["securityPolicy"]["name"] for c in configs.values()} == {armor.inputs["name"]}
     assert configs["frontend-backend"]["cdn"]["enabled"] is True and configs["api-backend"]["cdn"]["enabled"] is False
-    assert one(resources, "gcp:compute/sSLPolicy:SSLPolicy").inputs["minTlsVersion"] == "TLS_1_2"
+    assert one(resources, "gcp:compute/sSLPolicy:SSLPolicy").inputs["minTlsVersion"] == "TLS_1_3"
     ingress = next(o for o in k8s_objects(resources) if o["kind"] == "Ingress")
     assert ingress["metadata"]["annotations"]["kubernetes.io/ingress.class"] == "gce"
     hosts = {r["host"] for r in ingress["spec"]["rules"]}
@@ -209,3 +209,19 @@ def test_outputs(plan):
 
 def test_passes_its_mandatory_policies(plan):
     assert plan.mandatory == []
+
+
+def test_ci_reaches_the_control_plane_through_the_iam_guarded_dns_endpoint(plan, resources):
+    """Hosted CI runners have no stable range for masterAuthorizedNetworks: every Kubernetes
+    provider of the stack connects to the cluster's DNS endpoint (IAM-only, open to external
+    traffic) with the gcloud auth plugin, never to the IP endpoint."""
+    cluster = one(resources, "gcp:container/cluster:Cluster").inputs
+    assert dig(cluster, "controlPlaneEndpointsConfig.dnsEndpointConfig.allowExternalTraffic") is True
+    providers = of_type(resources, "pulumi:providers:kubernetes")
+    assert providers
+    for provider in providers:
+        kubeconfig = provider.inputs["kubeconfig"]
+        server = next(line.split("server: ")[1] for line in kubeconfig.splitlines() if "server: " in line)
+        assert server.startswith("https://gke-") and server.endswith(".gke.goog"), server
+        assert "certificate-authority-data" not in kubeconfig and "gke-gcloud-auth-plugin" in kubeconfig
+    assert plan.capture.outputs["getCredentials"].endswith("--dns-endpoint")
