@@ -59,15 +59,31 @@ const LOCAL = {
   },
 };
 
+// Fields the current upstream CRD declares but the model package (generated from an older CRD)
+// lacks. Each is added to the model's interface and checked here, with the upstream source named:
+// BackendConfig v1 `spec.customResponseHeaders` (kubernetes/ingress-gce BackendConfigSpec,
+// GKE 1.25+): `{headers: [string]}`, the same shape as `customRequestHeaders`.
+const EXTENSIONS = {
+  "cloud.google.com/v1/BackendConfig": {
+    iface: "{ spec?: { customResponseHeaders?: { headers?: Array<string> } } }",
+    validate(o) {
+      const headers = o.spec?.customResponseHeaders?.headers ?? [];
+      if (!Array.isArray(headers)) return ["/spec/customResponseHeaders/headers must be array"];
+      return headers.filter((h) => typeof h !== "string").map(() => "/spec/customResponseHeaders/headers items must be string");
+    },
+  },
+};
+
 const key = (o) => `${o?.apiVersion}/${o?.kind}`;
 
 async function schemaErrors(obj) {
   const k = key(obj);
   if (LOCAL[k]) return LOCAL[k].validate(obj);
   const mod = await import(MODELS[k]);
+  const extra = EXTENSIONS[k]?.validate(obj) ?? [];
   try {
     new mod[obj.kind](obj).validate();
-    return [];
+    return extra;
   } catch (err) {
     const details = (err.errors ?? []).map((e) => `${e.instancePath || "/"} ${e.message}${e.params ? " " + JSON.stringify(e.params) : ""}`);
     return details.length ? details : [String(err.message ?? err)];
@@ -88,7 +104,9 @@ function unknownFieldErrors(items) {
       imports.set(k, LOCAL[k].iface);
     } else {
       type = `I${object.kind}_${i}`;
-      lines.push(`import type { I${object.kind} as ${type} } from "${MODELS[k]}";`);
+      const base = `I${object.kind}_${i}_model`;
+      lines.push(`import type { I${object.kind} as ${base} } from "${MODELS[k]}";`);
+      lines.push(`type ${type} = ${base}${EXTENSIONS[k] ? ` & ${EXTENSIONS[k].iface}` : ""};`);
     }
     spans.push({ type, object });
   });

@@ -57,6 +57,12 @@ def _compute(field: str = "name") -> list[Rule]:
                  "then dashes, lowercase letters or digits, the last not a dash")]
 
 
+def _certificate_manager(scope: str) -> list[Rule]:
+    return [Rule("name", 64, r"[A-Za-z][A-Za-z0-9_-]*", scope,
+                 evidence="pulumi-gcp certificatemanager docstrings: 1-64 characters matching "
+                 "[a-zA-Z][a-zA-Z0-9_-]*")]
+
+
 RULES: dict[str, list[Rule]] = {
     # ---------------------------------------------------------------- AWS
     "aws:appautoscaling/policy:Policy": [
@@ -179,6 +185,10 @@ RULES: dict[str, list[Rule]] = {
     "aws:wafv2/webAcl:WebAcl": [
         Rule("name", 128, r"[\w-]+", "region", evidence="WAFv2 Name: 1-128, [\\w-]+")],
     # ---------------------------------------------------------------- GCP
+    "gcp:certificatemanager/certificate:Certificate": _certificate_manager("project"),
+    "gcp:certificatemanager/certificateMap:CertificateMap": _certificate_manager("project"),
+    "gcp:certificatemanager/certificateMapEntry:CertificateMapEntry": _certificate_manager("parent"),
+    "gcp:certificatemanager/dnsAuthorization:DnsAuthorization": _certificate_manager("project"),
     "gcp:cloudrunv2/service:Service": [
         Rule("name", 49, RFC1035, "region", evidence="Cloud Run service names: RFC 1035, fewer than 50 characters")],
     "gcp:cloudrunv2/workerPool:WorkerPool": [
@@ -198,6 +208,7 @@ RULES: dict[str, list[Rule]] = {
     "gcp:compute/regionNetworkEndpointGroup:RegionNetworkEndpointGroup": _compute(),
     "gcp:compute/resourcePolicy:ResourcePolicy": _compute(),
     "gcp:compute/router:Router": _compute(),
+    "gcp:compute/route:Route": _compute(),
     "gcp:compute/routerNat:RouterNat": _compute(),
     "gcp:compute/sSLPolicy:SSLPolicy": _compute(),
     "gcp:compute/securityPolicy:SecurityPolicy": _compute(),
@@ -205,6 +216,11 @@ RULES: dict[str, list[Rule]] = {
     "gcp:compute/targetHttpProxy:TargetHttpProxy": _compute(),
     "gcp:compute/targetHttpsProxy:TargetHttpsProxy": _compute(),
     "gcp:compute/uRLMap:URLMap": _compute(),
+    "gcp:dns/managedZone:ManagedZone": [
+        Rule("name", 63, RFC1035, "project", evidence="pulumi-gcp dns.ManagedZone: 1-63 characters, a letter first, "
+             "a letter or digit last, lowercase letters, digits or dashes; unique within the project")],
+    "gcp:dns/recordSet:RecordSet": [
+        Rule("name", 253, DNS_NAME, "parent", evidence="Cloud DNS record name: a DNS name in the zone, labels up to 63")],
     "gcp:container/cluster:Cluster": [
         Rule("name", 40, RFC1035, "region", evidence="GKE cluster names: 1-40, RFC 1035")],
     "gcp:container/nodePool:NodePool": [

@@ -72,6 +72,8 @@ NEEDS = (
     need("rabbitmq",                          "rabbitmq",                    "4369/TCP", "25672/TCP", when=clustered("rabbitmq")),
     need("backup-postgres",                   "postgres",                    "5432/TCP"),
     need("backup-mongodb",                    "mongodb",                     "27017/TCP"),
+    # the dump's copy into the tiered GCS bucket, over Private Google Access (components/dr/gke_offsite.py)
+    need("backup-mongodb",                    "internet",                    "443/TCP",          when=on("gke")),
     # Workload Identity: every pod may ask the GKE metadata server (components/cluster/gke_identity.py)
     need("<every pod>",                       "gke-metadata",                "80/TCP", when=on("gke")),
 )
