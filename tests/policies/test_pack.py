@@ -176,5 +176,5 @@ def test_docs_describe_every_rule() -> None:
     for policy in ALL_POLICIES:
         cells = [c.strip() for c in rows[policy.name].split("|")]
         assert cells[2] == policy.severity.value and cells[3] == policy.info.kind, policy.name
-    for command in ("--policy-pack policies --policy-pack-config policies/config/prod.json", "pulumi policy publish", "pulumi policy enable", "--policy-group", "_waivers"):
+    for command in ("--policy-pack policies --policy-pack-config policies/config/prod.json", "pulumi policy publish", "pulumi policy enable", "--policy-group", "waivers.yaml"):
         assert command in text
