@@ -18,7 +18,8 @@ from tools.plan import available_stacks
 REPO = Path(__file__).resolve().parents[2]
 CONFIG_DIR = REPO / "policies" / "config"
 CONFIG_STACKS = sorted(p.stem for p in CONFIG_DIR.glob("*.json"))
-PRODUCTION_LIKE = ("staging", "prod", "prod-gke", "prod-aws")
+#: every stack that is not the local dev stack: staging and production flavours are held to mandatory
+PRODUCTION_LIKE = tuple(s for s in available_stacks() if stack_raw_config(s).get("environment") != "dev")
 _CLI_LEVELS = {"advisory", "mandatory", "remediate", "disabled"}
 
 
