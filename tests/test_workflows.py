@@ -465,11 +465,13 @@ def test_an_up_runs_only_in_the_environment_of_its_stack(tmp_path):
     assert result.returncode == 1 and "missing variable PULUMI_TEAM" in result.stdout
 
 
+# The CLI's text output with --color never (pulumi/pulumi pkg/backend/display: printPolicies,
+# renderDiffPolicyViolationEvent), then a failed preview.
 FAKE_PULUMI = """#!/bin/sh
 echo "Previewing update (acme/$3):"
 echo "Policies:"
 echo "    ❌ ai-assistant-platform-policies@v1.0.0 (local: policies)"
-echo "        - [mandatory]  container-non-root  (kubernetes:apps/v1:Deployment: api)"
+echo "        - [mandatory] [severity: high]  container-non-root  (kubernetes:apps/v1:Deployment: api)"
 echo "          Containers run as a non-root user."
 echo ""
 echo "Resources:"
@@ -493,7 +495,7 @@ def test_the_pulumi_step_keeps_the_log_and_the_exit_code_then_the_report_posts_t
     result = _run_script(tmp_path, run["run"], env, tmp_path)
     assert result.returncode == 255
     assert output.read_text() == "exit-code=255\n"
-    assert "[mandatory]  container-non-root" in (tmp_path / "pulumi.log").read_text()
+    assert "[mandatory] [severity: high]  container-non-root" in (tmp_path / "pulumi.log").read_text()
 
     report = next(s for s in job["steps"] if "pulumi_report.py" in s.get("run", ""))
     assert report["if"] == "${{ !cancelled() && steps.target.outcome == 'success' }}"
@@ -512,7 +514,7 @@ def test_the_pulumi_step_keeps_the_log_and_the_exit_code_then_the_report_posts_t
     assert result.returncode == 0, result.stdout + result.stderr
     text = summary.read_text()
     assert "`pulumi preview` of `prod`: ❌ failed (exit 255)" in text
-    assert "Policy violations (1 mandatory)" in text and "[mandatory]  container-non-root" in text
+    assert "Policy violations (1 mandatory)" in text and "[mandatory] [severity: high]  container-non-root" in text
     assert "error: preview failed" in text
     gh_calls = calls.read_text()
     assert "--method PATCH repos/acme/app/issues/comments/42" in gh_calls  # replaces the stale comment
