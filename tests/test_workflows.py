@@ -586,6 +586,7 @@ def test_a_lane_is_staging_then_smoke_then_the_approved_preview_then_prod():
     assert "staging" in transitive_needs(jobs, "prod")
     (smoke,) = [s for s in jobs["smoke"]["steps"] if "smoke.py" in s.get("run", "")]
     assert smoke["env"]["URLS"] == "${{ needs.staging.outputs.urls }}"
+    assert jobs["smoke"]["permissions"] == {"contents": "read"}
     for name, job in jobs.items():
         assert "always()" not in str(job.get("if", "")), f"{name} must not run after a failed dependency"
         if "uses" in job:

@@ -85,7 +85,7 @@ def _mutated(resources: list[dict[str, Any]], rng: random.Random) -> list[dict[s
     for resource in resources:
         paths = list(_paths(resource["inputs"]))
         if not paths:
-            resource["inputs"] = {rng.choice(["spec", "name", "protocol"]): _replacement(rng, None)}
+            resource["inputs"] = {rng.choice(["spec", "name", "protocol"]): copy.deepcopy(rng.choice(_SCALARS + _NESTED))}
             continue
         chance = rng.randint(1, 4) / len(paths)
         for path in paths:

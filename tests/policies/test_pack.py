@@ -237,6 +237,26 @@ def test_secrets_as_the_engine_sends_them_agree_with_the_offline_plan(analyzer: 
         assert all(PLAIN_SECRET not in d.message for d in diagnostics)
 
 
+def test_the_served_pack_survives_generated_values_sent_as_the_engine_sends_them(analyzer: Any) -> None:
+    """One mutated copy of every rule case (tests/policies/test_fuzz.py), engine-encoded, through
+    the real server: Analyze and AnalyzeStack answer (a rule crash would be a gRPC error here)."""
+    import random
+
+    from tests.policies.test_fuzz import _mutated
+    from tests.policies.test_rules import CASES
+
+    _configure(analyzer, "prod")
+    rng = random.Random(12)
+    for case in CASES:
+        resources = _mutated(case.build(), rng)
+        for r in resources:
+            _analyze(analyzer, r)
+        analyzer.AnalyzeStack(pb.AnalyzeStackRequest(resources=[
+            pb.AnalyzerResource(type=r["type"], urn=r["urn"], name=r["name"], properties=_struct(_engine_encoded(r["inputs"])))
+            for r in resources
+        ]))
+
+
 def test_docs_describe_every_rule() -> None:
     """docs/policies.md has a table row per rule with its current severity and kind."""
     text = (REPO / "docs" / "policies.md").read_text()
