@@ -4,6 +4,9 @@ PYTHON ?= python3
 VENV ?= venv
 PY := $(VENV)/bin/python
 STACK ?= dev
+# The policy pack's own virtualenv (policies/PulumiPolicy.yaml: virtualenv venv), built from
+# policies/requirements.txt alone: what the CLI runs the pack in, and what tests/policies/test_pack.py starts.
+POLICY_VENV := policies/venv
 
 .PHONY: test plan plan-json bench clean
 
@@ -17,7 +20,12 @@ $(VENV)/.installed: requirements.txt
 node_modules/.package-lock.json: package-lock.json
 	npm ci --no-audit --no-fund
 
-test: $(VENV)/.installed node_modules/.package-lock.json  ## run the whole test suite
+$(POLICY_VENV)/.installed: policies/requirements.txt
+	$(PYTHON) -m venv $(POLICY_VENV)
+	$(POLICY_VENV)/bin/pip install --quiet -r policies/requirements.txt
+	touch $@
+
+test: $(VENV)/.installed $(POLICY_VENV)/.installed node_modules/.package-lock.json  ## run the whole test suite
 	$(PY) -m pytest
 
 plan: $(VENV)/.installed  ## show what STACK would create and the policy verdicts
@@ -30,4 +38,4 @@ bench: $(VENV)/.installed  ## offline plan time of every stack vs the import flo
 	$(PY) -m tools.benchmark
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) $(POLICY_VENV) .pytest_cache

@@ -13,6 +13,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from pulumi_policy import PolicyPack  # noqa: E402
 
-from pack import pack_kwargs  # noqa: E402
+from pack import keep_secrets_marked, pack_kwargs  # noqa: E402
 
+keep_secrets_marked()  # rules see engine secrets as "[secret]", like the offline plan (pack.py)
 PolicyPack(**pack_kwargs())

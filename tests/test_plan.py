@@ -97,6 +97,22 @@ def test_cli_exit_codes_and_json_contract():
     assert all(set(r["dependencies"]) <= urns for r in document["resources"])
 
 
+@pytest.mark.parametrize("as_json", [False, True])
+def test_a_crash_has_its_own_exit_code_and_label(monkeypatch, capsys, as_json):
+    """A crash (here: a rule raising) exits 3 with the traceback, never 1 ("mandatory violations")."""
+    import policies.offline
+    from tools import plan as plan_tool
+
+    def broken(*_args, **_kwargs):
+        raise TypeError("'int' object has no attribute 'startswith'")
+
+    monkeypatch.setattr(policies.offline, "evaluate", broken)
+    assert plan_tool.main(["--stack", "dev"] + (["--json"] if as_json else [])) == plan_tool.EXIT_CRASH == 3
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "offline plan of dev crashed (exit 3)" in err and "Traceback" in err and "startswith" in err
+
+
 def test_the_json_plan_is_deterministic():
     """Two plans of the same code diff clean, whatever order asyncio registered resources in."""
     first = json.dumps(plan_of("dev").as_document(), sort_keys=True)

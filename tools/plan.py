@@ -7,7 +7,13 @@ Runs the real program (`__main__.py`) for the stack under Pulumi mocks, with the
 `Pulumi.<stack>.yaml`. Encrypted (`secure:`) values, and provided secrets the file does not hold,
 are replaced by placeholders that stay secret. Needs no cloud account, credentials or Pulumi CLI.
 
-Exit codes: 0 fine; 1 a mandatory policy is violated; 2 the stack or its config is invalid.
+Exit codes (the CI job and docs/ci.md label them the same way):
+
+    0  the stack plans and no mandatory policy is violated
+    1  a mandatory policy is violated (the plan itself ran to the end)
+    2  the stack or its config is invalid (unknown stack, bad stack file, config error)
+    3  the plan crashed: an unexpected exception in the program, a policy rule or this tool; the
+       traceback is on stderr. Never reported as a policy verdict.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import json
 import os
 import runpy
 import sys
+import traceback
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +35,7 @@ from tools.harness import Capture, run_mocked
 
 REPO = Path(__file__).resolve().parent.parent
 PLACEHOLDER_SECRET = "offline-plan-placeholder"
+EXIT_OK, EXIT_MANDATORY, EXIT_INVALID, EXIT_CRASH = 0, 1, 2, 3
 
 
 class PlanError(Exception):
@@ -201,15 +209,16 @@ def main(argv: Optional[list[str]] = None) -> int:
     args = parser.parse_args(argv)
     try:
         plan = run_plan(args.stack)
+        text = json.dumps(plan.as_document(), indent=2, sort_keys=True) if args.json else summary(plan)
     except PlanError as err:
         print(f"error: {err}", file=sys.stderr)
-        return 2
-    if args.json:
-        json.dump(plan.as_document(), sys.stdout, indent=2, sort_keys=True)
-        sys.stdout.write("\n")
-    else:
-        print(summary(plan))
-    return 1 if plan.mandatory else 0
+        return EXIT_INVALID
+    except Exception:  # noqa: BLE001 -- a crash must not look like a policy verdict (exit 1)
+        print(f"error: the offline plan of {args.stack} crashed (exit {EXIT_CRASH}); this is a bug, not a policy verdict:", file=sys.stderr)
+        traceback.print_exc()
+        return EXIT_CRASH
+    print(text)
+    return EXIT_MANDATORY if plan.mandatory else EXIT_OK
 
 
 if __name__ == "__main__":

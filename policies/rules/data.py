@@ -14,7 +14,7 @@ VPC, Amazon MQ always encrypts at rest and serves AMQPS.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Optional
 
 from pulumi_policy import ResourceValidationArgs, Severity
 
@@ -27,6 +27,7 @@ FIRESTORE = "gcp:firestore/database:Database"
 GCE_INSTANCE = "gcp:compute/instance:Instance"
 RDS_INSTANCE = "aws:rds/instance:Instance"
 RDS_CLUSTER = "aws:rds/cluster:Cluster"
+RDS_CLUSTER_INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
 RDS_PARAMS = "aws:rds/parameterGroup:ParameterGroup"
 RDS_CLUSTER_PARAMS = "aws:rds/clusterParameterGroup:ClusterParameterGroup"
 DOCDB = "aws:docdb/cluster:Cluster"
@@ -40,10 +41,12 @@ MQ = "aws:mq/broker:Broker"
     theme="data",
     summary="Databases, caches and brokers have no public endpoint.",
     severity=Severity.CRITICAL,
-    types=(CLOUD_SQL, MEMORYSTORE, GCE_INSTANCE, RDS_INSTANCE, RDS_CLUSTER, MQ),
+    types=(CLOUD_SQL, MEMORYSTORE, GCE_INSTANCE, RDS_INSTANCE, RDS_CLUSTER, RDS_CLUSTER_INSTANCE, MQ),
     checks="Cloud SQL: settings.ipConfiguration.ipv4Enabled false, a privateNetwork (or PSC) and no "
     "authorizedNetworks; Memorystore: an explicit authorizedNetwork (the VPC); Compute Engine VMs (the "
-    "RabbitMQ host): no external accessConfigs; RDS/Aurora and Amazon MQ: publiclyAccessible not true.",
+    "RabbitMQ host): no external accessConfigs; RDS instances, Aurora cluster instances and Amazon MQ: "
+    "publiclyAccessible not true; RDS clusters: publiclyAccessible not true, and not left unset without a "
+    "dbSubnetGroupName (or with `default`), where a Multi-AZ DB cluster defaults to public.",
     source="seed 003 (VPC/subnet isolation, database security); seed 001 (network security)",
     remediation="Cloud SQL: ip_configuration(ipv4_enabled=False, private_network=<vpc>); Memorystore: "
     "authorized_network=<vpc>, connect_mode=PRIVATE_SERVICE_ACCESS; VMs: no access_configs (egress through "
@@ -78,6 +81,15 @@ def data_private_only(args: ResourceValidationArgs, check: Check) -> None:
         public = truthy(get(props, "publiclyAccessible"))
         if check.known(public, "publiclyAccessible") and public is True:
             check.fail("publiclyAccessible is true: the endpoint resolves to a public IP.")
+        elif kind == RDS_CLUSTER and public is None:
+            # pulumi_aws rds.Cluster: "If not specified, defaults to `true` when `db_subnet_group_name`
+            # is not set or is `default`" (Multi-AZ DB clusters; Aurora ignores it, so it costs nothing)
+            group = get(props, "dbSubnetGroupName")
+            if check.known(group, "dbSubnetGroupName") and (not present(group) or group == "default"):
+                check.fail(
+                    "publiclyAccessible is unset and the cluster has no DB subnet group (or `default`): RDS "
+                    "makes such a cluster public; set publiclyAccessible: false and a private dbSubnetGroupName."
+                )
 
 
 @resource_policy(
@@ -113,6 +125,18 @@ def _major(version: Any) -> int:
     return int(match.group(1)) if match else 0
 
 
+def _default_group_problem(group: Any) -> Optional[str]:
+    """Why a parameter group *name* is an RDS default group that does not force TLS (None when the
+    name is not a default group, or is one of a family that forces TLS: `default.postgres15`+).
+    `default.<family>` groups carry the engine defaults and cannot be changed."""
+    if not isinstance(group, str) or not group.startswith("default."):
+        return None
+    family = group[len("default."):]
+    if family.startswith("postgres") and _major(family[len("postgres"):]) >= _FORCE_SSL_DEFAULT_MAJOR:
+        return None
+    return f"parameter group {group} is the engine default, which does not force TLS"
+
+
 def _parameters(props: Any, check: Check) -> dict[str, Any]:
     listed = seq(get(props, "parameters"), "parameters")
     if not check.known(listed, "parameters"):
@@ -134,7 +158,9 @@ def _parameters(props: Any, check: Check) -> dict[str, Any]:
     types=(CLOUD_SQL, MEMORYSTORE, ELASTICACHE, RDS_INSTANCE, RDS_CLUSTER, RDS_PARAMS, RDS_CLUSTER_PARAMS, DOCDB_PARAMS),
     checks="Cloud SQL: settings.ipConfiguration.sslMode ENCRYPTED_ONLY or TRUSTED_CLIENT_CERTIFICATE_REQUIRED; "
     "Memorystore: transitEncryptionMode SERVER_AUTHENTICATION; ElastiCache: transitEncryptionEnabled true "
-    "(mode not 'preferred'); RDS PostgreSQL < 15 / MySQL and Aurora: a parameter group that forces TLS; "
+    "(mode not 'preferred'); RDS PostgreSQL < 15 / MySQL and Aurora: a custom parameter group that forces TLS "
+    "(a named `default.<family>` group counts as none, except default.postgres15+; PostgreSQL without a "
+    "version gets the default major, which forces TLS); "
     "parameter groups: rds.force_ssl / require_secure_transport not off; DocumentDB: tls not disabled.",
     source="seed 003 (database connection encryption); seed 001 (end-to-end encryption); seed 002 (TLS in transit)",
     remediation="Cloud SQL ssl_mode=\"ENCRYPTED_ONLY\"; Memorystore transit_encryption_mode=\"SERVER_AUTHENTICATION\" "
@@ -164,16 +190,26 @@ def data_encrypted_in_transit(args: ResourceValidationArgs, check: Check) -> Non
         engine, version, group = get(props, "engine"), get(props, "engineVersion"), get(props, "parameterGroupName")
         if not (check.known(engine, "engine") and check.known(version, "engineVersion")):
             return
-        if engine == "postgres" and _major(version) >= _FORCE_SSL_DEFAULT_MAJOR:
+        problem = _default_group_problem(group)
+        if problem:
+            check.fail(f"{problem}: attach a custom group with rds.force_ssl=1 (PostgreSQL) or require_secure_transport=ON.")
             return
-        if not present(group):
-            check.fail(
-                f"engine {engine} {version or ''} does not force TLS by default: attach a parameter group with "
-                "rds.force_ssl=1 (PostgreSQL) or require_secure_transport=ON (MySQL/MariaDB)."
-            )
+        if present(group):
+            return  # a custom group: judged by its own ParameterGroup resource
+        # no version: RDS creates the default major, which forces TLS for PostgreSQL (17 today, 15+)
+        if engine == "postgres" and (not version or _major(version) >= _FORCE_SSL_DEFAULT_MAJOR):
+            return
+        shown = f"{engine} {version}" if isinstance(engine, str) and isinstance(version, str) else "this engine version"
+        check.fail(
+            f"engine {shown} does not force TLS by default: attach a parameter group with "
+            "rds.force_ssl=1 (PostgreSQL) or require_secure_transport=ON (MySQL/MariaDB)."
+        )
     elif kind == RDS_CLUSTER:
-        if not present(get(props, "dbClusterParameterGroupName")):
-            check.fail("Aurora cluster uses the default cluster parameter group, which does not force TLS.")
+        group = get(props, "dbClusterParameterGroupName")
+        problem = _default_group_problem(group)
+        if problem or not present(group):
+            check.fail(f"{problem or 'the cluster uses the default cluster parameter group'}, which does not force TLS: "
+                       "attach a custom cluster parameter group with rds.force_ssl=1 or require_secure_transport=ON.")
     elif kind in (RDS_PARAMS, RDS_CLUSTER_PARAMS):
         family = get(props, "family")
         if not check.known(family, "family"):

@@ -48,8 +48,29 @@ SDK_UNKNOWNS = frozenset(
     }
 )
 
+#: How the engine marks a secret in the properties it sends an analyzer (pulumi/pulumi
+#: sdk/go/common/resource/properties.go; the CLI marshals analyzer inputs with KeepSecrets):
+#: {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "value": <plain text>}.
+#: pulumi-policy 1.21.0 unwraps it to the plain value before a validation rule sees it
+#: (`deserialize_properties` without `proxy_secrets`), so no rule could tell a secret from a
+#: literal; `mark_engine_secrets` turns it into OFFLINE_SECRET instead (policies/pack.py).
+ENGINE_SIG_KEY = "4dabf18193072939515e22adb298388d"
+ENGINE_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+
 PREVIEW = "value unknown during preview"
 SECRET = "value is a secret (not readable in the offline plan)"
+
+
+def mark_engine_secrets(value: Any) -> Any:
+    """Engine-encoded property JSON with every secret replaced by OFFLINE_SECRET, so rules see a
+    secret as the offline plan shows it: never its plain text, always recognisable as a secret."""
+    if isinstance(value, dict):
+        if value.get(ENGINE_SIG_KEY) == ENGINE_SECRET_SIG:
+            return OFFLINE_SECRET
+        return {k: mark_engine_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mark_engine_secrets(v) for v in value]
+    return value
 
 
 class Unknown:

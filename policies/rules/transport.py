@@ -91,6 +91,9 @@ def _listener_https(args: ResourceValidationArgs, check: Check) -> None:
     protocol = get(args.props, "protocol")
     if not check.known(protocol, "protocol"):
         return
+    if protocol is not None and not isinstance(protocol, str):
+        check.fail("listener protocol is not a string: set protocol to \"HTTPS\" (or \"HTTP\" with a redirect).")
+        return
     protocol = (protocol or "HTTP").upper()
     if protocol in ("HTTPS", "TLS"):
         if not present(get(args.props, "certificateArn")):

@@ -13,11 +13,12 @@ share) and judge each `ContainerView`, whatever the platform:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Optional, Union
 
 from .base import Check
-from .props import Invalid, Unknown, get, is_unknown, parse_json, seq
+from .props import Invalid, Unknown, get, is_unknown, items, parse_json, seq
 
 K8S_POD_SPEC: dict[str, str] = {
     "kubernetes:apps/v1:Deployment": "spec.template.spec",
@@ -187,16 +188,26 @@ def k8s_name(props: Any, fallback: str) -> Any:
 
 
 def selector_matches(selector: Any, labels: Any) -> Union[bool, Unknown]:
-    """Does a LabelSelector (matchLabels + matchExpressions) select pods with `labels`?"""
+    """Does a LabelSelector (matchLabels + matchExpressions) select pods with `labels`?
+
+    A null (absent) selector selects nothing: policy/v1 PodDisruptionBudget "A null selector will
+    match no pods, while an empty ({}) selector will select all pods within the namespace". A
+    selector that is not a mapping, or whose matchLabels is not one, is malformed and selects
+    nothing either (the API server would refuse it)."""
     if is_unknown(selector):
         return selector
     if is_unknown(labels):
         return labels
-    match_labels = get(selector, "matchLabels") or {}
-    if is_unknown(match_labels):
-        return match_labels
-    for key in list(match_labels):
-        wanted, have = get(match_labels, (key,)), get(labels, (key,))
+    if not isinstance(selector, Mapping):
+        return False
+    raw_labels = get(selector, "matchLabels")
+    if is_unknown(raw_labels):
+        return raw_labels
+    if raw_labels is not None and not isinstance(raw_labels, Mapping):
+        return False
+    match_labels = items(raw_labels, "matchLabels")
+    for key, wanted in match_labels:
+        have = get(labels, (key,))
         if is_unknown(wanted):
             return wanted
         if is_unknown(have):

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from pulumi_policy import EnforcementLevel
 
+from policies.config_file import WAIVERS_FILE, parse_like_cli, reconcile_like_cli, strict_problems
 from policies.offline import PolicyConfigError, load_config
 from policies.pack import ALL_POLICIES, ENVIRONMENT_SPECIFIC, POLICIES_BY_NAME
 from components.config import parse_stack_config
@@ -17,7 +18,8 @@ from tools.plan import available_stacks
 REPO = Path(__file__).resolve().parents[2]
 CONFIG_DIR = REPO / "policies" / "config"
 CONFIG_STACKS = sorted(p.stem for p in CONFIG_DIR.glob("*.json"))
-PRODUCTION_LIKE = ("staging", "prod", "prod-gke", "prod-aws")
+#: every stack that is not the local dev stack: staging and production flavours are held to mandatory
+PRODUCTION_LIKE = tuple(s for s in available_stacks() if stack_raw_config(s).get("environment") != "dev")
 _CLI_LEVELS = {"advisory", "mandatory", "remediate", "disabled"}
 
 
@@ -28,16 +30,44 @@ def test_every_shipped_stack_has_a_policy_config() -> None:
 
 @pytest.mark.parametrize("stack", CONFIG_STACKS)
 def test_config_is_what_the_cli_accepts(stack: str) -> None:
-    document = json.loads((CONFIG_DIR / f"{stack}.json").read_text())
-    for key, value in document.items():
-        # The CLI's parser: a level string, or an object with an optional enforcementLevel.
-        assert isinstance(value, (str, dict)), key
-        if isinstance(value, str):
-            assert value in _CLI_LEVELS, key
-        elif "enforcementLevel" in value:
-            assert value["enforcementLevel"] in _CLI_LEVELS, key
-        assert key in POLICIES_BY_NAME or key == "all" or (key.startswith("_") and isinstance(value, dict)), key
-    load_config(stack, REPO)  # schema-valid properties, waivers well formed
+    """Parsed, reconciled and `Configure`d as the CLI does it, and no name or property it would
+    silently ignore."""
+    entries = parse_like_cli((CONFIG_DIR / f"{stack}.json").read_text())
+    assert strict_problems(entries) == []
+    for key, (level, props) in entries.items():
+        assert key == "all" or key in POLICIES_BY_NAME, key
+        assert level in _CLI_LEVELS or (level == "" and props), key
+    sent = reconcile_like_cli(entries)  # raises where the CLI's schema check or Configure would
+    assert set(sent) == set(POLICIES_BY_NAME) | ({"all"} & set(entries))  # the CLI sends "all" on too
+    assert all(level in _CLI_LEVELS for level, _ in sent.values())
+    load_config(stack, REPO)
+
+
+def test_a_metadata_key_is_a_policy_to_the_cli() -> None:
+    """The defect of issue 12: `"_waivers": {...}` is a policy named `_waivers` with no level, and
+    `Configure` refuses the whole config (`invalid enforcement level ""`)."""
+    text = json.dumps({"all": "mandatory", "_waivers": {"min-replicas": {"reason": "r", "reviewedBy": "me"}}})
+    entries = parse_like_cli(text)
+    assert entries["_waivers"][0] == ""
+    with pytest.raises(PolicyConfigError, match="_waivers: invalid enforcement level ''"):
+        reconcile_like_cli(entries)
+    assert strict_problems(entries) == ["unknown policy '_waivers' (the CLI would accept it and enforce nothing)"]
+
+
+def test_the_cli_accepts_misspellings_that_the_project_refuses() -> None:
+    entries = parse_like_cli(json.dumps({"min-replica": "advisory", "backups-meet-rpo": {"rpoMinute": 30}}))
+    reconcile_like_cli(entries)  # the CLI runs, and enforces neither
+    assert strict_problems(entries) == [
+        "unknown policy 'min-replica' (the CLI would accept it and enforce nothing)",
+        "backups-meet-rpo.rpoMinute is not a property of backups-meet-rpo (properties: retentionDays, rpoMinutes)",
+    ]
+
+
+def test_waivers_file_names_shipped_stacks_only() -> None:
+    import yaml
+
+    document = yaml.safe_load((REPO / WAIVERS_FILE).read_text())
+    assert set(document) <= set(CONFIG_STACKS)
 
 
 def test_dev_is_advisory_with_environment_rules_off() -> None:
@@ -51,7 +81,7 @@ def test_dev_is_advisory_with_environment_rules_off() -> None:
 def test_production_like_stacks_are_mandatory_unless_waived(stack: str) -> None:
     config = load_config(stack, REPO)
     lowered = {p.name for p in ALL_POLICIES if config.level(p.name) != EnforcementLevel.MANDATORY}
-    assert lowered == set(config.waivers), "every policy below mandatory needs a _waivers entry (and only those)"
+    assert lowered == set(config.waivers), f"every policy below mandatory needs a {WAIVERS_FILE} entry (and only those)"
     for name, waiver in config.waivers.items():
         assert len(waiver["reason"]) > 40 and waiver["reviewedBy"], name
         assert config.level(name) == EnforcementLevel.ADVISORY, f"{name}: waive to advisory (visible), not disabled"
@@ -81,21 +111,40 @@ def test_policy_config_mirrors_the_stack_file(stack: str) -> None:
 @pytest.mark.parametrize(
     "document, problem",
     [
-        ({"all": "strict"}, "not an enforcement level"),
+        ({"all": "strict"}, "'strict' is not a valid enforcement level"),
+        ({"min-replicas": {"enforcementLevel": 2}}, "2 is not a valid enforcement level"),
         ({"no-such-rule": "advisory"}, "unknown policy 'no-such-rule'"),
-        ({"min-replicas": 3}, "must be an enforcement level string or an object"),
+        ({"environments": "advisory"}, "unknown policy 'environments'"),
+        ({"min-replicas": 3}, "must be a string or object"),
+        ({"all": {"enforcementLevel": "advisory", "minReplicas": 2}}, "all: takes only an enforcement level"),
+        ({"container-non-root": {"allowRoot": True}}, "container-non-root.allowRoot is not a property of container-non-root \\(properties: none\\)"),
         ({"backups-meet-rpo": {"rpoMinutes": "1h"}}, "rpoMinutes must be of type integer"),
         ({"backups-meet-rpo": {"rpoMinutes": 0}}, "rpoMinutes must be >= 1"),
         ({"resource-labels": {"environment": "qa"}}, "environment must be one of"),
-        ({"_waivers": {"min-replicas": {"reason": "because"}}}, "needs a non-empty \"reason\" and \"reviewedBy\""),
-        ({"_waivers": {"nope": {"reason": "r", "reviewedBy": "me"}}}, "unknown policy 'nope'"),
-        ({"_comment": "text"}, "_comment must be an object"),
+        ({"_waivers": {"min-replicas": {"reason": "because"}}}, "unknown policy '_waivers'"),
+        ({"_comment": "text"}, "'text' is not a valid enforcement level"),
+        ("[1]", "must be a JSON object"),
     ],
 )
 def test_invalid_configs_are_rejected(tmp_path: Path, document: dict, problem: str) -> None:
     (tmp_path / "policies" / "config").mkdir(parents=True)
-    (tmp_path / "policies" / "config" / "x.json").write_text(json.dumps(document))
-    with pytest.raises(PolicyConfigError, match=problem.replace("(", r"\(").replace(")", r"\)")):
+    (tmp_path / "policies" / "config" / "x.json").write_text(document if isinstance(document, str) else json.dumps(document))
+    with pytest.raises(PolicyConfigError, match=problem):
+        load_config("x", tmp_path)
+
+
+@pytest.mark.parametrize(
+    "waivers, problem",
+    [
+        ("x:\n  min-replicas: {reason: because}\n", "needs exactly a non-empty"),
+        ("x:\n  nope: {reason: r, reviewedBy: me}\n", "unknown policy 'nope'"),
+        ("x: [1]\n", "must map stack"),
+    ],
+)
+def test_invalid_waivers_are_rejected(tmp_path: Path, waivers: str, problem: str) -> None:
+    (tmp_path / "policies" / "config").mkdir(parents=True)
+    (tmp_path / "policies" / "config" / "waivers.yaml").write_text(waivers)
+    with pytest.raises(PolicyConfigError, match=problem):
         load_config("x", tmp_path)
 
 

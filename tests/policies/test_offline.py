@@ -85,17 +85,18 @@ def test_waived_policies_say_so(tmp_path: Path) -> None:
     project = _write(
         tmp_path,
         "s",
-        {"all": "disabled", "min-replicas": "advisory", "_waivers": {"min-replicas": {"reason": "single replica by design", "reviewedBy": "me"}}},
+        {"all": "disabled", "min-replicas": "advisory"},
     )
+    (project / "policies" / "config" / "waivers.yaml").write_text("s:\n  min-replicas: {reason: single replica by design, reviewedBy: me}\n")
     (violation,) = evaluate("s", [deployment(replicas=1)], project)
     assert violation["enforcement"] == "advisory"
-    assert violation["message"].endswith("(waived in policies/config/s.json: single replica by design)")
+    assert violation["message"].endswith("(waived in policies/config/waivers.yaml: single replica by design)")
 
 
 def test_a_broken_config_is_one_mandatory_violation(tmp_path: Path) -> None:
     project = _write(tmp_path, "s", {"typo-rule": "advisory"})
     assert evaluate("s", [deployment()], project) == [
-        {"policy": CONFIG_POLICY, "enforcement": "mandatory", "urn": None, "message": "policies/config/s.json: unknown policy 'typo-rule'"}
+        {"policy": CONFIG_POLICY, "enforcement": "mandatory", "urn": None, "message": "policies/config/s.json: unknown policy 'typo-rule' (the CLI would accept it and enforce nothing)"}
     ]
 
 

@@ -159,6 +159,8 @@ case(P, "cloud run plain secret", lambda: cloudrun_service([cloudrun_container(e
 case(P, "ecs environment secret", lambda: ecs_task([ecs_container(environment=[{"name": "REDIS_URL", "value": "rediss://:pw@cache:6379"}])]), "fail", "`secrets` with valueFrom")
 case(P, "ecs secrets block", lambda: ecs_task(), "pass")
 case(P, "ecs definitions are a secret", lambda: ecs_task(S), "fail", "interpolated")
+case(P, "cloud run secret in a neutral name", lambda: cloudrun_service([cloudrun_container(envs=[{"name": "UPSTREAM_HOST", "value": S}])]), "fail", "holds a secret value")
+case(P, "configmap secret in a neutral key", lambda: res("kubernetes:core/v1:ConfigMap", {"kind": "ConfigMap", "metadata": {"name": "settings"}, "data": {"UPSTREAM": S}}), "fail", "holds a secret value")
 case(P, "configmap secret key", lambda: res("kubernetes:core/v1:ConfigMap", {"kind": "ConfigMap", "metadata": {"name": "settings"}, "data": {"API_KEY": "abc", "LOG_LEVEL": "info"}}), "fail", "ConfigMap key API_KEY")
 case(P, "configmap plain settings", lambda: res("kubernetes:core/v1:ConfigMap", {"kind": "ConfigMap", "metadata": {"name": "settings"}, "data": {"LOG_LEVEL": "info", "APP_NAME": "AI"}}), "pass")
 case(P, "unknown value of benign name", lambda: deployment([k8s_container(env=[{"name": "API_BASE", "value": U}])]), "unknown")
@@ -270,6 +272,7 @@ case(P, "cloudfront allow-all behavior", lambda: cloudfront(orderedCacheBehavior
 case(P, "http listener redirects", lambda: res(LST, {"protocol": "HTTP", "port": 80, "defaultActions": [{"type": "redirect", "redirect": {"protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"}}]}), "pass")
 case(P, "http listener forwards", lambda: res(LST, {"protocol": "HTTP", "port": 80, "defaultActions": [{"type": "forward", "targetGroupArn": "tg"}]}), "fail", "does not redirect")
 case(P, "https listener without cert", lambda: res("aws:alb/listener:Listener", {"protocol": "HTTPS", "port": 443, "defaultActions": []}), "fail", "certificateArn")
+case(P, "listener protocol not a string", lambda: res("aws:lb/listener:Listener", {"protocol": 443, "port": 443}), "fail", "not a string")
 case(P, "unknown viewer policy", lambda: cloudfront(defaultCacheBehavior={"viewerProtocolPolicy": U}), "unknown")
 case(P, "unknown tls block", lambda: ingress(tls=U), "unknown")
 
@@ -376,6 +379,13 @@ case(P, "vm with external ip", lambda: res("gcp:compute/instance:Instance", {"ne
 case(P, "vm with external ipv6", lambda: res("gcp:compute/instance:Instance", {"networkInterfaces": [{"subnetwork": "s", "ipv6AccessConfigs": [{"networkTier": "PREMIUM"}]}]}), "fail", "ipv6AccessConfigs")
 case(P, "public rds", lambda: res(RDS, {"publiclyAccessible": True}), "fail", "publiclyAccessible")
 case(P, "private mq", lambda: res("aws:mq/broker:Broker", {"publiclyAccessible": False}), "pass")
+case(P, "public aurora cluster instance", lambda: res("aws:rds/clusterInstance:ClusterInstance", {"clusterIdentifier": "c", "publiclyAccessible": True}), "fail", "publiclyAccessible is true")
+case(P, "private aurora cluster instance", lambda: res("aws:rds/clusterInstance:ClusterInstance", {"clusterIdentifier": "c"}), "pass")
+case(P, "rds cluster left at its public default", lambda: res("aws:rds/cluster:Cluster", {"engine": "postgres", "dbClusterInstanceClass": "db.m6gd.large"}), "fail", "makes such a cluster public")
+case(P, "rds cluster in the default subnet group", lambda: res("aws:rds/cluster:Cluster", {"engine": "postgres", "dbSubnetGroupName": "default"}), "fail", "makes such a cluster public")
+case(P, "rds cluster in a private subnet group", lambda: res("aws:rds/cluster:Cluster", {"engine": "postgres", "dbSubnetGroupName": "private"}), "pass")
+case(P, "rds cluster explicitly private", lambda: res("aws:rds/cluster:Cluster", {"engine": "postgres", "publiclyAccessible": False}), "pass")
+case(P, "rds cluster subnet group unknown", lambda: res("aws:rds/cluster:Cluster", {"engine": "postgres", "dbSubnetGroupName": U}), "unknown")
 case(P, "unknown ipv4", lambda: cloud_sql({"ipConfiguration": {"ipv4Enabled": U, "privateNetwork": "vpc"}}), "unknown")
 
 P = "data-encrypted-at-rest"
@@ -396,6 +406,12 @@ case(P, "elasticache preferred", lambda: res(EC, {"transitEncryptionEnabled": Tr
 case(P, "rds postgres 16 forces tls", lambda: res(RDS, {"engine": "postgres", "engineVersion": "16.4"}), "pass")
 case(P, "rds postgres 14 default group", lambda: res(RDS, {"engine": "postgres", "engineVersion": "14.10"}), "fail", "rds.force_ssl=1")
 case(P, "rds postgres 14 own group", lambda: res(RDS, {"engine": "postgres", "engineVersion": "14.10", "parameterGroupName": "pg14-tls"}), "pass")
+case(P, "rds postgres 14 named default group", lambda: res(RDS, {"engine": "postgres", "engineVersion": "14.10", "parameterGroupName": "default.postgres14"}), "fail", "default.postgres14 is the engine default")
+case(P, "rds mysql named default group", lambda: res(RDS, {"engine": "mysql", "engineVersion": "8.0", "parameterGroupName": "default.mysql8.0"}), "fail", "engine default")
+case(P, "rds postgres 16 named default group", lambda: res(RDS, {"engine": "postgres", "engineVersion": "16.4", "parameterGroupName": "default.postgres16"}), "pass")
+case(P, "rds postgres without version gets the default major", lambda: res(RDS, {"engine": "postgres"}), "pass")
+case(P, "rds mysql without version", lambda: res(RDS, {"engine": "mysql"}), "fail", "does not force TLS by default")
+case(P, "aurora named default cluster group", lambda: res("aws:rds/cluster:Cluster", {"engine": "aurora-postgresql", "dbClusterParameterGroupName": "default.aurora-postgresql14"}), "fail", "engine default")
 case(P, "parameter group forcing tls", lambda: res("aws:rds/parameterGroup:ParameterGroup", {"family": "postgres14", "parameters": [{"name": "rds.force_ssl", "value": "1"}]}), "pass")
 case(P, "parameter group turning tls off", lambda: res("aws:rds/parameterGroup:ParameterGroup", {"family": "postgres16", "parameters": [{"name": "rds.force_ssl", "value": 0}]}), "fail", "off")
 case(P, "docdb tls disabled", lambda: res("aws:docdb/clusterParameterGroup:ClusterParameterGroup", {"family": "docdb5.0", "parameters": [{"name": "tls", "value": "disabled"}]}), "fail", "tls=disabled")
@@ -532,6 +548,17 @@ case(P, "budget in another namespace", lambda: [deployment(replicas=2), pdb({"ma
 case(P, "budget selects other pods", lambda: [deployment(replicas=2), pdb({"matchLabels": {"app.kubernetes.io/name": "web"}})], "fail")
 case(P, "budget by expression", lambda: [deployment(replicas=2), pdb({"matchExpressions": [{"key": "app.kubernetes.io/name", "operator": "In", "values": ["api", "web"]}]})], "pass")
 case(P, "budget blocks evictions", lambda: [deployment(replicas=2), pdb({"matchLabels": LABELS}, maxUnavailable=0)], "fail", "allows no eviction")
+
+
+def _without_selector(budget: dict[str, Any]) -> dict[str, Any]:
+    del budget["inputs"]["spec"]["selector"]
+    return budget
+
+
+# policy/v1: a null selector matches no pods, an empty one ({}) every pod of the namespace
+case(P, "budget without selector selects nothing", lambda: [deployment(replicas=2), _without_selector(pdb(None))], "fail", "no PodDisruptionBudget")
+case(P, "budget with null selector selects nothing", lambda: [deployment(replicas=2), pdb(None)], "fail", "no PodDisruptionBudget")
+case(P, "empty selector selects the whole namespace", lambda: [deployment(replicas=2), pdb({})], "pass")
 case(P, "min available equals replicas", lambda: [deployment(replicas=2), pdb({"matchLabels": LABELS}, minAvailable=2)], "fail", "allows no eviction")
 case(P, "single replica needs none", lambda: [deployment(replicas=1)], "pass")
 case(P, "hpa minimum makes it multi-replica", lambda: (lambda d: [d, hpa(d, 2)])(deployment(replicas=None)), "fail")

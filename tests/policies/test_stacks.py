@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from policies.offline import load_config
-from tests.helpers import plan_of
+from tests.helpers import plan_of, stack_raw_config
 from tools.plan import available_stacks
 
 REPO = Path(__file__).resolve().parents[2]
 STACKS = available_stacks()
-STRICT = ("staging", "prod", "prod-gke", "prod-aws")
+STRICT = tuple(s for s in STACKS if stack_raw_config(s).get("environment") != "dev")
 
 
 def _lines(violations: list[dict]) -> str:
@@ -45,3 +45,17 @@ def test_the_pack_actually_looked_at_the_stack(stack: str) -> None:
         applies = getattr(policy, "applies", None)
         covered |= {t for t in types if (applies(t) if applies else t in policy.info.types)}
     assert len(covered) >= 5, sorted(types)
+
+
+@pytest.mark.parametrize("stack", [s for s in STACKS if s in STRICT])
+def test_the_smoke_test_finds_a_url_for_every_routed_service(stack: str) -> None:
+    """deploy-lane.yml smoke-tests a staging stack from its `urls` output (.github/scripts/smoke.py):
+    every cloud stack exports one https URL per routed service."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("smoke", REPO / ".github" / "scripts" / "smoke.py")
+    smoke = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(smoke)  # type: ignore[union-attr]
+    urls = plan_of(stack).capture.outputs["urls"]
+    checks = smoke.health_checks(stack, urls)
+    assert checks and all(url.startswith("https://") for _, url in checks)
