@@ -85,17 +85,20 @@ def _ecs_init_step(view) -> bool:
     for the app user) when it can do nothing else: not essential, read-only root filesystem, every
     capability dropped, no ports, no secrets, and an essential container starts only after it exits 0."""
     name = view.get("name")
-    drop = view.get("linuxParameters.capabilities.drop") or []
+    drop = view.get("linuxParameters.capabilities.drop")
     if view.get("essential") is not False or view.get("readonlyRootFilesystem") is not True:
         return False
-    if "ALL" not in drop or view.get("linuxParameters.capabilities.add") or view.get("portMappings") or view.get("secrets"):
+    if not isinstance(drop, list) or "ALL" not in drop:
+        return False
+    if view.get("linuxParameters.capabilities.add") or view.get("portMappings") or view.get("secrets"):
         return False
     others = containers_of(ECS_TASK_DEFINITION, view.ecs_task).views
-    return any(
-        other.get("essential") is not False
-        and {"containerName": name, "condition": "SUCCESS"} in (other.get("dependsOn") or [])
-        for other in others
-    )
+
+    def awaits_success(other) -> bool:
+        depends_on = other.get("dependsOn")
+        return isinstance(depends_on, list) and {"containerName": name, "condition": "SUCCESS"} in depends_on
+
+    return any(other.get("essential") is not False and awaits_success(other) for other in others)
 
 
 @resource_policy(
