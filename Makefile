@@ -4,8 +4,10 @@ PYTHON ?= python3
 VENV ?= venv
 PY := $(VENV)/bin/python
 STACK ?= dev
+# Checkov's own virtualenv (requirements-scan.txt): its dependencies never touch ./venv's pins.
+SCAN_VENV ?= venv-scan
 
-.PHONY: test plan plan-json bench clean
+.PHONY: test plan plan-json bench clean venv-scan scan
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,5 +27,18 @@ plan-json: $(VENV)/.installed
 bench: $(VENV)/.installed  ## offline plan time of every stack vs the import floor
 	$(PY) -m tools.benchmark
 
+$(SCAN_VENV)/.installed: requirements-scan.txt
+	$(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/pip install --quiet --upgrade pip
+	$(SCAN_VENV)/bin/pip install --quiet --no-deps -r requirements-scan.txt
+	touch $@
+
+venv-scan: $(SCAN_VENV)/.installed  ## build ./venv-scan (pinned Checkov) for `make scan` and the tests
+
+# Exit status: make itself exits 2 on any failure; `python -m tools.scan` underneath exits 0 (pass
+# ratio >= 95 %), 1 (below) or 2 (error) and says which.
+scan: $(VENV)/.installed $(SCAN_VENV)/.installed  ## Checkov over STACK's offline plan: pass ratio, fails below 95 %
+	$(PY) -m tools.scan --stack $(STACK) --checkov $(SCAN_VENV)/bin/checkov
+
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) $(SCAN_VENV) .pytest_cache
