@@ -153,11 +153,10 @@ def _resource(reg: Registration, tf_type: str, name: str, by_urn: dict, addresse
                 produced.setdefault(output, []).extend([f"{dep_type}.{dep_name}.{snake(key)}", f"{dep_type}.{dep_name}"])
     expressions: dict[str, Any] = {}
     for key in list(values):
-        leaves = _leaves(values[key])
-        refs = [ref for leaf in leaves for ref in produced.get(leaf, [])]
-        if not refs:
+        expression = _expression(values[key], produced)
+        if expression is None:
             continue
-        expressions[key] = {"references": list(dict.fromkeys(refs))}
+        expressions[key] = expression
         flat = values[key] if isinstance(values[key], list) else [values[key]]
         if all(isinstance(v, str) and v in produced for v in flat):
             del values[key]  # only another resource's computed output: unknown until apply, as Terraform plans it
@@ -176,13 +175,30 @@ def _resource(reg: Registration, tf_type: str, name: str, by_urn: dict, addresse
     return planned, config
 
 
+def _expression(value: Any, produced: dict[str, list[str]]) -> Any:
+    """The `configuration` expression of an argument, as Terraform writes it: `{"references": [...]}`
+    for a value (or a map or list of values) taken from other resources, a list of nested
+    expression objects for a block; None when nothing in it is a reference."""
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        nested = [{k: e for k, v in block.items() if (e := _expression(v, produced)) is not None} for block in value]
+        return nested if any(nested) else None
+    refs = [ref for leaf in _leaves(value) for ref in produced.get(leaf, [])]
+    return {"references": list(dict.fromkeys(refs))} if refs else None
+
+
+def _references(expression: Any) -> list[str]:
+    if isinstance(expression, list):
+        return [ref for block in expression for e in block.values() for ref in _references(e)]
+    return list(expression.get("references", []))
+
+
 def _link_unknown(reg: Registration, unknown: dict, expressions: dict, addresses: dict) -> None:
     """An argument the mocks left unknown came from a dependency's output they do not compute (an
     EIP's allocation id): when exactly one argument is unknown and exactly one dependency is not
     referenced by any other argument, that dependency is what the argument references."""
     open_keys = [k for k, v in unknown.items() if v is True and k not in expressions]
     referenced = {ref.rsplit(".", 1)[0] if ref.count(".") > 1 else ref
-                  for e in expressions.values() for ref in e["references"]}
+                  for e in expressions.values() for ref in _references(e)}
     unexplained = [addresses[d] for d in reg.dependencies if d in addresses and ".".join(addresses[d]) not in referenced]
     if len(open_keys) == 1 and len(unexplained) == 1:
         dep_type, dep_name = unexplained[0]

@@ -11,7 +11,7 @@ from tests.scan.support import configuration, planned, terraform_plan_of
 from tools.harness import SECRET_PLACEHOLDER
 from tools.plan import available_stacks
 from tools.terraform_names import args_class, fields, singular
-from tools.terraform_plan import main, manifest_id
+from tools.terraform_plan import _references, main, manifest_id
 from tools.terraform_types import PROVIDERS, TERRAFORM_TYPES
 
 CLOUD_STACKS = [s for s in available_stacks() if s != "dev"]
@@ -104,7 +104,11 @@ def test_references_link_resources_and_leave_computed_outputs_unknown():
     addresses = {r["address"] for r in planned("prod-aws")}
     for item in terraform_plan_of("prod-aws").document["configuration"]["root_module"]["resources"]:
         for expression in item["expressions"].values():
-            assert all(ref in addresses or ref.rsplit(".", 1)[0] in addresses for ref in expression["references"])
+            assert all(ref in addresses or ref.rsplit(".", 1)[0] in addresses for ref in _references(expression))
+    # a reference inside a block is written inside the block, as Terraform does
+    cdn = next(r for r in planned("prod-aws") if r["type"] == "aws_cloudfront_distribution")
+    nested = configuration("prod-aws", cdn["address"])["expressions"]["logging_config"]
+    assert isinstance(nested, list) and nested[0]["bucket"]["references"][1].startswith("aws_s3_bucket.")
 
 
 def test_kubernetes_objects_become_manifests():
