@@ -115,7 +115,7 @@ class Result:
     stack: str
     passed: int = 0
     failed: int = 0
-    skipped: int = 0
+    skipped: list[str] = field(default_factory=list)  # check ids the skip file leaves out for this stack
     by_framework: dict[str, tuple[int, int]] = field(default_factory=dict)
     failures: list[Finding] = field(default_factory=list)
 
@@ -168,7 +168,6 @@ def collect(stack: str, reports: list[dict[str, Any]], urns: dict[str, str]) -> 
         passed, failed = int(summary.get("passed", 0)), int(summary.get("failed", 0))
         result.passed += passed
         result.failed += failed
-        result.skipped += int(summary.get("skipped", 0))
         result.by_framework[framework] = (passed, failed)
         for item in report.get("results", {}).get("failed_checks", []):
             resource = item.get("resource", "")
@@ -201,7 +200,9 @@ def scan(
             return Result(stack)
         skip_ids = [s.id for s in skips if s.applies(stack)]
         reports = run_checkov(checkov_command(checkov, plan_file, k8s_dir, skip_ids))
-    return collect(stack, reports, plan.urns)
+    result = collect(stack, reports, plan.urns)
+    result.skipped = sorted(skip_ids)
+    return result
 
 
 # --- reporting -------------------------------------------------------------------------------
@@ -228,8 +229,8 @@ def grouped_failures(result: Result) -> list[tuple[str, str, list[Finding]]]:
 def text_report(result: Result, threshold: float) -> str:
     verdict = "PASS" if result.ratio >= threshold else "FAIL"
     lines = [
-        f"Checkov scan of stack {result.stack}: {result.passed} passed, {result.failed} failed, "
-        f"{result.skipped} skipped (reviewed skips)",
+        f"Checkov scan of stack {result.stack}: {result.passed} passed, {result.failed} failed",
+        f"  not applicable here (.checkov-skips.yaml): {', '.join(result.skipped) or 'none'}",
     ]
     for framework, (passed, failed) in sorted(result.by_framework.items()):
         lines.append(f"  {framework}: {passed} passed, {failed} failed")
@@ -251,7 +252,8 @@ def markdown_report(result: Result, threshold: float) -> str:
         f"### Checkov scan: `{result.stack}`",
         "",
         f"**{result.ratio:.1f} %** of applicable checks pass (threshold {threshold:g} %): {verdict}. "
-        f"{result.passed} passed, {result.failed} failed, {result.skipped} skipped by `.checkov-skips.yaml`.",
+        f"{result.passed} passed, {result.failed} failed; not applicable (`.checkov-skips.yaml`): "
+        f"{', '.join(f'`{i}`' for i in result.skipped) or 'none'}.",
         "",
     ]
     if result.failures:
