@@ -109,3 +109,19 @@ def test_errors_exit_2(tmp_path, monkeypatch, capsys, small_plan):
 
 def test_unknown_stack_exits_2(capsys):
     assert main(["--stack", "nope"]) == 2
+
+
+def test_make_scan_and_ci_build_the_scan_venv_from_its_own_pins():
+    """`make scan STACK=...` builds ./venv and ./venv-scan first; .ci/run builds venv-scan before the tests;
+    requirements-scan.txt pins every package exactly (installed with --no-deps: nothing floats)."""
+    repo = SKIP_FILE.parent
+    makefile = (repo / "Makefile").read_text()
+    assert "scan: $(VENV)/.installed $(SCAN_VENV)/.installed" in makefile
+    assert "-m tools.scan --stack $(STACK) --checkov $(SCAN_VENV)/bin/checkov" in makefile
+    assert "-r requirements-scan.txt" in makefile
+    ci = (repo / ".ci" / "run").read_text()
+    assert ci.index("\nmake venv-scan") < ci.index("\nmake test")
+    pins = [line for line in (repo / "requirements-scan.txt").read_text().splitlines() if line and not line.startswith("#")]
+    assert pins and all("==" in line for line in pins)
+    assert any(line.startswith("checkov==") for line in pins)
+    assert "venv-scan/" in (repo / ".gitignore").read_text().splitlines()
