@@ -7,8 +7,10 @@ STACK ?= dev
 # The policy pack's own virtualenv (policies/PulumiPolicy.yaml: virtualenv venv), built from
 # policies/requirements.txt alone: what the CLI runs the pack in, and what tests/policies/test_pack.py starts.
 POLICY_VENV := policies/venv
+# Checkov's own virtualenv (requirements-scan.txt): its dependencies never touch ./venv's pins.
+SCAN_VENV ?= venv-scan
 
-.PHONY: test plan plan-json bench clean
+.PHONY: test plan plan-json bench clean venv-scan scan
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +27,7 @@ $(POLICY_VENV)/.installed: policies/requirements.txt
 	$(POLICY_VENV)/bin/pip install --quiet -r policies/requirements.txt
 	touch $@
 
-test: $(VENV)/.installed $(POLICY_VENV)/.installed node_modules/.package-lock.json  ## run the whole test suite
+test: $(VENV)/.installed $(POLICY_VENV)/.installed $(SCAN_VENV)/.installed node_modules/.package-lock.json  ## run the whole test suite
 	$(PY) -m pytest
 
 plan: $(VENV)/.installed  ## show what STACK would create and the policy verdicts
@@ -37,5 +39,18 @@ plan-json: $(VENV)/.installed
 bench: $(VENV)/.installed  ## offline plan time of every stack vs the import floor
 	$(PY) -m tools.benchmark
 
+$(SCAN_VENV)/.installed: requirements-scan.txt
+	$(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/pip install --quiet --upgrade pip
+	$(SCAN_VENV)/bin/pip install --quiet --no-deps -r requirements-scan.txt
+	touch $@
+
+venv-scan: $(SCAN_VENV)/.installed  ## build ./venv-scan (pinned Checkov) for `make scan` and the tests
+
+# Exit status: make itself exits 2 on any failure; `python -m tools.scan` underneath exits 0 (pass
+# ratio >= 95 %), 1 (below) or 2 (error) and says which.
+scan: $(VENV)/.installed $(SCAN_VENV)/.installed  ## Checkov over STACK's offline plan: pass ratio, fails below 95 %
+	$(PY) -m tools.scan --stack $(STACK) --checkov $(SCAN_VENV)/bin/checkov
+
 clean:
-	rm -rf $(VENV) $(POLICY_VENV) .pytest_cache
+	rm -rf $(VENV) $(POLICY_VENV) $(SCAN_VENV) .pytest_cache

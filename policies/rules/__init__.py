@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from pulumi_policy import Policy
 
-from . import availability, backups, containers, data, network, protection, secrets, storage, tagging, transport, waf
+from . import availability, backups, containers, data, exposure, hsts, iam, network, pod_security, protection, secrets, storage, tagging, transport, waf
 
-THEMES = (transport, waf, data, backups, protection, availability, containers, secrets, network, storage, tagging)
+THEMES = (transport, waf, data, backups, protection, availability, containers, secrets, network, storage, tagging,
+          iam, exposure, pod_security, hsts)
 
 ALL_POLICIES: list[Policy] = [
     # transport
@@ -59,6 +60,19 @@ ALL_POLICIES: list[Policy] = [
     storage.bucket_retention_lifecycle,
     # tagging
     tagging.resource_labels,
+    # iam
+    iam.no_primitive_iam_roles,
+    iam.no_public_iam_members,
+    # exposure
+    exposure.no_internet_open_non_edge_ports,
+    # pod security
+    pod_security.pod_seccomp_profile,
+    pod_security.pod_no_host_access,
+    pod_security.pod_service_account_token,
+    pod_security.no_nodeport_service,
+    # hsts
+    hsts.hsts_on_public_edge,
+    hsts.cloudfront_hsts,
 ]
 
 POLICIES_BY_NAME: dict[str, Policy] = {p.name: p for p in ALL_POLICIES}

@@ -15,6 +15,7 @@ from typing import Any, Callable, NamedTuple, Optional
 import pytest
 
 from policies.pack import ALL_POLICIES
+from tests.policies import theme_cases
 from tests.policies.support import (
     S,
     U,
@@ -642,6 +643,9 @@ case(P, "unknown label value", lambda: res(RDS, {"tags": dict(GOOD, environment=
 
 
 # ---------------------------------------------------------------------------------------------
+
+
+theme_cases.register(case)  # iam, exposure, pod-security, hsts (tests/policies/theme_cases.py)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[f"{c.policy}: {c.id}" for c in CASES])
