@@ -3,9 +3,17 @@
 `GcpBackupBucket` creates the long-term backup bucket:
 - multi-region (US/EU/ASIA of the primary region, or `gcp.backupLocation`): it survives the loss
   of any one region;
-- versioning, uniform bucket-level access, public access prevention enforced, a 7-day soft delete,
-  and a retention policy of `dr.retention.dailyDays` (nothing can be deleted or overwritten before
-  the shortest tier expires; left unlocked so it can still be changed, lock it once validated);
+- uniform bucket-level access, public access prevention enforced, a 7-day soft delete, and a
+  retention policy of `dr.retention.dailyDays` (nothing can be deleted or overwritten before the
+  shortest tier expires; left unlocked so it can still be changed, lock it once validated). No
+  Object Versioning: Cloud Storage refuses a retention policy on a versioned bucket, and the
+  retention policy already blocks deletes and overwrites. Every export therefore writes a new,
+  run-unique object name (`<date>-<execution id>`), so a same-day re-run never hits a retained
+  object;
+- access logging (Cloud Storage usage and storage logs) into a private `<bucket>-logs`-style log
+  bucket kept `ACCESS_LOG_DAYS` days, which only Cloud Storage's log writer may write to;
+- teardown (`teardown=True`: a non-prod stack with `gcp.deletionProtection: false`): no retention
+  policy and `force_destroy`, so `pulumi destroy` can empty and delete both buckets;
 - the seed 002 retention tiers as lifecycle rules by object prefix:
 
   | prefix     | written                   | storage class        | deleted after             |
@@ -15,13 +23,15 @@
   | `monthly/` | 1st of month              | COLDLINE after 30 d  | `monthlyMonths` (12 m)    |
   | `yearly/`  | 1 January                 | ARCHIVE after 30 d   | `yearlyYears` (7 y)       |
 
-  noncurrent (overwritten or deleted) versions are removed 7 days later;
 - bucket-level IAM for the writers passed in (and nothing else).
 
 `ScheduledBackupExports` fills it: a Cloud Workflows workflow, started by Cloud Scheduler on
-`dr.backupSchedule`, exports the PostgreSQL database (Cloud SQL export, gzip SQL) to
-`daily/postgres/<date>.sql.gz` and copies it to the weekly/monthly/yearly prefixes on the days
-those tiers are due, and exports Firestore to `<tier>/firestore/<date>` for every due tier. Its
+`export_schedule` (outside Cloud SQL's backup and maintenance windows, see
+`components/schedule_windows.py`), exports the PostgreSQL database (serverless Cloud SQL export,
+gzip SQL, retried while the instance is busy with another operation) to
+`daily/postgres/<date>-<execution id>.sql.gz` and copies it (never over an existing object) to the
+weekly/monthly/yearly prefixes on the days those tiers are due, and exports Firestore to
+`<tier>/firestore/<date>-<execution id>` for every due tier. Its
 `freshness_query` (PromQL) returns a series when no run succeeded in `backupMaxAgeHours`, which
 the monitoring layer alerts on.
 
@@ -41,9 +51,12 @@ import pulumi_gcp as gcp
 
 from components.base import PlatformComponent
 from components.config import StackConfig, StackContext
+from components.data.gcp_placement import export_schedule
 
 SOFT_DELETE_SECONDS = 7 * 86400
-NONCURRENT_DAYS = 7
+ACCESS_LOG_DAYS = 365
+# Cloud Storage writes usage/storage logs as this group (https://cloud.google.com/storage/docs/access-logs)
+STORAGE_LOG_WRITER = "group:cloud-storage-analytics@google.com"
 
 
 @dataclass(frozen=True)
@@ -62,7 +75,21 @@ class GcpBackupBucketArgs:
     name: str  # globally unique and stable, e.g. <project>-<stack>-backups
     location: str  # US, EU, ASIA or a dual-region
     writers: Sequence[BucketWriter] = ()
+    # a non-prod stack being torn down: no retention policy, force_destroy (see the module doc)
+    teardown: bool = False
     depends_on: Sequence[pulumi.Resource] = ()  # the Cloud Storage API
+
+
+def log_bucket_name(bucket: str) -> str:
+    """The access-log bucket of `bucket`: `<bucket>-logs`, shortened with a hash to stay within
+    Cloud Storage's 63 characters."""
+    import hashlib
+
+    name = f"{bucket}-logs"
+    if len(name) <= 63:
+        return name
+    digest = hashlib.sha256(bucket.encode()).hexdigest()[:6]
+    return f"{bucket[: 63 - len('-logs') - 7].rstrip('-')}-{digest}-logs"
 
 
 def tier_rules(config: StackConfig) -> list[tuple[str, Optional[tuple[int, str]], int]]:
@@ -79,7 +106,7 @@ def tier_rules(config: StackConfig) -> list[tuple[str, Optional[tuple[int, str]]
 
 
 class GcpBackupBucket(PlatformComponent):
-    """Multi-region, versioned, private, retention-locked-ready bucket with the seed's tiers."""
+    """Multi-region, private, retention-locked-ready bucket with the seed's tiers and access logs."""
 
     TYPE = "aiplatform:dr:GcpBackupBucket"
 
@@ -98,14 +125,42 @@ class GcpBackupBucket(PlatformComponent):
                     )
                 )
             rules.append(Rule(action=Action(type="Delete"), condition=Condition(age=delete_after, matches_prefixes=[prefix])))
-        rules.append(
-            Rule(
-                action=Action(type="Delete"),
-                condition=Condition(days_since_noncurrent_time=NONCURRENT_DAYS, with_state="ARCHIVED"),
-            )
-        )
         self.tiers = [prefix for prefix, _, _ in tier_rules(self.config)]
         self.bucket_name = args.name
+        self.log_bucket_name = log_bucket_name(args.name)
+        depends = list(args.depends_on) or None
+        retention = (
+            None
+            if args.teardown
+            else gcp.storage.BucketRetentionPolicyArgs(
+                retention_period=self.config.dr.retention.daily_days * 86400, is_locked=False
+            )
+        )
+        self.log_bucket = gcp.storage.Bucket(
+            self.child_name("access-logs"),
+            gcp.storage.BucketArgs(
+                project=args.project,
+                name=self.log_bucket_name,
+                location=args.location,
+                storage_class="STANDARD",
+                uniform_bucket_level_access=True,
+                public_access_prevention="enforced",
+                soft_delete_policy=gcp.storage.BucketSoftDeletePolicyArgs(retention_duration_seconds=SOFT_DELETE_SECONDS),
+                # the access logs are an audit trail: retained like the daily tier, then kept a year
+                retention_policy=retention,
+                lifecycle_rules=[Rule(action=Action(type="Delete"), condition=Condition(age=ACCESS_LOG_DAYS))],
+                force_destroy=args.teardown,
+                labels=self.labels,
+            ),
+            opts=self.child_opts(stateful=True, depends_on=depends),
+        )
+        log_writer = gcp.storage.BucketIAMMember(
+            self.child_name("access-logs-writer"),
+            gcp.storage.BucketIAMMemberArgs(
+                bucket=self.log_bucket.name, role="roles/storage.objectCreator", member=STORAGE_LOG_WRITER
+            ),
+            opts=self.child_opts(),
+        )
         self.bucket = gcp.storage.Bucket(
             self.child_name("bucket"),
             gcp.storage.BucketArgs(
@@ -115,16 +170,15 @@ class GcpBackupBucket(PlatformComponent):
                 storage_class="STANDARD",
                 uniform_bucket_level_access=True,
                 public_access_prevention="enforced",
-                versioning=gcp.storage.BucketVersioningArgs(enabled=True),
                 soft_delete_policy=gcp.storage.BucketSoftDeletePolicyArgs(retention_duration_seconds=SOFT_DELETE_SECONDS),
-                retention_policy=gcp.storage.BucketRetentionPolicyArgs(
-                    retention_period=self.config.dr.retention.daily_days * 86400, is_locked=False
-                ),
+                retention_policy=retention,
                 lifecycle_rules=rules,
-                force_destroy=False,
+                logging=gcp.storage.BucketLoggingArgs(log_bucket=self.log_bucket.name, log_object_prefix=args.name),
+                force_destroy=args.teardown,
                 labels=self.labels,
             ),
-            opts=self.child_opts(stateful=True, depends_on=list(args.depends_on) or None),
+            # the log bucket must accept Cloud Storage's log writer before logs are delivered
+            opts=self.child_opts(stateful=True, depends_on=[*(depends or []), log_writer]),
         )
         for writer in args.writers:
             gcp.storage.BucketIAMMember(
@@ -132,7 +186,9 @@ class GcpBackupBucket(PlatformComponent):
                 gcp.storage.BucketIAMMemberArgs(bucket=self.bucket.name, role=writer.role, member=writer.member),
                 opts=self.child_opts(),
             )
-        self.register_outputs({"bucket": args.name, "location": args.location, "tiers": self.tiers})
+        self.register_outputs(
+            {"bucket": args.name, "logBucket": self.log_bucket_name, "location": args.location, "tiers": self.tiers}
+        )
 
 
 _WORKFLOW = """
@@ -144,6 +200,8 @@ main:
           - bucket: "__BUCKET__"
           - now: ${sys.now()}
           - day: ${text.substring(time.format(now), 0, 10)}
+          # run-unique object names: the retention policy refuses to overwrite an earlier run's export
+          - run: ${day + "-" + sys.get_env("GOOGLE_CLOUD_WORKFLOW_EXECUTION_ID")}
           - tiers: ["daily"]
     - weekly:
         switch:
@@ -168,18 +226,30 @@ main:
                     - tiers: ${list.concat(tiers, "yearly")}
 __POSTGRES____FIRESTORE__    - done:
         return: ${tiers}
-"""
+__BUSY__"""
 
 _POSTGRES = """    - export_postgres:
-        call: googleapis.sqladmin.v1.instances.export
-        args:
-          project: ${project}
-          instance: "__INSTANCE__"
-          body:
-            exportContext:
-              fileType: SQL
-              databases: ["__DATABASE__"]
-              uri: ${"gs://" + bucket + "/daily/postgres/" + day + ".sql.gz"}
+        # Cloud SQL runs one admin operation at a time: retry while a backup, maintenance or another
+        # operation holds the instance (HTTP 409 operationInProgress). `offload`: serverless export,
+        # which reads from a temporary instance instead of loading the primary.
+        try:
+          call: googleapis.sqladmin.v1.instances.export
+          args:
+            project: ${project}
+            instance: "__INSTANCE__"
+            body:
+              exportContext:
+                fileType: SQL
+                databases: ["__DATABASE__"]
+                offload: true
+                uri: ${"gs://" + bucket + "/daily/postgres/" + run + ".sql.gz"}
+        retry:
+          predicate: ${cloud_sql_busy}
+          max_retries: __RETRIES__
+          backoff:
+            initial_delay: 60
+            max_delay: 900
+            multiplier: 2
     - copy_postgres:
         for:
           value: tier
@@ -193,10 +263,27 @@ _POSTGRES = """    - export_postgres:
                           call: googleapis.storage.v1.objects.copy
                           args:
                             sourceBucket: ${bucket}
-                            sourceObject: ${text.url_encode("daily/postgres/" + day + ".sql.gz")}
+                            sourceObject: ${text.url_encode("daily/postgres/" + run + ".sql.gz")}
                             destinationBucket: ${bucket}
-                            destinationObject: ${text.url_encode(tier + "/postgres/" + day + ".sql.gz")}
+                            destinationObject: ${text.url_encode(tier + "/postgres/" + run + ".sql.gz")}
+                            ifGenerationMatch: 0
 """
+
+# HTTP 409 from the Cloud SQL Admin API: another operation (backup, maintenance, export) is running.
+_BUSY = """cloud_sql_busy:
+  params: [e]
+  steps:
+    - check:
+        switch:
+          - condition: ${"code" in e and e.code == 409}
+            return: true
+          - condition: ${text.match_regex(json.encode_to_string(e), "operationInProgress")}
+            return: true
+    - other:
+        return: false
+"""
+# How often the export retries a busy instance (backoff 1, 2, 4, 8, 15, 15 ... min: about 2 h).
+EXPORT_RETRIES = 10
 
 _FIRESTORE = """    - export_firestore:
         for:
@@ -208,17 +295,22 @@ _FIRESTORE = """    - export_firestore:
                 args:
                   name: ${"projects/" + project + "/databases/__FS_DATABASE__"}
                   body:
-                    outputUriPrefix: ${"gs://" + bucket + "/" + tier + "/firestore/" + day}
+                    outputUriPrefix: ${"gs://" + bucket + "/" + tier + "/firestore/" + run}
 """
 
 
 def backup_workflow_source(bucket: str, postgres: Optional[tuple[str, str]], firestore_database: Optional[str]) -> str:
     """Workflows YAML of the daily export; `postgres` is (instance, database)."""
     pg = (
-        _POSTGRES.replace("__INSTANCE__", postgres[0]).replace("__DATABASE__", postgres[1]) if postgres else ""
+        _POSTGRES.replace("__INSTANCE__", postgres[0])
+        .replace("__DATABASE__", postgres[1])
+        .replace("__RETRIES__", str(EXPORT_RETRIES))
+        if postgres
+        else ""
     )
     fs = _FIRESTORE.replace("__FS_DATABASE__", firestore_database) if firestore_database else ""
-    return _WORKFLOW.replace("__BUCKET__", bucket).replace("__POSTGRES__", pg).replace("__FIRESTORE__", fs).lstrip()
+    source = _WORKFLOW.replace("__BUCKET__", bucket).replace("__POSTGRES__", pg).replace("__FIRESTORE__", fs)
+    return source.replace("__BUSY__", _BUSY if postgres else "").lstrip()
 
 
 @dataclass(frozen=True)
@@ -242,6 +334,7 @@ class ScheduledBackupExports(PlatformComponent):
         super().__init__(name, args.context, opts)
         cfg = self.config
         self.workflow_name = f"{self.context.prefix}-backup-export"
+        self.schedule = export_schedule(cfg)
         self.workflow = gcp.workflows.Workflow(
             self.child_name("workflow"),
             gcp.workflows.WorkflowArgs(
@@ -264,7 +357,7 @@ class ScheduledBackupExports(PlatformComponent):
                 name=self.workflow_name,
                 region=args.region,
                 description="starts the backup export workflow",
-                schedule=cfg.dr.backup_schedule,
+                schedule=self.schedule,
                 time_zone="Etc/UTC",
                 attempt_deadline="320s",
                 retry_config=gcp.cloudscheduler.JobRetryConfigArgs(retry_count=3, min_backoff_duration="300s"),
@@ -286,7 +379,7 @@ class ScheduledBackupExports(PlatformComponent):
             f'monitored_resource="workflows.googleapis.com/Workflow",workflow_id="{self.workflow_name}",'
             f'status="SUCCEEDED"}}[{cfg.monitoring.thresholds.backup_max_age_hours}h])'
         )
-        self.register_outputs({"workflow": self.workflow_name, "schedule": cfg.dr.backup_schedule})
+        self.register_outputs({"workflow": self.workflow_name, "schedule": self.schedule})
 
 
 # ---------------------------------------------------------------------------------------------

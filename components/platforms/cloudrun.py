@@ -11,7 +11,8 @@ Cloud SQL, Memorystore, Firestore and the RabbitMQ VM are created in parallel):
   exports -> Cloud Monitoring -> stack outputs (URLs, DNS records, DR report and runbook).
 
 `regions.secondary` (prod) adds: a second subnet, every service in the second region behind the
-same load balancer, the Cloud SQL cross-region replica and a multi-region Firestore location.
+same load balancer and the Cloud SQL cross-region replica. (Firestore's location is the pinned
+`gcp.firestoreLocation`, multi-region in prod: adding a DR region must not replace the database.)
 
 The parts the `gke` platform builds the same way (project, network, Cloud SQL, Memorystore,
 Secret Manager, Cloud Armor, backups, Cloud Monitoring) come from `gcp_wiring`; this module adds
@@ -83,7 +84,7 @@ def build(context: StackContext) -> dict[str, Any]:
     from components.data.rabbitmq_vm import RabbitMqVm, RabbitMqVmArgs, snapshot_interval_hours
     from components.dr.gcp import failover_report
     from components.edge.gcp_lb import GlobalLoadBalancer, GlobalLoadBalancerArgs, LbBackend
-    from components.gcp import firestore_multi_region_of
+    from components.data.gcp_placement import firestore_location as pinned_firestore_location
     from components.gcp.project import TELEMETRY_ROLES, VM_AGENT_ROLES, WorkloadIdentity
     from components.platforms import gcp_wiring
 
@@ -123,7 +124,7 @@ def build(context: StackContext) -> dict[str, Any]:
     firestore = rabbitmq = None
     firestore_location = None
     if data.mongodb.enabled:
-        firestore_location = gcfg.firestore_location or (firestore_multi_region_of(primary) if secondary else primary)
+        firestore_location = pinned_firestore_location(cfg)
         firestore = FirestoreMongo(
             "mongodb",
             FirestoreMongoArgs(

@@ -44,7 +44,7 @@ from components.dr.gcp import (
     ScheduledBackupExportsArgs,
 )
 from components.edge.gcp_armor import CloudArmorPolicy, CloudArmorPolicyArgs
-from components.gcp import multi_region_of
+from components.data.gcp_placement import backup_location
 from components.gcp.project import ProjectApis, ProjectApisArgs, ServiceAccounts, ServiceAccountsArgs, WorkloadIdentity
 from components.monitoring.gcp import CloudMonitoring, CloudMonitoringArgs, UptimeTarget
 from components.network.gcp import GcpNetwork, GcpNetworkArgs
@@ -277,7 +277,9 @@ def backups(
             context=foundation.context,
             project=project,
             name=bucket_name,
-            location=cfg.gcp.backup_location or multi_region_of(cfg.regions.primary),
+            location=backup_location(cfg),
+            # a non-prod stack being torn down (prod refuses deletionProtection: false)
+            teardown=not cfg.gcp.deletion_protection,
             writers=writers,
             depends_on=foundation.apis.needs("storage.googleapis.com"),
         ),

@@ -88,9 +88,67 @@ def test_cloud_sql_backups_pitr_and_maintenance_follow_the_dr_config(prod_postgr
     assert flags["log_connections"] == "on" and flags["max_connections"] == "200"
 
 
+# The PostgreSQL flags Cloud SQL accepts that the audit trail uses, with the values each allows
+# (https://cloud.google.com/sql/docs/postgres/flags); an unknown name fails the instance create.
+CLOUD_SQL_PG_FLAGS = {
+    "cloudsql.enable_pgaudit": {"on", "off"},
+    "pgaudit.log": None,  # a comma list of PGAUDIT_CLASSES, checked below
+    "pgaudit.log_parameter": {"on", "off"},
+    "pgaudit.log_relation": {"on", "off"},
+    "log_statement": {"none", "ddl", "mod", "all"},
+    "log_min_duration_statement": range(-1, 2147483648),
+    "log_min_messages": {"debug5", "debug4", "debug3", "debug2", "debug1", "info", "notice", "warning", "error",
+                         "log", "fatal", "panic"},
+    "log_min_error_statement": {"debug5", "debug4", "debug3", "debug2", "debug1", "info", "notice", "warning",
+                                "error", "log", "fatal", "panic"},
+    "log_hostname": {"on", "off"},
+    "log_checkpoints": {"on", "off"},
+    "log_connections": {"on", "off"},
+    "log_disconnections": {"on", "off"},
+    "log_lock_waits": {"on", "off"},
+    "log_temp_files": range(-1, 2147483648),
+    "max_connections": range(14, 262144),
+}
+PGAUDIT_CLASSES = {"read", "write", "function", "role", "ddl", "misc", "misc_set", "all", "none"}
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_cloud_sql_keeps_an_audit_trail_with_flags_cloud_sql_accepts(stack):
+    run = run_gcp(_postgres, stack=stack)
+    for reg in run.of_type(SQL):
+        flags = {f["name"]: f["value"] for f in reg.inputs["settings"]["databaseFlags"]}
+        for name, value in flags.items():
+            assert name in CLOUD_SQL_PG_FLAGS, f"{reg.name}: Cloud SQL has no PostgreSQL flag {name}"
+            allowed = CLOUD_SQL_PG_FLAGS[name]
+            if isinstance(allowed, range):
+                assert int(value) in allowed, (name, value)
+            elif allowed is not None:
+                assert value in allowed, (name, value)
+        assert set(flags["pgaudit.log"].split(",")) <= PGAUDIT_CLASSES
+        assert flags["cloudsql.enable_pgaudit"] == "on" and {"ddl", "role"} <= set(flags["pgaudit.log"].split(","))
+        assert flags["pgaudit.log_parameter"] == "off"  # bind parameters may carry personal data
+        assert flags["log_statement"] == "ddl" and flags["log_hostname"] == "on"
+        assert flags["log_min_messages"] == "warning"
+        # the seed's p95 target in prod, tighter before it
+        assert int(flags["log_min_duration_statement"]) == (2000 if stack == "prod" else 500)
+
+
+def test_disk_autoresize_never_plans_a_resize_of_primary_or_replica(prod_postgres):
+    run, _, _, _ = prod_postgres
+    instances = run.of_type(SQL)
+    assert len(instances) == 2
+    for reg in instances:
+        settings = reg.inputs["settings"]
+        if settings.get("diskAutoresize"):
+            # the SDK: with disk_size set, an autoresized disk is planned back (a replacement) unless ignored
+            assert "settings.diskSize" in reg.ignore_changes, reg.name
+
+
 def test_prod_has_a_protected_cross_region_replica(prod_postgres):
     run, _, _, _ = prod_postgres
-    replica = run.one(SQL, "postgres-replica-europe-west1")
+    replica = run.one(SQL, "postgres-replica")
+    # the logical name no longer carries the region; the alias keeps the existing replica
+    assert replica.inputs["name"] == "aia-prod-postgres-europe-west1"
     assert replica.inputs["region"] == "europe-west1"
     assert replica.inputs["masterInstanceName"] == "aia-prod-postgres"
     assert replica.inputs["settings"]["ipConfiguration"]["ipv4Enabled"] is False
@@ -177,7 +235,7 @@ def test_firestore_mongodb_compatible_with_pitr_and_delete_protection():
     assert i["name"] == "aia-prod-mongo" and i["locationId"] == "nam5" and db.protect is True
     schedule = run.one("gcp:firestore/backupSchedule:BackupSchedule").inputs
     assert schedule["retention"] == f"{30 * 86400}s" and "dailyRecurrence" in schedule
-    assert is_secret and url.startswith("mongodb://app:mock-firestore-password-mongodb-user@0f1e2d3c-mock-uid.nam5.firestore.goog:443/")
+    assert is_secret and url.startswith("mongodb://app-user:mock-firestore-password-mongodb-user@0f1e2d3c-mock-uid.nam5.firestore.goog:443/")
     assert "tls=true" in url and connection.env_var == "MONGODB_CONNECTION_URI"
 
 
