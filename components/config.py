@@ -312,7 +312,8 @@ class RegionsConfig(_Model):
     secondary: Optional[str] = Field(
         default=None,
         description="DR region: replicas, backup copies, standby services; changing this replaces the "
-        "cross-region database replicas (they re-sync from the primary)",
+        "cross-region database replicas (they re-sync from the primary) and the Backup for GKE plans "
+        "stored there (with their backups)",
     )
 
     @model_validator(mode="after")
