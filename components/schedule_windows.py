@@ -94,7 +94,9 @@ _NAMES = {name: i for i, name in enumerate(("SUN", "MON", "TUE", "WED", "THU", "
 def _field(text: str, low: int, high: int, names: Optional[dict[str, int]] = None) -> Optional[set[int]]:
     """The values a cron field allows; None for 'any' (`*`, `?`, or what this parser cannot narrow:
     `L`, `W`, `#`, which only make the job rarer)."""
-    if text in ("*", "?") or any(c in text for c in "LW#"):
+    if names:  # day names first: 'WED' is not the 'W' (nearest weekday) flag
+        text = re.sub(r"[A-Za-z]{3}", lambda m: str(names.get(m.group(0).upper(), m.group(0))), text)
+    if text in ("*", "?") or any(c in text.upper() for c in "LW#"):
         return None
     values: set[int] = set()
     for part in text.split(","):
@@ -105,14 +107,8 @@ def _field(text: str, low: int, high: int, names: Optional[dict[str, int]] = Non
         else:
             first_text, _, last_text = part.partition("-")
 
-            def value(token: str) -> int:
-                token = token.upper()
-                if names and token[:3] in names:
-                    return names[token[:3]]
-                return int(token)
-
-            first = value(first_text)
-            last = value(last_text) if last_text else (high if step_text else first)
+            first = int(first_text)
+            last = int(last_text) if last_text else (high if step_text else first)
         values.update(range(first, last + 1, step))
     return values
 
@@ -191,6 +187,13 @@ def conflicts(
 def describe(minute_of_week: int) -> str:
     day, minute = divmod(minute_of_week % WEEK, 1440)
     return f"{DAYS[day]} {minute // 60:02d}:{minute % 60:02d}"
+
+
+def clear_after(window: Window, margin: int = DEFAULT_MARGIN_MINUTES) -> tuple[int, int, int]:
+    """(weekday with Monday = 0, hour, minute) `margin` minutes after the window's first end."""
+    end = (min(window.starts) + window.minutes + margin) % WEEK
+    day, minute = divmod(end, 1440)
+    return day, minute // 60, minute % 60
 
 
 def first_free_daily_start(
