@@ -35,6 +35,10 @@ weekly/monthly/yearly prefixes on the days those tiers are due, and exports Fire
 `freshness_query` (PromQL) returns a series when no run succeeded in `backupMaxAgeHours`, which
 the monitoring layer alerts on.
 
+With a Firestore database, the workflow's service account gets a project custom role with the
+export permissions only (`FIRESTORE_EXPORT_PERMISSIONS`): `roles/datastore.importExportAdmin` would
+also let it import an export over the production database.
+
 `failover_report(...)` computes the DR stack outputs: the RPO/RTO the configured replicas and
 backups achieve per data service, and the failover runbook (what to promote, what to switch).
 """
@@ -43,6 +47,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
 
@@ -299,6 +304,15 @@ _FIRESTORE = """    - export_firestore:
 """
 
 
+# Start a Firestore export and follow its long-running operation; nothing that imports or writes.
+FIRESTORE_EXPORT_PERMISSIONS = (
+    "datastore.databases.export",
+    "datastore.databases.getMetadata",
+    "datastore.operations.get",
+    "datastore.operations.list",
+)
+
+
 def backup_workflow_source(bucket: str, postgres: Optional[tuple[str, str]], firestore_database: Optional[str]) -> str:
     """Workflows YAML of the daily export; `postgres` is (instance, database)."""
     pg = (
@@ -350,6 +364,31 @@ class ScheduledBackupExports(PlatformComponent):
             ),
             opts=self.child_opts(depends_on=args.depends_on),
         )
+        self.export_role = None
+        if args.firestore_database:
+            # custom role ids allow [a-zA-Z0-9_.] only, 3-64 characters
+            role_id = re.sub(r"[^A-Za-z0-9_]", "_", f"{self.context.prefix}_firestore_export")
+            self.export_role = gcp.projects.IAMCustomRole(
+                self.child_name("firestore-export-role"),
+                gcp.projects.IAMCustomRoleArgs(
+                    project=args.project,
+                    role_id=role_id,
+                    title=f"{self.context.prefix} Firestore export only",
+                    description="export the Firestore database to the backup bucket; no import, no writes",
+                    permissions=list(FIRESTORE_EXPORT_PERMISSIONS),
+                    stage="GA",
+                ),
+                opts=self.child_opts(depends_on=args.depends_on),
+            )
+            gcp.projects.IAMMember(
+                self.child_name("firestore-export"),
+                gcp.projects.IAMMemberArgs(
+                    project=args.project,
+                    role=self.export_role.name,
+                    member=pulumi.Output.from_input(args.service_account_email).apply(lambda e: f"serviceAccount:{e}"),
+                ),
+                opts=self.child_opts(),
+            )
         self.job = gcp.cloudscheduler.Job(
             self.child_name("schedule"),
             gcp.cloudscheduler.JobArgs(

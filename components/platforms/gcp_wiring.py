@@ -61,8 +61,8 @@ def backup_identity(*, postgres: bool, firestore: bool) -> WorkloadIdentity:
     roles = ["roles/workflows.invoker", "roles/logging.logWriter"]
     if postgres:
         roles.append("roles/cloudsql.viewer")  # includes cloudsql.instances.export
-    if firestore:
-        roles.append("roles/datastore.importExportAdmin")
+    # Firestore: an export-only custom role, created with the exports (components/dr/gcp.py);
+    # roles/datastore.importExportAdmin could also import over production data
     return WorkloadIdentity(name="backup", description="backup export workflow", roles=tuple(roles))
 
 
@@ -296,7 +296,9 @@ def backups(
                 service_account_email=accounts.emails["backup"],
                 postgres=(postgres.instance_name, POSTGRES_DATABASE) if postgres is not None else None,
                 firestore_database=firestore.database_name if firestore is not None else None,
-                depends_on=foundation.apis.needs("workflows.googleapis.com", "cloudscheduler.googleapis.com"),
+                depends_on=foundation.apis.needs(
+                    "workflows.googleapis.com", "cloudscheduler.googleapis.com", "iam.googleapis.com"
+                ),
             ),
         )
     return bucket, scheduled

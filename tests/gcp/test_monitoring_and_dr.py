@@ -282,3 +282,35 @@ def test_cloud_sql_export_is_serverless_and_retried_while_the_instance_is_busy()
     busy = source["cloud_sql_busy"]
     conditions = " ".join(c["condition"] for c in busy["steps"][0]["check"]["switch"])
     assert "409" in conditions and "operationInProgress" in conditions
+
+
+# Predefined roles that can import into (overwrite) a Firestore or Cloud SQL database.
+IMPORTING_ROLES = {
+    "roles/datastore.importExportAdmin", "roles/datastore.owner", "roles/datastore.user",
+    "roles/cloudsql.admin", "roles/cloudsql.editor", "roles/owner", "roles/editor",
+}
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod", "prod-gke"])
+def test_the_backup_identity_can_export_but_never_import(stack):
+    from tests.helpers import plan_of
+
+    resources = plan_of(stack).capture.resources
+    custom = {r.urn: r for r in resources if r.type == "gcp:projects/iAMCustomRole:IAMCustomRole"}
+    grants = [
+        r for r in resources
+        if r.type == "gcp:projects/iAMMember:IAMMember" and "-backup@" in str(r.inputs.get("member"))
+    ]
+    assert grants
+    for grant in grants:
+        assert grant.inputs["role"] not in IMPORTING_ROLES, grant.name
+        for urn in grant.dependencies:
+            if urn in custom:
+                permissions = custom[urn].inputs["permissions"]
+                assert not [p for p in permissions if p.split(".")[-1] in ("import", "create", "update", "delete")]
+    exports_firestore = any(r.type == "gcp:firestore/database:Database" for r in resources)
+    granted_custom = [u for g in grants for u in g.dependencies if u in custom]
+    if exports_firestore:
+        # the export-only role exists before it is granted, and it can export
+        assert len(granted_custom) == 1
+        assert "datastore.databases.export" in custom[granted_custom[0]].inputs["permissions"]
