@@ -478,8 +478,8 @@ class GcpConfig(_Model):
     )
     deletion_protection: bool = Field(
         default=True,
-        description="provider-side deletion protection on data services (Cloud SQL, Memorystore, Firestore, "
-        "the RabbitMQ VM); prod always keeps it, set false only to tear down a non-prod stack",
+        description="provider-side deletion protection on data services (Cloud SQL, Memorystore, Firestore) "
+        "and the backup buckets' retention; prod always keeps it, set false only to tear down a non-prod stack",
     )
     allow_iap_ssh: bool = Field(
         default=False,

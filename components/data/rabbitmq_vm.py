@@ -1,22 +1,33 @@
-"""RabbitMQ on a Compute Engine VM with Container-Optimized OS (`cloudrun`).
+"""RabbitMQ on Compute Engine with Container-Optimized OS (`cloudrun`).
 
 Cloud Run cannot run a broker (no persistent disk, no inbound TCP), and GCP has no managed
-RabbitMQ, so the design runs the official image on one hardened VM:
+RabbitMQ, so the design runs the official image on one hardened VM that heals itself:
 
-- `<prefix>-rabbitmq` on COS (`cos-cloud/cos-stable`), no external IP (egress for the image pull
-  goes through Cloud NAT), Shielded VM (secure boot, vTPM, integrity monitoring), OS Login and
-  no project-wide SSH keys, its own service account (logs + metrics only, plus read access to its
-  one secret), a static internal IP so the connection URL survives a VM replacement;
-- a separate persistent data disk `<prefix>-rabbitmq-data` (stateful, protected in prod, snapshot
-  taken before it is ever destroyed) with a resource policy that snapshots it at the DR RPO
-  (hourly for RPO 1 h; daily once the RPO is a day or more) into the region's multi-region and
-  keeps `dr.retention.dailyDays` of snapshots (snapshots are incremental);
+- a stateful regional managed instance group of one, `<prefix>-rabbitmq`: an instance template
+  (COS `cos-cloud/cos-stable`, no external IP: egress for the image pull goes through Cloud NAT;
+  Shielded VM; OS Login and no project-wide SSH keys; its own service account with logs + metrics
+  and read access to its one secret) and a per-instance config that keeps the VM's name, its
+  static internal IP (the connection URL never changes) and its data disk across recreations;
+- auto-healing: a TCP health check on AMQP every 10 s; after 3 failures the group recreates the
+  VM (`BOOT_SECONDS` grace for boot and image pull), and after a zone outage in the disk's other
+  zone (`allow_changing_zone`); `recovery_minutes()` is the resulting RTO in the `dr` output;
+- rolling on config change: the template is immutable, so a new image, machine type or
+  cloud-init is a new template that the group applies at once (PROACTIVE, RECREATE: same name,
+  same disk, the old VM stops first; the queue is unavailable for the few minutes of a boot);
+- a regional persistent data disk `<prefix>-rabbitmq-regional` replicated synchronously in two
+  zones (stateful, protected in prod, snapshot taken before it is ever destroyed) with a resource
+  policy that snapshots it at the DR RPO (hourly for RPO 1 h; daily once the RPO is a day or more)
+  into the region's multi-region and keeps `dr.retention.dailyDays` of snapshots;
 - credentials: a pulumi_random password stored in Secret Manager; the VM reads it at boot with
   its service account's metadata token (cloud-init), so the password never appears in instance
   metadata, only the secret version's name does;
 - firewall: AMQP 5672 only from the subnets that run the clients (the Cloud Run Direct VPC egress
-  ranges); SSH from Identity-Aware Proxy's range only when `allow_iap_ssh` (break-glass access
-  that is IAM-checked and audited, since the VM has no public IP).
+  ranges) and from Google's health checkers; SSH from Identity-Aware Proxy's range only when
+  `allow_iap_ssh` (break-glass access that is IAM-checked and audited, since the VM has no public
+  IP). A managed instance group has no deletion protection of its own: the data lives on the
+  protected disk, which the group never deletes (`delete_rule NEVER`).
+
+Not yet: AMQPS (5671). Clients speak AMQP 5672 inside the VPC; see docs/deploy-gcp.md.
 
 The broker runs as a systemd unit started by cloud-init (`gce-container-declaration`/konlet is
 deprecated): it formats the data disk on first boot, mounts it at /var/lib/rabbitmq, writes the
@@ -39,7 +50,7 @@ from components.base import PlatformComponent
 from components.config import DataServiceConfig, StackContext
 from components.data.connection import DataConnection, NetworkPeer
 from components.gcp import multi_region_of
-from components.network.gcp import IAP_RANGE, GcpNetwork
+from components.network.gcp import HEALTH_CHECK_RANGES, IAP_RANGE, GcpNetwork
 from components.secrets.gcp import SecretAccess, SecretManagerStore, SecretManagerStoreArgs
 
 PORT = 5672
@@ -47,6 +58,19 @@ USER = "app"
 NETWORK_TAG = "rabbitmq"
 DEVICE_NAME = "rabbitmq-data"
 DEFAULT_MACHINE_TYPES = {"dev": "e2-small", "staging": "e2-small", "prod": "e2-medium"}
+# Auto-healing: unhealthy after HEALTH_FAILURES failed probes HEALTH_INTERVAL_SECONDS apart; a new
+# VM gets BOOT_SECONDS (COS boot, image pull, disk mount, broker start) before it is probed.
+HEALTH_INTERVAL_SECONDS = 10
+HEALTH_FAILURES = 3
+BOOT_SECONDS = 300
+
+
+def recovery_minutes() -> dict[str, int]:
+    """What the broker's recovery takes, for the `dr` output: the group recreates a failed VM (or
+    the VM of a lost zone, in the regional disk's other zone) on its own; a lost region needs the
+    runbook (a disk from the latest snapshot in the secondary region)."""
+    heal = -(-(HEALTH_INTERVAL_SECONDS * HEALTH_FAILURES + BOOT_SECONDS + 120) // 60)  # + ~2 min to recreate
+    return {"vmOrBrokerFailure": heal, "zoneOutage": heal + 5, "regionOutage": 60}
 
 _PREPARE_SCRIPT = r"""#!/bin/bash
 # Mount the data disk (format it on first boot) and fetch the broker password from Secret Manager.
@@ -147,7 +171,6 @@ class RabbitMqVmArgs:
     service_account_email: pulumi.Input[str]
     service_account_member: pulumi.Input[str]
     allow_iap_ssh: bool = False
-    deletion_protection: bool = True
     zone: Optional[str] = None  # default: <region>-b
     depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)  # Compute + Secret Manager APIs
 
@@ -223,19 +246,29 @@ class RabbitMqVm(PlatformComponent):
             ),
             opts=self.child_opts(depends_on=args.depends_on),
         )
-        self.disk = gcp.compute.Disk(
-            self.child_name("data"),
-            gcp.compute.DiskArgs(
+        # A regional disk (synchronously replicated to two zones): a zone outage loses nothing,
+        # and the VM can be recreated in the other zone with the same data.
+        zones = [zone, *(z for z in (f"{args.region}-b", f"{args.region}-c") if z != zone)][:2]
+        self.disk = gcp.compute.RegionDisk(
+            self.child_name("regional-data"),
+            gcp.compute.RegionDiskArgs(
                 project=args.project,
-                name=f"{prefix}-rabbitmq-data",
-                zone=zone,
+                name=f"{prefix}-rabbitmq-regional",
+                region=args.region,
+                replica_zones=zones,
                 type="pd-balanced",
                 size=s.storage_gi,
-                resource_policies=[self.snapshot_policy.id],
                 create_snapshot_before_destroy=True,
                 labels=self.labels,
             ),
             opts=self.child_opts(stateful=True, depends_on=args.depends_on),
+        )
+        gcp.compute.RegionDiskResourcePolicyAttachment(
+            self.child_name("regional-data-snapshots"),
+            gcp.compute.RegionDiskResourcePolicyAttachmentArgs(
+                project=args.project, region=args.region, disk=self.disk.name, name=self.snapshot_policy.name
+            ),
+            opts=self.child_opts(),
         )
 
         metadata = {
@@ -246,44 +279,128 @@ class RabbitMqVm(PlatformComponent):
             "enable-oslogin": "TRUE",
             "block-project-ssh-keys": "TRUE",
         }
-        self.instance = gcp.compute.Instance(
-            self.child_name("vm"),
-            gcp.compute.InstanceArgs(
+        # Immutable: every change (image, machine type, cloud-init) is a new template, which the
+        # group rolls out at once by recreating the VM on the same disk and IP.
+        self.template = gcp.compute.InstanceTemplate(
+            self.child_name("template"),
+            gcp.compute.InstanceTemplateArgs(
                 project=args.project,
-                name=f"{prefix}-rabbitmq",
-                zone=zone,
+                name_prefix=f"{prefix}-rabbitmq-",
                 machine_type=s.tier or DEFAULT_MACHINE_TYPES[cfg.environment],
-                boot_disk=gcp.compute.InstanceBootDiskArgs(
-                    initialize_params=gcp.compute.InstanceBootDiskInitializeParamsArgs(
-                        image="cos-cloud/cos-stable", size=20, type="pd-balanced", labels=self.labels
-                    ),
-                    auto_delete=True,
-                ),
-                attached_disks=[
-                    gcp.compute.InstanceAttachedDiskArgs(source=self.disk.id, device_name=DEVICE_NAME, mode="READ_WRITE")
+                disks=[
+                    gcp.compute.InstanceTemplateDiskArgs(
+                        boot=True, auto_delete=True, source_image="cos-cloud/cos-stable", disk_size_gb=20,
+                        disk_type="pd-balanced", labels=self.labels,
+                    )
                 ],
                 network_interfaces=[
                     # no access_configs: no external IP
-                    gcp.compute.InstanceNetworkInterfaceArgs(
-                        network=args.network.network.id,
-                        subnetwork=args.network.subnets[args.region].id,
-                        network_ip=self.address.address,
+                    gcp.compute.InstanceTemplateNetworkInterfaceArgs(
+                        network=args.network.network.id, subnetwork=args.network.subnets[args.region].id
                     )
                 ],
-                shielded_instance_config=gcp.compute.InstanceShieldedInstanceConfigArgs(
+                shielded_instance_config=gcp.compute.InstanceTemplateShieldedInstanceConfigArgs(
                     enable_secure_boot=True, enable_vtpm=True, enable_integrity_monitoring=True
                 ),
-                service_account=gcp.compute.InstanceServiceAccountArgs(
+                service_account=gcp.compute.InstanceTemplateServiceAccountArgs(
                     email=args.service_account_email, scopes=["cloud-platform"]
                 ),
                 metadata=metadata,
                 tags=[NETWORK_TAG],
-                allow_stopping_for_update=True,
-                deletion_protection=args.deletion_protection,
                 labels=self.labels,
             ),
-            # the fixed name and the attached data disk must be released before a replacement starts
-            opts=self.child_opts(delete_before_replace=True),
+            opts=self.child_opts(depends_on=args.depends_on),
+        )
+        self.health_check = gcp.compute.HealthCheck(
+            self.child_name("health"),
+            gcp.compute.HealthCheckArgs(
+                project=args.project,
+                name=f"{prefix}-rabbitmq",
+                description="RabbitMQ accepts AMQP connections",
+                check_interval_sec=HEALTH_INTERVAL_SECONDS,
+                timeout_sec=5,
+                healthy_threshold=2,
+                unhealthy_threshold=HEALTH_FAILURES,
+                tcp_health_check=gcp.compute.HealthCheckTcpHealthCheckArgs(port=PORT),
+                log_config=gcp.compute.HealthCheckLogConfigArgs(enable=True),
+            ),
+            opts=self.child_opts(depends_on=args.depends_on),
+        )
+        self.instance_name = f"{prefix}-rabbitmq"
+        self.group = gcp.compute.RegionInstanceGroupManager(
+            self.child_name("group"),
+            gcp.compute.RegionInstanceGroupManagerArgs(
+                project=args.project,
+                name=f"{prefix}-rabbitmq",
+                region=args.region,
+                base_instance_name=f"{prefix}-rabbitmq",
+                distribution_policy_zones=zones,
+                versions=[gcp.compute.RegionInstanceGroupManagerVersionArgs(
+                    name="broker", instance_template=self.template.self_link_unique
+                )],
+                # the one instance comes from the per-instance config below (its disk and IP)
+                target_size=1,
+                auto_healing_policies=gcp.compute.RegionInstanceGroupManagerAutoHealingPoliciesArgs(
+                    health_check=self.health_check.id, initial_delay_sec=BOOT_SECONDS
+                ),
+                instance_lifecycle_policy=gcp.compute.RegionInstanceGroupManagerInstanceLifecyclePolicyArgs(
+                    default_action_on_failure="REPAIR",
+                    force_update_on_repair="YES",
+                    # a zone outage: recreate the VM in the disk's other zone
+                    on_repair=gcp.compute.RegionInstanceGroupManagerInstanceLifecyclePolicyOnRepairArgs(
+                        allow_changing_zone="YES"
+                    ),
+                ),
+                update_policy=gcp.compute.RegionInstanceGroupManagerUpdatePolicyArgs(
+                    type="PROACTIVE",
+                    minimal_action="REPLACE",
+                    most_disruptive_allowed_action="REPLACE",
+                    # same name, same disk: the old VM goes before the new one starts
+                    replacement_method="RECREATE",
+                    max_surge_fixed=0,
+                    max_unavailable_fixed=len(zones),
+                    instance_redistribution_type="NONE",
+                ),
+                stateful_internal_ips=[gcp.compute.RegionInstanceGroupManagerStatefulInternalIpArgs(
+                    interface_name="nic0", delete_rule="NEVER"
+                )],
+                wait_for_instances=False,
+            ),
+            opts=self.child_opts(),
+        )
+        gcp.compute.RegionPerInstanceConfig(
+            self.child_name("broker"),
+            gcp.compute.RegionPerInstanceConfigArgs(
+                project=args.project,
+                region=args.region,
+                region_instance_group_manager=self.group.name,
+                name=self.instance_name,
+                preserved_state=gcp.compute.RegionPerInstanceConfigPreservedStateArgs(
+                    disks=[gcp.compute.RegionPerInstanceConfigPreservedStateDiskArgs(
+                        device_name=DEVICE_NAME, source=self.disk.id, mode="READ_WRITE", delete_rule="NEVER"
+                    )],
+                    internal_ips=[gcp.compute.RegionPerInstanceConfigPreservedStateInternalIpArgs(
+                        interface_name="nic0",
+                        auto_delete="NEVER",
+                        ip_address=gcp.compute.RegionPerInstanceConfigPreservedStateInternalIpIpAddressArgs(
+                            address=self.address.self_link
+                        ),
+                    )],
+                ),
+                minimal_action="REPLACE",
+                most_disruptive_allowed_action="REPLACE",
+                remove_instance_on_destroy=True,
+            ),
+            opts=self.child_opts(),
+        )
+        args.network.allow_ingress(
+            self.child_name("allow-health-checks"),
+            "rabbitmq-health-checks",
+            ports=(str(PORT),),
+            source_ranges=HEALTH_CHECK_RANGES,
+            target_tags=(NETWORK_TAG,),
+            description="Google health checkers probe AMQP for the group's auto-healing",
+            opts=self.child_opts(),
         )
 
         args.network.allow_ingress(
@@ -315,4 +432,5 @@ class RabbitMqVm(PlatformComponent):
             tls=False,
             peer=NetworkPeer(cidr=f"{ip}/32"),
         )
-        self.register_outputs({"instance": self.instance.name, "address": ip, "disk": self.disk.name})
+        self.register_outputs({"instance": self.instance_name, "group": self.group.name, "address": ip,
+                               "disk": self.disk.name})

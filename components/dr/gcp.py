@@ -437,6 +437,7 @@ def failover_report(
     redis_instance: Optional[str],
     rabbitmq_disk: Optional[str],
     rabbitmq_snapshot_minutes: Optional[int] = None,
+    rabbitmq_recovery_minutes: Optional[dict[str, int]] = None,
     backup_bucket: str,
 ) -> dict[str, Any]:
     """What a regional outage costs with this stack's replicas and backups, and what to do.
@@ -491,7 +492,8 @@ def failover_report(
             )
         if rabbitmq_disk:
             runbook.append(
-                f"RabbitMQ: create a disk in {secondary} from the latest snapshot of {rabbitmq_disk} (snapshots are "
+                f"RabbitMQ: a failed VM or zone heals itself (the group recreates the VM on the regional disk); for "
+                f"the region, create a disk in {secondary} from the latest snapshot of {rabbitmq_disk} (snapshots are "
                 f"multi-regional), start the VM there and switch `{prefix}-queue-connectionurl`; re-enqueue jobs "
                 "newer than the snapshot from the database."
             )
@@ -511,7 +513,11 @@ def failover_report(
             if rabbitmq_disk
             else None,
         },
-        "achievedRtoMinutes": {"statelessServices": round(failover_seconds / 60, 1) if secondary else rto, "full": rto},
+        "achievedRtoMinutes": {
+            "statelessServices": round(failover_seconds / 60, 1) if secondary else rto,
+            "full": rto,
+            **({"rabbitmq": dict(rabbitmq_recovery_minutes)} if rabbitmq_recovery_minutes else {}),
+        },
         "meetsTargets": record_rpo <= dr.rpo_minutes and rto <= dr.rto_minutes,
         "runbook": runbook,
     }

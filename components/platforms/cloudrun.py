@@ -81,7 +81,7 @@ def build(context: StackContext) -> dict[str, Any]:
 
     from components.app.cloudrun import CloudRunService, CloudRunServiceArgs, Invoker
     from components.data.firestore import FirestoreMongo, FirestoreMongoArgs
-    from components.data.rabbitmq_vm import RabbitMqVm, RabbitMqVmArgs, snapshot_interval_hours
+    from components.data.rabbitmq_vm import RabbitMqVm, RabbitMqVmArgs, recovery_minutes, snapshot_interval_hours
     from components.dr.gcp import failover_report
     from components.edge.gcp_lb import GlobalLoadBalancer, GlobalLoadBalancerArgs, LbBackend
     from components.data.gcp_placement import firestore_location as pinned_firestore_location
@@ -150,7 +150,6 @@ def build(context: StackContext) -> dict[str, Any]:
                 service_account_email=accounts.emails["rabbitmq"],
                 service_account_member=accounts.members["rabbitmq"],
                 allow_iap_ssh=gcfg.allow_iap_ssh,
-                deletion_protection=protect_data,
                 depends_on=apis.needs("compute.googleapis.com", "secretmanager.googleapis.com"),
             ),
         )
@@ -238,7 +237,8 @@ def build(context: StackContext) -> dict[str, Any]:
         postgres_replica=postgres.replica_name if postgres else None,
         firestore_location=firestore_location,
         redis_instance=redis.instance_name if redis else None,
-        rabbitmq_disk=f"{context.prefix}-rabbitmq-data" if rabbitmq else None,
+        rabbitmq_disk=f"{context.prefix}-rabbitmq-regional" if rabbitmq else None,
+        rabbitmq_recovery_minutes=recovery_minutes() if rabbitmq else None,
         rabbitmq_snapshot_minutes=snapshot_interval_hours(cfg.dr.rpo_minutes) * 60 if rabbitmq else None,
         backup_bucket=bucket.bucket_name,
     )

@@ -278,22 +278,46 @@ def rabbitmq():
     return _capture_connection(_rabbitmq, "prod")
 
 
+TEMPLATE = "gcp:compute/instanceTemplate:InstanceTemplate"
+GROUP = "gcp:compute/regionInstanceGroupManager:RegionInstanceGroupManager"
+PER_INSTANCE = "gcp:compute/regionPerInstanceConfig:RegionPerInstanceConfig"
+
+
 def test_rabbitmq_vm_is_private_and_hardened(rabbitmq):
     run, _, _, _ = rabbitmq
-    vm = run.one("gcp:compute/instance:Instance").inputs
+    vm = run.one(TEMPLATE).inputs
     nic = vm["networkInterfaces"][0]
-    assert "accessConfigs" not in nic and nic["networkIp"] == "10.10.0.10"
+    assert "accessConfigs" not in nic
     assert vm["shieldedInstanceConfig"] == {"enableSecureBoot": True, "enableVtpm": True, "enableIntegrityMonitoring": True}
-    assert vm["bootDisk"]["initializeParams"]["image"] == "cos-cloud/cos-stable"
+    assert vm["disks"][0]["sourceImage"] == "cos-cloud/cos-stable" and vm["disks"][0]["boot"] is True
     assert vm["metadata"]["block-project-ssh-keys"] == "TRUE" and vm["metadata"]["enable-oslogin"] == "TRUE"
     assert vm["serviceAccount"]["email"].startswith("aia-prod-rabbitmq@")
-    assert vm["deletionProtection"] is True and vm["tags"] == ["rabbitmq"]
-    assert vm["attachedDisks"][0]["deviceName"] == "rabbitmq-data"
+    assert vm["tags"] == ["rabbitmq"] and vm["namePrefix"] == "aia-prod-rabbitmq-"
+
+
+def test_rabbitmq_is_a_self_healing_group_of_one_on_a_regional_disk(rabbitmq):
+    run, _, _, _ = rabbitmq
+    group = run.one(GROUP).inputs
+    assert group["targetSize"] == 1 and group["distributionPolicyZones"] == ["us-central1-b", "us-central1-c"]
+    assert group["autoHealingPolicies"]["healthCheck"] == "rabbitmq-health-id"
+    assert group["instanceLifecyclePolicy"]["onRepair"] == {"allowChangingZone": "YES"}
+    # a config change (new template) recreates the VM at once, on the same disk and IP
+    update = group["updatePolicy"]
+    assert (update["type"], update["minimalAction"], update["replacementMethod"]) == ("PROACTIVE", "REPLACE", "RECREATE")
+    assert update["maxSurgeFixed"] == 0
+    assert group["versions"][0]["instanceTemplate"].startswith("https://") or group["versions"][0]["instanceTemplate"]
+    check = run.one("gcp:compute/healthCheck:HealthCheck").inputs
+    assert check["tcpHealthCheck"]["port"] == 5672 and check["unhealthyThreshold"] == 3
+    state = run.one(PER_INSTANCE).inputs["preservedState"]
+    assert state["disks"][0]["deviceName"] == "rabbitmq-data" and state["disks"][0]["deleteRule"] == "NEVER"
+    assert state["internalIps"][0]["autoDelete"] == "NEVER"
+    disk = run.one("gcp:compute/regionDisk:RegionDisk").inputs
+    assert disk["replicaZones"] == ["us-central1-b", "us-central1-c"]
 
 
 def test_rabbitmq_password_comes_from_secret_manager_not_metadata(rabbitmq):
     run, _, is_secret, url = rabbitmq
-    vm = run.one("gcp:compute/instance:Instance").inputs
+    vm = run.one(TEMPLATE).inputs
     assert vm["metadata"]["rabbitmq-secret-version"].endswith("/versions/1")
     assert "mock-random" not in str(vm) and "RABBITMQ_DEFAULT_PASS=%s" in vm["metadata"]["user-data"]
     grant = run.one("gcp:secretmanager/secretIamMember:SecretIamMember").inputs
@@ -304,10 +328,11 @@ def test_rabbitmq_password_comes_from_secret_manager_not_metadata(rabbitmq):
 
 def test_rabbitmq_data_disk_is_snapshotted_at_the_rpo_and_protected(rabbitmq):
     run, _, _, _ = rabbitmq
-    disk = run.one("gcp:compute/disk:Disk")
-    assert disk.protect is True and disk.inputs["name"] == "aia-prod-rabbitmq-data"
+    disk = run.one("gcp:compute/regionDisk:RegionDisk")
+    assert disk.protect is True and disk.inputs["name"] == "aia-prod-rabbitmq-regional"
     assert disk.inputs["createSnapshotBeforeDestroy"] is True
-    assert disk.inputs["resourcePolicies"] == ["rabbitmq-snapshots-id"]
+    attachment = run.one("gcp:compute/regionDiskResourcePolicyAttachment:RegionDiskResourcePolicyAttachment").inputs
+    assert attachment["name"] == "aia-prod-rabbitmq-snapshots"
     policy = run.one("gcp:compute/resourcePolicy:ResourcePolicy").inputs["snapshotSchedulePolicy"]
     assert policy["schedule"] == {"hourlySchedule": {"hoursInCycle": 1, "startTime": "00:00"}}
     assert policy["retentionPolicy"]["maxRetentionDays"] == 30
@@ -315,12 +340,14 @@ def test_rabbitmq_data_disk_is_snapshotted_at_the_rpo_and_protected(rabbitmq):
     assert snapshot_interval_hours(60) == 1 and snapshot_interval_hours(1440) == 24 and snapshot_interval_hours(240) == 4
 
 
-def test_rabbitmq_firewall_admits_only_amqp_from_the_client_subnets(rabbitmq):
+def test_rabbitmq_firewall_admits_only_amqp_from_the_client_subnets_and_health_checkers(rabbitmq):
     run, _, _, _ = rabbitmq
     allow = [r.inputs for r in run.of_type("gcp:compute/firewall:Firewall") if r.inputs.get("allows")]
-    assert len(allow) == 1
-    assert allow[0]["allows"] == [{"protocol": "tcp", "ports": ["5672"]}]
-    assert allow[0]["sourceRanges"] == ["10.10.0.0/20", "10.20.0.0/20"] and allow[0]["targetTags"] == ["rabbitmq"]
+    assert len(allow) == 2
+    assert all(a["allows"] == [{"protocol": "tcp", "ports": ["5672"]}] and a["targetTags"] == ["rabbitmq"] for a in allow)
+    assert sorted(tuple(a["sourceRanges"]) for a in allow) == [
+        ("10.10.0.0/20", "10.20.0.0/20"), ("35.191.0.0/16", "130.211.0.0/22")
+    ]
 
 
 def test_iap_ssh_only_when_enabled():
@@ -337,3 +364,22 @@ def test_cloud_init_is_valid_and_runs_the_pinned_image():
     assert "docker.io/library/rabbitmq:3.13" in unit and "/var/lib/rabbitmq" in unit
     script = next(f["content"] for f in doc["write_files"] if f["path"].endswith(".sh"))
     assert script.startswith("#!/bin/bash") and "secretmanager.googleapis.com" in script
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod", "prod-gke"])
+def test_every_vm_of_a_gcp_stack_heals_itself_rolls_on_change_and_keeps_data_in_two_zones(stack):
+    """No bare VM (it neither heals nor picks up a new image until a reboot), no zonal data disk."""
+    from tests.helpers import plan_of
+
+    resources = plan_of(stack).capture.resources
+    assert not [r.name for r in resources if r.type == "gcp:compute/instance:Instance"]
+    assert not [r.name for r in resources if r.type == "gcp:compute/disk:Disk"]
+    for group in (r for r in resources if r.type == GROUP):
+        i = group.inputs
+        assert i["autoHealingPolicies"]["healthCheck"], group.name
+        assert (i["updatePolicy"]["type"], i["updatePolicy"]["minimalAction"]) == ("PROACTIVE", "REPLACE"), group.name
+        assert len(i["distributionPolicyZones"]) >= 2, group.name
+    for config in (r for r in resources if r.type == PER_INSTANCE):
+        sources = {d["source"] for d in config.inputs["preservedState"]["disks"]}
+        regional = {r.urn.split("::")[-1] + "-id" for r in resources if r.type == "gcp:compute/regionDisk:RegionDisk"}
+        assert sources <= regional, (config.name, sources)

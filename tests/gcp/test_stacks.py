@@ -45,7 +45,7 @@ def test_stack_contains_the_whole_platform(stack):
         "gcp:sql/databaseInstance:DatabaseInstance",
         "gcp:redis/instance:Instance",
         "gcp:firestore/database:Database",
-        "gcp:compute/instance:Instance",
+        "gcp:compute/regionInstanceGroupManager:RegionInstanceGroupManager",
         "gcp:secretmanager/secret:Secret",
         "gcp:cloudrunv2/service:Service",
         "gcp:cloudrunv2/workerPool:WorkerPool",
@@ -157,8 +157,11 @@ def test_ingress_is_limited_to_the_load_balancer_and_the_vpc():
     invokers = {r.inputs["member"].split(":")[1].split("@")[0] for r in _of(plan, "gcp:cloudrunv2/serviceIamMember:ServiceIamMember")}
     assert invokers == {"aia-prod-frontend", "aia-prod-api", "aia-prod-worker"}
     firewall = [r.inputs for r in _of(plan, "gcp:compute/firewall:Firewall") if r.inputs.get("allows")]
-    assert [f["allows"][0]["ports"] for f in firewall] == [["5672"]]
-    assert firewall[0]["sourceRanges"] == ["10.10.0.0/20", "10.20.0.0/20"]
+    # AMQP from the service subnets, and from Google's health checkers for the broker's auto-healing
+    assert [f["allows"][0]["ports"] for f in firewall] == [["5672"], ["5672"]]
+    assert sorted(tuple(f["sourceRanges"]) for f in firewall) == [
+        ("10.10.0.0/20", "10.20.0.0/20"), ("35.191.0.0/16", "130.211.0.0/22")
+    ]
 
 
 def test_outputs_describe_urls_dns_and_the_dr_runbook():
