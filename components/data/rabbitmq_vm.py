@@ -8,7 +8,7 @@ RabbitMQ, so the design runs the official image on one hardened VM that heals it
   Shielded VM; OS Login and no project-wide SSH keys; its own service account with logs + metrics
   and read access to its one secret) and a per-instance config that keeps the VM's name, its
   static internal IP (the connection URL never changes) and its data disk across recreations;
-- auto-healing: a TCP health check on AMQP every 10 s; after 3 failures the group recreates the
+- auto-healing: a TCP health check on AMQPS every 10 s; after 3 failures the group recreates the
   VM (`BOOT_SECONDS` grace for boot and image pull), and after a zone outage in the disk's other
   zone (`allow_changing_zone`); `recovery_minutes()` is the resulting RTO in the `dr` output;
 - rolling on config change: the template is immutable, so a new image, machine type or
@@ -21,13 +21,16 @@ RabbitMQ, so the design runs the official image on one hardened VM that heals it
 - credentials: a pulumi_random password stored in Secret Manager; the VM reads it at boot with
   its service account's metadata token (cloud-init), so the password never appears in instance
   metadata, only the secret version's name does;
-- firewall: AMQP 5672 only from the subnets that run the clients (the Cloud Run Direct VPC egress
+- firewall: AMQPS 5671 only from the subnets that run the clients (the Cloud Run Direct VPC egress
   ranges) and from Google's health checkers; SSH from Identity-Aware Proxy's range only when
   `allow_iap_ssh` (break-glass access that is IAM-checked and audited, since the VM has no public
   IP). A managed instance group has no deletion protection of its own: the data lives on the
   protected disk, which the group never deletes (`delete_rule NEVER`).
 
-Not yet: AMQPS (5671). Clients speak AMQP 5672 inside the VPC; see docs/deploy-gcp.md.
+AMQPS only (5671, TLS 1.3/1.2; the plain 5672 listener is off): the server certificate for the
+static IP comes from the stack's own CA (`components/data/rabbitmq_tls.py`); the VM reads the
+chain and key from Secret Manager at boot, clients get the CA as the secret env
+`QUEUE_TLS_CA_CERT` next to the `amqps://` `QUEUE_CONNECTIONURL`.
 
 The broker runs as a systemd unit started by cloud-init (`gce-container-declaration`/konlet is
 deprecated): it formats the data disk on first boot, mounts it at /var/lib/rabbitmq, writes the
@@ -49,11 +52,14 @@ import pulumi_random as random
 from components.base import PlatformComponent
 from components.config import DataServiceConfig, StackContext
 from components.data.connection import DataConnection, NetworkPeer
+from components.data.rabbitmq_tls import broker_tls
 from components.gcp import multi_region_of
 from components.network.gcp import HEALTH_CHECK_RANGES, IAP_RANGE, GcpNetwork
 from components.secrets.gcp import SecretAccess, SecretManagerStore, SecretManagerStoreArgs
 
-PORT = 5672
+PORT = 5671  # AMQPS only: the plain AMQP listener is off
+QUEUE_CA_ENV = "QUEUE_TLS_CA_CERT"
+TLS_SECRETS = {"RABBITMQ_TLS_CHAIN": "rabbitmq-tls-chain-version", "RABBITMQ_TLS_KEY": "rabbitmq-tls-key-version"}
 USER = "app"
 NETWORK_TAG = "rabbitmq"
 DEVICE_NAME = "rabbitmq-data"
@@ -73,7 +79,8 @@ def recovery_minutes() -> dict[str, int]:
     return {"vmOrBrokerFailure": heal, "zoneOutage": heal + 5, "regionOutage": 60}
 
 _PREPARE_SCRIPT = r"""#!/bin/bash
-# Mount the data disk (format it on first boot) and fetch the broker password from Secret Manager.
+# Mount the data disk (format it on first boot), fetch the broker password and TLS certificate
+# from Secret Manager and write the TLS-only listener config.
 set -euo pipefail
 DEV=/dev/disk/by-id/google-__DEVICE__
 MNT=/mnt/disks/rabbitmq
@@ -84,21 +91,41 @@ mkdir -p "$MNT"
 mountpoint -q "$MNT" || mount -o discard,defaults,nosuid,nodev "$DEV" "$MNT"
 chown 999:999 "$MNT"
 MD=http://metadata.google.internal/computeMetadata/v1
-SECRET=$(curl -sf -H 'Metadata-Flavor: Google' "$MD/instance/attributes/rabbitmq-secret-version")
-DATA=""
-for attempt in $(seq 1 30); do
-  TOKEN=$(curl -sf -H 'Metadata-Flavor: Google' "$MD/instance/service-accounts/default/token" \
-    | tr -d '\n ' | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p') || true
-  DATA=$(curl -sf -H "Authorization: Bearer $TOKEN" "https://secretmanager.googleapis.com/v1/$SECRET:access" \
-    | tr -d '\n ' | sed -n 's/.*"data":"\([^"]*\)".*/\1/p') || true
-  [ -n "$DATA" ] && break
-  sleep 10
-done
-[ -n "$DATA" ] || { echo "cannot read $SECRET" >&2; exit 1; }
+# fetch <metadata attribute naming a secret version>: print the secret's payload
+fetch() {
+  local version data=""
+  version=$(curl -sf -H 'Metadata-Flavor: Google' "$MD/instance/attributes/$1")
+  for attempt in $(seq 1 30); do
+    TOKEN=$(curl -sf -H 'Metadata-Flavor: Google' "$MD/instance/service-accounts/default/token" \
+      | tr -d '\n ' | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p') || true
+    data=$(curl -sf -H "Authorization: Bearer $TOKEN" "https://secretmanager.googleapis.com/v1/$version:access" \
+      | tr -d '\n ' | sed -n 's/.*"data":"\([^"]*\)".*/\1/p') || true
+    [ -n "$data" ] && break
+    sleep 10
+  done
+  [ -n "$data" ] || { echo "cannot read $version" >&2; return 1; }
+  printf %s "$data" | base64 -d
+}
 install -d -m 0700 /run/rabbitmq
 umask 077
-printf 'RABBITMQ_DEFAULT_USER=%s\nRABBITMQ_DEFAULT_PASS=%s\n' "__USER__" "$(printf %s "$DATA" | base64 -d)" \
-  > /run/rabbitmq/env
+PASS=$(fetch rabbitmq-secret-version)
+printf 'RABBITMQ_DEFAULT_USER=%s\nRABBITMQ_DEFAULT_PASS=%s\n' "__USER__" "$PASS" > /run/rabbitmq/env
+install -d -m 0700 -o 999 -g 999 /run/rabbitmq/tls
+fetch rabbitmq-tls-chain-version > /run/rabbitmq/tls/server.pem
+fetch rabbitmq-tls-key-version > /run/rabbitmq/tls/server.key
+chown 999:999 /run/rabbitmq/tls/server.pem /run/rabbitmq/tls/server.key
+chmod 0400 /run/rabbitmq/tls/server.pem /run/rabbitmq/tls/server.key
+cat > /run/rabbitmq/tls.conf <<'CONF'
+listeners.tcp = none
+listeners.ssl.default = __PORT__
+ssl_options.certfile = /etc/rabbitmq/tls/server.pem
+ssl_options.keyfile = /etc/rabbitmq/tls/server.key
+ssl_options.verify = verify_none
+ssl_options.fail_if_no_peer_cert = false
+ssl_options.versions.1 = tlsv1.3
+ssl_options.versions.2 = tlsv1.2
+CONF
+chmod 0444 /run/rabbitmq/tls.conf
 """
 
 _CLOUD_CONFIG = """#cloud-config
@@ -121,7 +148,9 @@ __SCRIPT__
     ExecStartPre=/bin/bash /etc/rabbitmq-prepare.sh
     ExecStartPre=-/usr/bin/docker rm -f rabbitmq
     ExecStart=/usr/bin/docker run --rm --name rabbitmq --hostname rabbitmq --env-file /run/rabbitmq/env \
-      --ulimit nofile=65536:65536 -p __PORT__:5672 -v /mnt/disks/rabbitmq:/var/lib/rabbitmq __IMAGE__
+      --ulimit nofile=65536:65536 -p __PORT__:__PORT__ -v /mnt/disks/rabbitmq:/var/lib/rabbitmq \
+      -v /run/rabbitmq/tls:/etc/rabbitmq/tls:ro -v /run/rabbitmq/tls.conf:/etc/rabbitmq/conf.d/90-tls.conf:ro \
+      __IMAGE__
     ExecStop=/usr/bin/docker stop rabbitmq
     Restart=always
     RestartSec=10
@@ -153,7 +182,7 @@ def snapshot_schedule(rpo_minutes: int) -> gcp.compute.ResourcePolicySnapshotSch
 
 def cloud_config(image: str) -> str:
     """The cloud-init document that prepares the disk and runs the broker."""
-    script = _PREPARE_SCRIPT.replace("__DEVICE__", DEVICE_NAME).replace("__USER__", USER)
+    script = _PREPARE_SCRIPT.replace("__DEVICE__", DEVICE_NAME).replace("__USER__", USER).replace("__PORT__", str(PORT))
     indented = "\n".join(("    " + line) if line else "" for line in script.splitlines())
     return (
         _CLOUD_CONFIG.replace("__SCRIPT__", indented).replace("__IMAGE__", image).replace("__PORT__", str(PORT))
@@ -196,20 +225,25 @@ class RabbitMqVm(PlatformComponent):
             opts=self.child_opts(stateful=True),
         )
         self.password = pulumi.Output.secret(password.result)
+        # A fixed host of the subnet (the 10th), reserved so the URL never changes.
+        ip = str(ipaddress.ip_network(subnet_cidr)[10])
+        self.tls = broker_tls(self, ip, f"{prefix}-rabbitmq.internal")
+        vm_secrets = {
+            "RABBITMQ_PASSWORD": self.password,
+            "RABBITMQ_TLS_CHAIN": self.tls.server_chain,
+            "RABBITMQ_TLS_KEY": self.tls.server_key,
+        }
         self.credentials = SecretManagerStore(
             self.child_name("credentials"),
             SecretManagerStoreArgs(
                 context=self.context,
                 project=args.project,
-                values={"RABBITMQ_PASSWORD": self.password},
-                access=[SecretAccess(key="vm", member=args.service_account_member, secrets=["RABBITMQ_PASSWORD"])],
+                values=vm_secrets,
+                access=[SecretAccess(key="vm", member=args.service_account_member, secrets=sorted(vm_secrets))],
                 depends_on=args.depends_on,
             ),
             opts=self.child_opts(),
         )
-
-        # A fixed host of the subnet (the 10th), reserved so the URL never changes.
-        ip = str(ipaddress.ip_network(subnet_cidr)[10])
         self.address = gcp.compute.Address(
             self.child_name("ip"),
             gcp.compute.AddressArgs(
@@ -274,6 +308,7 @@ class RabbitMqVm(PlatformComponent):
         metadata = {
             "user-data": cloud_config(image),
             "rabbitmq-secret-version": self.credentials.versions["RABBITMQ_PASSWORD"].name,
+            **{attribute: self.credentials.versions[env].name for env, attribute in TLS_SECRETS.items()},
             "google-logging-enabled": "true",
             "google-monitoring-enabled": "true",
             "enable-oslogin": "TRUE",
@@ -316,12 +351,13 @@ class RabbitMqVm(PlatformComponent):
             gcp.compute.HealthCheckArgs(
                 project=args.project,
                 name=f"{prefix}-rabbitmq",
-                description="RabbitMQ accepts AMQP connections",
+                description="RabbitMQ accepts AMQPS connections",
                 check_interval_sec=HEALTH_INTERVAL_SECONDS,
                 timeout_sec=5,
                 healthy_threshold=2,
                 unhealthy_threshold=HEALTH_FAILURES,
-                tcp_health_check=gcp.compute.HealthCheckTcpHealthCheckArgs(port=PORT),
+                # a TLS handshake, not just a TCP connect: the broker's listener is up and serving TLS
+                ssl_health_check=gcp.compute.HealthCheckSslHealthCheckArgs(port=PORT),
                 log_config=gcp.compute.HealthCheckLogConfigArgs(enable=True),
             ),
             opts=self.child_opts(depends_on=args.depends_on),
@@ -399,7 +435,7 @@ class RabbitMqVm(PlatformComponent):
             ports=(str(PORT),),
             source_ranges=HEALTH_CHECK_RANGES,
             target_tags=(NETWORK_TAG,),
-            description="Google health checkers probe AMQP for the group's auto-healing",
+            description="Google health checkers probe AMQPS (TCP) for the group's auto-healing",
             opts=self.child_opts(),
         )
 
@@ -409,7 +445,7 @@ class RabbitMqVm(PlatformComponent):
             ports=(str(PORT),),
             source_ranges=tuple(args.client_ranges),
             target_tags=(NETWORK_TAG,),
-            description="AMQP from the subnets that run the platform's services",
+            description="AMQPS from the subnets that run the platform's services",
             opts=self.child_opts(),
         )
         if args.allow_iap_ssh:
@@ -423,14 +459,16 @@ class RabbitMqVm(PlatformComponent):
                 opts=self.child_opts(),
             )
 
-        url = self.password.apply(lambda pw: f"amqp://{USER}:{pw}@{ip}:{PORT}/%2F")
+        url = self.password.apply(lambda pw: f"amqps://{USER}:{pw}@{ip}:{PORT}/%2F")
         self.connection = DataConnection(
             service="rabbitmq",
             host=self.address.address,
             port=PORT,
             url=pulumi.Output.secret(url),
-            tls=False,
+            tls=True,
             peer=NetworkPeer(cidr=f"{ip}/32"),
+            # the broker's certificate comes from the stack's own CA, which clients must trust
+            extra_secrets={QUEUE_CA_ENV: self.tls.ca_certificate},
         )
         self.register_outputs({"instance": self.instance_name, "group": self.group.name, "address": ip,
                                "disk": self.disk.name})

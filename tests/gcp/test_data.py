@@ -307,7 +307,7 @@ def test_rabbitmq_is_a_self_healing_group_of_one_on_a_regional_disk(rabbitmq):
     assert update["maxSurgeFixed"] == 0
     assert group["versions"][0]["instanceTemplate"].startswith("https://") or group["versions"][0]["instanceTemplate"]
     check = run.one("gcp:compute/healthCheck:HealthCheck").inputs
-    assert check["tcpHealthCheck"]["port"] == 5672 and check["unhealthyThreshold"] == 3
+    assert check["sslHealthCheck"]["port"] == 5671 and check["unhealthyThreshold"] == 3
     state = run.one(PER_INSTANCE).inputs["preservedState"]
     assert state["disks"][0]["deviceName"] == "rabbitmq-data" and state["disks"][0]["deleteRule"] == "NEVER"
     assert state["internalIps"][0]["autoDelete"] == "NEVER"
@@ -318,12 +318,38 @@ def test_rabbitmq_is_a_self_healing_group_of_one_on_a_regional_disk(rabbitmq):
 def test_rabbitmq_password_comes_from_secret_manager_not_metadata(rabbitmq):
     run, _, is_secret, url = rabbitmq
     vm = run.one(TEMPLATE).inputs
-    assert vm["metadata"]["rabbitmq-secret-version"].endswith("/versions/1")
+    for attribute in ("rabbitmq-secret-version", "rabbitmq-tls-chain-version", "rabbitmq-tls-key-version"):
+        assert vm["metadata"][attribute].endswith("/versions/1"), attribute
     assert "mock-random" not in str(vm) and "RABBITMQ_DEFAULT_PASS=%s" in vm["metadata"]["user-data"]
-    grant = run.one("gcp:secretmanager/secretIamMember:SecretIamMember").inputs
-    assert grant["member"].startswith("serviceAccount:aia-prod-rabbitmq@") and grant["role"].endswith("secretAccessor")
-    assert run.one("gcp:secretmanager/secretVersion:SecretVersion").inputs["secretData"] == "[secret]"
-    assert is_secret and url.startswith("amqp://app:") and url.endswith("@10.10.0.10:5672/%2F")
+    assert "PRIVATE KEY" not in str(vm)
+    grants = run.of_type("gcp:secretmanager/secretIamMember:SecretIamMember")
+    assert len(grants) == 3  # password, TLS chain, TLS key: the VM's own secrets only
+    for grant in grants:
+        assert grant.inputs["member"].startswith("serviceAccount:aia-prod-rabbitmq@")
+        assert grant.inputs["role"].endswith("secretAccessor")
+    assert {v.inputs["secretData"] for v in run.of_type("gcp:secretmanager/secretVersion:SecretVersion")} == {"[secret]"}
+    assert is_secret and url.startswith("amqps://app:") and url.endswith("@10.10.0.10:5671/%2F")
+
+
+def test_rabbitmq_serves_only_amqps_with_a_certificate_clients_verify(rabbitmq):
+    run, connection, _, _ = rabbitmq
+    assert connection.tls and connection.port == 5671
+    assert set(connection.secret_values()) == {"QUEUE_CONNECTIONURL", "QUEUE_TLS_CA_CERT"}
+    from pulumi.runtime.sync_await import _sync_await
+
+    assert _sync_await(connection.extra_secrets["QUEUE_TLS_CA_CERT"].is_secret())
+    csr = run.one("tls:index/certRequest:CertRequest").inputs
+    assert csr["ipAddresses"] == ["10.10.0.10"]  # the URL's host, so hostname verification passes
+    server = run.one("tls:index/locallySignedCert:LocallySignedCert").inputs
+    assert "server_auth" in server["allowedUses"] and server["earlyRenewalHours"] > 0
+    ca = run.one("tls:index/selfSignedCert:SelfSignedCert").inputs
+    assert ca["isCaCertificate"] is True
+    boot = yaml.safe_load(run.one(TEMPLATE).inputs["metadata"]["user-data"])
+    script = next(f["content"] for f in boot["write_files"] if f["path"] == "/etc/rabbitmq-prepare.sh")
+    assert "listeners.tcp = none" in script and "listeners.ssl.default = 5671" in script
+    assert "ssl_options.versions.1 = tlsv1.3" in script
+    unit = next(f["content"] for f in boot["write_files"] if f["path"].endswith("rabbitmq.service"))
+    assert "-p 5671:5671" in unit and "5672" not in unit
 
 
 def test_rabbitmq_data_disk_is_snapshotted_at_the_rpo_and_protected(rabbitmq):
@@ -344,7 +370,7 @@ def test_rabbitmq_firewall_admits_only_amqp_from_the_client_subnets_and_health_c
     run, _, _, _ = rabbitmq
     allow = [r.inputs for r in run.of_type("gcp:compute/firewall:Firewall") if r.inputs.get("allows")]
     assert len(allow) == 2
-    assert all(a["allows"] == [{"protocol": "tcp", "ports": ["5672"]}] and a["targetTags"] == ["rabbitmq"] for a in allow)
+    assert all(a["allows"] == [{"protocol": "tcp", "ports": ["5671"]}] and a["targetTags"] == ["rabbitmq"] for a in allow)
     assert sorted(tuple(a["sourceRanges"]) for a in allow) == [
         ("10.10.0.0/20", "10.20.0.0/20"), ("35.191.0.0/16", "130.211.0.0/22")
     ]
@@ -383,3 +409,18 @@ def test_every_vm_of_a_gcp_stack_heals_itself_rolls_on_change_and_keeps_data_in_
         sources = {d["source"] for d in config.inputs["preservedState"]["disks"]}
         regional = {r.urn.split("::")[-1] + "-id" for r in resources if r.type == "gcp:compute/regionDisk:RegionDisk"}
         assert sources <= regional, (config.name, sources)
+
+
+# Ports of protocols that carry credentials or data in clear text.
+CLEAR_TEXT_PORTS = {"5672": "AMQP", "6379": "Redis", "5432": "PostgreSQL without TLS", "27017": "MongoDB", "80": "HTTP"}
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod", "prod-gke"])
+def test_no_firewall_of_a_gcp_stack_opens_a_clear_text_data_port(stack):
+    """Seeds 001/003: encryption in transit everywhere. The VPC's allow rules open TLS ports only."""
+    from tests.helpers import plan_of
+
+    for rule in (r for r in plan_of(stack).capture.resources if r.type == "gcp:compute/firewall:Firewall"):
+        for allow in rule.inputs.get("allows", []):
+            opened = set(allow.get("ports", [])) & set(CLEAR_TEXT_PORTS)
+            assert not opened, f"{rule.name} opens {[CLEAR_TEXT_PORTS[p] for p in opened]}"

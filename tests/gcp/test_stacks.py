@@ -129,6 +129,7 @@ def test_cloud_run_reads_every_secret_through_secret_manager():
         api = next(w for w in workloads if w.inputs["name"].endswith("-api"))
         names = {e["name"] for e in api.inputs["template"]["containers"][0]["envs"]}
         assert {"DATABASE_URL", "REDIS_URL", "MONGODB_CONNECTION_URI", "QUEUE_CONNECTIONURL", "OPENAI_API_KEY"} <= names
+        assert "QUEUE_TLS_CA_CERT" in names  # AMQPS: clients verify the broker against the stack's CA
 
 
 def test_each_service_account_reads_only_the_secrets_its_service_uses():
@@ -139,7 +140,8 @@ def test_each_service_account_reads_only_the_secrets_its_service_uses():
         grants.setdefault(who, set()).add(g.inputs["secretId"].removeprefix("aia-prod-"))
     assert grants["frontend"] == {"session-secret", "redis-url", "redis-tls-ca-cert"}
     assert grants["mcp"] == {"openai-api-key", "database-url", "redis-url", "redis-tls-ca-cert"}
-    assert grants["rabbitmq"] == {"rabbitmq-password"}
+    # the broker VM: its password and its TLS chain and key
+    assert grants["rabbitmq"] == {"rabbitmq-password", "rabbitmq-tls-chain", "rabbitmq-tls-key"}
     assert "openai-api-key" not in grants["frontend"]
     # nobody holds a project-wide secret role
     roles = {r.inputs["role"] for r in _of(plan, "gcp:projects/iAMMember:IAMMember")}
@@ -158,7 +160,7 @@ def test_ingress_is_limited_to_the_load_balancer_and_the_vpc():
     assert invokers == {"aia-prod-frontend", "aia-prod-api", "aia-prod-worker"}
     firewall = [r.inputs for r in _of(plan, "gcp:compute/firewall:Firewall") if r.inputs.get("allows")]
     # AMQP from the service subnets, and from Google's health checkers for the broker's auto-healing
-    assert [f["allows"][0]["ports"] for f in firewall] == [["5672"], ["5672"]]
+    assert [f["allows"][0]["ports"] for f in firewall] == [["5671"], ["5671"]]
     assert sorted(tuple(f["sourceRanges"]) for f in firewall) == [
         ("10.10.0.0/20", "10.20.0.0/20"), ("35.191.0.0/16", "130.211.0.0/22")
     ]
