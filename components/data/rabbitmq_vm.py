@@ -314,6 +314,57 @@ class RabbitMqVm(PlatformComponent):
             "enable-oslogin": "TRUE",
             "block-project-ssh-keys": "TRUE",
         }
+        self._self_healing_vm(args, zones, metadata)
+        args.network.allow_ingress(
+            self.child_name("allow-health-checks"),
+            "rabbitmq-health-checks",
+            ports=(str(PORT),),
+            source_ranges=HEALTH_CHECK_RANGES,
+            target_tags=(NETWORK_TAG,),
+            description="Google health checkers probe AMQPS (TCP) for the group's auto-healing",
+            opts=self.child_opts(),
+        )
+
+        args.network.allow_ingress(
+            self.child_name("allow-amqp"),
+            "rabbitmq-amqp",
+            ports=(str(PORT),),
+            source_ranges=tuple(args.client_ranges),
+            target_tags=(NETWORK_TAG,),
+            description="AMQPS from the subnets that run the platform's services",
+            opts=self.child_opts(),
+        )
+        if args.allow_iap_ssh:
+            args.network.allow_ingress(
+                self.child_name("allow-iap-ssh"),
+                "rabbitmq-iap-ssh",
+                ports=("22",),
+                source_ranges=(IAP_RANGE,),
+                target_tags=(NETWORK_TAG,),
+                description="break-glass SSH through Identity-Aware Proxy (IAM-checked, audited)",
+                opts=self.child_opts(),
+            )
+
+        url = self.password.apply(lambda pw: f"amqps://{USER}:{pw}@{ip}:{PORT}/%2F")
+        self.connection = DataConnection(
+            service="rabbitmq",
+            host=self.address.address,
+            port=PORT,
+            url=pulumi.Output.secret(url),
+            tls=True,
+            peer=NetworkPeer(cidr=f"{ip}/32"),
+            # the broker's certificate comes from the stack's own CA, which clients must trust
+            extra_secrets={QUEUE_CA_ENV: self.tls.ca_certificate},
+        )
+        self.register_outputs({"instance": self.instance_name, "group": self.group.name, "address": ip,
+                               "disk": self.disk.name})
+
+    def _self_healing_vm(self, args: RabbitMqVmArgs, zones: list[str], metadata: dict[str, pulumi.Input[str]]) -> None:
+        """The instance template, health check, stateful regional group of one and the per-instance
+        config that keeps the VM's name, disk and IP (see the module doc)."""
+        cfg = self.config
+        s = args.settings
+        prefix = self.context.prefix
         # Immutable: every change (image, machine type, cloud-init) is a new template, which the
         # group rolls out at once by recreating the VM on the same disk and IP.
         self.template = gcp.compute.InstanceTemplate(
@@ -429,46 +480,3 @@ class RabbitMqVm(PlatformComponent):
             ),
             opts=self.child_opts(),
         )
-        args.network.allow_ingress(
-            self.child_name("allow-health-checks"),
-            "rabbitmq-health-checks",
-            ports=(str(PORT),),
-            source_ranges=HEALTH_CHECK_RANGES,
-            target_tags=(NETWORK_TAG,),
-            description="Google health checkers probe AMQPS (TCP) for the group's auto-healing",
-            opts=self.child_opts(),
-        )
-
-        args.network.allow_ingress(
-            self.child_name("allow-amqp"),
-            "rabbitmq-amqp",
-            ports=(str(PORT),),
-            source_ranges=tuple(args.client_ranges),
-            target_tags=(NETWORK_TAG,),
-            description="AMQPS from the subnets that run the platform's services",
-            opts=self.child_opts(),
-        )
-        if args.allow_iap_ssh:
-            args.network.allow_ingress(
-                self.child_name("allow-iap-ssh"),
-                "rabbitmq-iap-ssh",
-                ports=("22",),
-                source_ranges=(IAP_RANGE,),
-                target_tags=(NETWORK_TAG,),
-                description="break-glass SSH through Identity-Aware Proxy (IAM-checked, audited)",
-                opts=self.child_opts(),
-            )
-
-        url = self.password.apply(lambda pw: f"amqps://{USER}:{pw}@{ip}:{PORT}/%2F")
-        self.connection = DataConnection(
-            service="rabbitmq",
-            host=self.address.address,
-            port=PORT,
-            url=pulumi.Output.secret(url),
-            tls=True,
-            peer=NetworkPeer(cidr=f"{ip}/32"),
-            # the broker's certificate comes from the stack's own CA, which clients must trust
-            extra_secrets={QUEUE_CA_ENV: self.tls.ca_certificate},
-        )
-        self.register_outputs({"instance": self.instance_name, "group": self.group.name, "address": ip,
-                               "disk": self.disk.name})

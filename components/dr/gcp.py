@@ -57,6 +57,7 @@ import pulumi_gcp as gcp
 from components.base import PlatformComponent
 from components.config import StackConfig, StackContext
 from components.data.gcp_placement import export_schedule
+from components.dr.gcp_export_workflow import FIRESTORE_EXPORT_PERMISSIONS, backup_workflow_source
 
 SOFT_DELETE_SECONDS = 7 * 86400
 ACCESS_LOG_DAYS = 365
@@ -141,23 +142,36 @@ class GcpBackupBucket(PlatformComponent):
                 retention_period=self.config.dr.retention.daily_days * 86400, is_locked=False
             )
         )
-        self.log_bucket = gcp.storage.Bucket(
-            self.child_name("access-logs"),
-            gcp.storage.BucketArgs(
-                project=args.project,
-                name=self.log_bucket_name,
-                location=args.location,
-                storage_class="STANDARD",
-                uniform_bucket_level_access=True,
-                public_access_prevention="enforced",
-                soft_delete_policy=gcp.storage.BucketSoftDeletePolicyArgs(retention_duration_seconds=SOFT_DELETE_SECONDS),
-                # the access logs are an audit trail: retained like the daily tier, then kept a year
-                retention_policy=retention,
-                lifecycle_rules=[Rule(action=Action(type="Delete"), condition=Condition(age=ACCESS_LOG_DAYS))],
-                force_destroy=args.teardown,
-                labels=self.labels,
-            ),
-            opts=self.child_opts(stateful=True, depends_on=depends),
+        def private_bucket(key: str, bucket: str, lifecycle: list, depends_on, **own: Any) -> gcp.storage.Bucket:
+            """A bucket of this component: private, uniform access, soft delete, the retention policy
+            (none in teardown), force-destroyable only in teardown."""
+            return gcp.storage.Bucket(
+                self.child_name(key),
+                gcp.storage.BucketArgs(
+                    project=args.project,
+                    name=bucket,
+                    location=args.location,
+                    storage_class="STANDARD",
+                    uniform_bucket_level_access=True,
+                    public_access_prevention="enforced",
+                    soft_delete_policy=gcp.storage.BucketSoftDeletePolicyArgs(
+                        retention_duration_seconds=SOFT_DELETE_SECONDS
+                    ),
+                    retention_policy=retention,
+                    lifecycle_rules=lifecycle,
+                    force_destroy=args.teardown,
+                    labels=self.labels,
+                    **own,
+                ),
+                opts=self.child_opts(stateful=True, depends_on=depends_on),
+            )
+
+        # the access logs are an audit trail: retained like the daily tier, then kept a year
+        self.log_bucket = private_bucket(
+            "access-logs",
+            self.log_bucket_name,
+            [Rule(action=Action(type="Delete"), condition=Condition(age=ACCESS_LOG_DAYS))],
+            depends,
         )
         log_writer = gcp.storage.BucketIAMMember(
             self.child_name("access-logs-writer"),
@@ -166,24 +180,13 @@ class GcpBackupBucket(PlatformComponent):
             ),
             opts=self.child_opts(),
         )
-        self.bucket = gcp.storage.Bucket(
-            self.child_name("bucket"),
-            gcp.storage.BucketArgs(
-                project=args.project,
-                name=args.name,
-                location=args.location,
-                storage_class="STANDARD",
-                uniform_bucket_level_access=True,
-                public_access_prevention="enforced",
-                soft_delete_policy=gcp.storage.BucketSoftDeletePolicyArgs(retention_duration_seconds=SOFT_DELETE_SECONDS),
-                retention_policy=retention,
-                lifecycle_rules=rules,
-                logging=gcp.storage.BucketLoggingArgs(log_bucket=self.log_bucket.name, log_object_prefix=args.name),
-                force_destroy=args.teardown,
-                labels=self.labels,
-            ),
-            # the log bucket must accept Cloud Storage's log writer before logs are delivered
-            opts=self.child_opts(stateful=True, depends_on=[*(depends or []), log_writer]),
+        # the log bucket must accept Cloud Storage's log writer before logs are delivered
+        self.bucket = private_bucket(
+            "bucket",
+            args.name,
+            rules,
+            [*(depends or []), log_writer],
+            logging=gcp.storage.BucketLoggingArgs(log_bucket=self.log_bucket.name, log_object_prefix=args.name),
         )
         for writer in args.writers:
             gcp.storage.BucketIAMMember(
@@ -194,137 +197,6 @@ class GcpBackupBucket(PlatformComponent):
         self.register_outputs(
             {"bucket": args.name, "logBucket": self.log_bucket_name, "location": args.location, "tiers": self.tiers}
         )
-
-
-_WORKFLOW = """
-main:
-  steps:
-    - init:
-        assign:
-          - project: ${sys.get_env("GOOGLE_CLOUD_PROJECT_ID")}
-          - bucket: "__BUCKET__"
-          - now: ${sys.now()}
-          - day: ${text.substring(time.format(now), 0, 10)}
-          # run-unique object names: the retention policy refuses to overwrite an earlier run's export
-          - run: ${day + "-" + sys.get_env("GOOGLE_CLOUD_WORKFLOW_EXECUTION_ID")}
-          - tiers: ["daily"]
-    - weekly:
-        switch:
-          - condition: ${int(now / 86400 + 4) % 7 == 0}
-            steps:
-              - add_weekly:
-                  assign:
-                    - tiers: ${list.concat(tiers, "weekly")}
-    - monthly:
-        switch:
-          - condition: ${text.substring(day, 8, 10) == "01"}
-            steps:
-              - add_monthly:
-                  assign:
-                    - tiers: ${list.concat(tiers, "monthly")}
-    - yearly:
-        switch:
-          - condition: ${text.substring(day, 5, 10) == "01-01"}
-            steps:
-              - add_yearly:
-                  assign:
-                    - tiers: ${list.concat(tiers, "yearly")}
-__POSTGRES____FIRESTORE__    - done:
-        return: ${tiers}
-__BUSY__"""
-
-_POSTGRES = """    - export_postgres:
-        # Cloud SQL runs one admin operation at a time: retry while a backup, maintenance or another
-        # operation holds the instance (HTTP 409 operationInProgress). `offload`: serverless export,
-        # which reads from a temporary instance instead of loading the primary.
-        try:
-          call: googleapis.sqladmin.v1.instances.export
-          args:
-            project: ${project}
-            instance: "__INSTANCE__"
-            body:
-              exportContext:
-                fileType: SQL
-                databases: ["__DATABASE__"]
-                offload: true
-                uri: ${"gs://" + bucket + "/daily/postgres/" + run + ".sql.gz"}
-        retry:
-          predicate: ${cloud_sql_busy}
-          max_retries: __RETRIES__
-          backoff:
-            initial_delay: 60
-            max_delay: 900
-            multiplier: 2
-    - copy_postgres:
-        for:
-          value: tier
-          in: ${tiers}
-          steps:
-            - copy:
-                switch:
-                  - condition: ${tier != "daily"}
-                    steps:
-                      - copy_object:
-                          call: googleapis.storage.v1.objects.copy
-                          args:
-                            sourceBucket: ${bucket}
-                            sourceObject: ${text.url_encode("daily/postgres/" + run + ".sql.gz")}
-                            destinationBucket: ${bucket}
-                            destinationObject: ${text.url_encode(tier + "/postgres/" + run + ".sql.gz")}
-                            ifGenerationMatch: 0
-"""
-
-# HTTP 409 from the Cloud SQL Admin API: another operation (backup, maintenance, export) is running.
-_BUSY = """cloud_sql_busy:
-  params: [e]
-  steps:
-    - check:
-        switch:
-          - condition: ${"code" in e and e.code == 409}
-            return: true
-          - condition: ${text.match_regex(json.encode_to_string(e), "operationInProgress")}
-            return: true
-    - other:
-        return: false
-"""
-# How often the export retries a busy instance (backoff 1, 2, 4, 8, 15, 15 ... min: about 2 h).
-EXPORT_RETRIES = 10
-
-_FIRESTORE = """    - export_firestore:
-        for:
-          value: tier
-          in: ${tiers}
-          steps:
-            - export:
-                call: googleapis.firestore.v1.projects.databases.exportDocuments
-                args:
-                  name: ${"projects/" + project + "/databases/__FS_DATABASE__"}
-                  body:
-                    outputUriPrefix: ${"gs://" + bucket + "/" + tier + "/firestore/" + run}
-"""
-
-
-# Start a Firestore export and follow its long-running operation; nothing that imports or writes.
-FIRESTORE_EXPORT_PERMISSIONS = (
-    "datastore.databases.export",
-    "datastore.databases.getMetadata",
-    "datastore.operations.get",
-    "datastore.operations.list",
-)
-
-
-def backup_workflow_source(bucket: str, postgres: Optional[tuple[str, str]], firestore_database: Optional[str]) -> str:
-    """Workflows YAML of the daily export; `postgres` is (instance, database)."""
-    pg = (
-        _POSTGRES.replace("__INSTANCE__", postgres[0])
-        .replace("__DATABASE__", postgres[1])
-        .replace("__RETRIES__", str(EXPORT_RETRIES))
-        if postgres
-        else ""
-    )
-    fs = _FIRESTORE.replace("__FS_DATABASE__", firestore_database) if firestore_database else ""
-    source = _WORKFLOW.replace("__BUCKET__", bucket).replace("__POSTGRES__", pg).replace("__FIRESTORE__", fs)
-    return source.replace("__BUSY__", _BUSY if postgres else "").lstrip()
 
 
 @dataclass(frozen=True)
