@@ -310,8 +310,16 @@ class SecretsConfig(_Model):
 
 
 class RegionsConfig(_Model):
-    primary: str = Field(description="region of everything (kubernetes: informational)")
-    secondary: Optional[str] = Field(default=None, description="DR region: replicas, backup copies, standby services")
+    primary: str = Field(
+        description="region of everything (kubernetes: informational); changing this replaces every "
+        "regional data service (Cloud SQL, Memorystore, the RabbitMQ disk, RDS, ...) and its data"
+    )
+    secondary: Optional[str] = Field(
+        default=None,
+        description="DR region: replicas, backup copies, standby services; changing this replaces the "
+        "cross-region database replicas (they re-sync from the primary) and the Backup for GKE plans "
+        "stored there (with their backups)",
+    )
 
     @model_validator(mode="after")
     def _distinct(self) -> "RegionsConfig":
@@ -528,8 +536,8 @@ class GcpConfig(_Model):
     )
     deletion_protection: bool = Field(
         default=True,
-        description="provider-side deletion protection on data services (Cloud SQL, Memorystore, Firestore, "
-        "the RabbitMQ VM); prod always keeps it, set false only to tear down a non-prod stack",
+        description="provider-side deletion protection on data services (Cloud SQL, Memorystore, Firestore) "
+        "and the backup buckets' retention; prod always keeps it, set false only to tear down a non-prod stack",
     )
     allow_iap_ssh: bool = Field(
         default=False,
@@ -554,11 +562,26 @@ class GcpConfig(_Model):
     )
     firestore_location: Optional[str] = Field(
         default=None,
-        description="Firestore (MongoDB compatibility) location; default: the multi-region of the primary "
-        "region's continent (nam5/eur3) when regions.secondary is set, else regions.primary",
+        description="Firestore (MongoDB compatibility) location, pinned at creation; default: the "
+        "multi-region of regions.primary's continent (nam5/eur3) in prod, else regions.primary; "
+        "production stacks set it explicitly. Changing this replaces the Firestore database (its data)",
     )
     backup_location: Optional[str] = Field(
-        default=None, description="backup bucket location; default: the multi-region (US/EU/ASIA) of regions.primary"
+        default=None,
+        description="backup bucket location, pinned at creation; default: the multi-region (US/EU/ASIA) of "
+        "regions.primary; production stacks set it explicitly. Changing this replaces the backup bucket "
+        "(its exports)",
+    )
+    redis_tier: Optional[Literal["BASIC", "STANDARD_HA"]] = Field(
+        default=None,
+        description="Memorystore tier, pinned at creation; default: STANDARD_HA in prod, else BASIC; must agree "
+        "with data.redis.ha; production stacks set it explicitly. Changing this replaces the Memorystore "
+        "instance (cache and sessions)",
+    )
+    export_schedule: Optional[str] = Field(
+        default=None,
+        description="cron (UTC) of the nightly database export to the backup bucket; default: the first slot "
+        "an hour clear of the Cloud SQL backup window (dr.backupSchedule + 4 h) and dr.maintenanceWindow",
     )
     postgres_max_connections: int = Field(
         default=200, ge=25, le=10000, description="Cloud SQL max_connections flag; the alert fires at 80 %"
@@ -568,6 +591,13 @@ class GcpConfig(_Model):
         description="routed services whose load-balancer backend has Cloud CDN (static assets); the rest "
         "(APIs, streaming) are never cached",
     )
+
+    @field_validator("export_schedule")
+    @classmethod
+    def _export_cron(cls, v: Optional[str]) -> Optional[str]:
+        if v is not None and len(v.split()) != 5:
+            raise ValueError("must be a 5-field cron expression such as '0 7 * * *'")
+        return v
 
     @model_validator(mode="after")
     def _tls_1_3_is_restricted(self) -> "GcpConfig":
@@ -862,6 +892,16 @@ class StackConfig(_Model):
                         f"services.{name}.minReplicas: {svc.min_replicas} -- production web services "
                         "run at least 2 replicas (seed 000: 99.9 % availability)"
                     )
+        return self
+
+    @model_validator(mode="after")
+    def _gcp_placement(self) -> "StackConfig":
+        # pinned ForceNew placement and the export schedule of the GCP data services
+        from components.data.gcp_placement import placement_problems
+
+        problems = placement_problems(self)
+        if problems:
+            raise ValueError(f"GCP data placement ({len(problems)} problem(s)):\n    " + "\n    ".join(problems))
         return self
 
     # --- derived facts the components share -------------------------------------------------

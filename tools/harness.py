@@ -67,6 +67,8 @@ class Registration:
     # the provider reference ("<provider urn>::<id>", "" for the default provider); tests use it,
     # the plan's JSON contract does not carry it
     provider: str = ""
+    # the `ignore_changes` option (engine property paths); not part of the JSON contract either
+    ignore_changes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -129,6 +131,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 dependencies=sorted(set(request.dependencies)),
                 inputs=inputs,
                 provider=request.provider,
+                ignore_changes=list(request.ignoreChanges),
             )
         )
         return response

@@ -10,13 +10,22 @@ Creates:
     (`dr.retention.dailyDays`), point-in-time recovery from WAL with `transaction_log_retention_days`
     (at most 7 on the Enterprise edition), a final backup when the instance is deleted, and
     backups retained after deletion;
-  - maintenance window Sunday 02:00 UTC (seed 002), Query Insights, connection/lock logging flags
-    and an explicit `max_connections` (the monitoring alert fires at 80 % of it);
+  - maintenance window at the start of `dr.maintenanceWindow` (seed 002: Sunday 02:00 UTC), Query
+    Insights, an explicit `max_connections` (the monitoring alert fires at 80 % of it) and an audit
+    trail (`database_flags`): pgAudit (DDL and role changes; parameters never logged, they may
+    carry personal data), `log_statement=ddl`, statements slower than the environment's threshold,
+    connections with client host names, lock waits, temp files and checkpoints, warnings and up.
+    pgAudit needs `CREATE EXTENSION pgaudit;` once in the database (the migrations' job);
+  - `disk_autoresize` with `ignore_changes` on `settings.diskSize` (the SDK's advice): the disk
+    grows on its own and the config's `storageGi` is only its initial size, so an autoresize never
+    turns into a planned shrink and replacement;
   - deletion protection twice: Pulumi-side (`deletion_protection`) and API-side
     (`deletion_protection_enabled`, which also stops deletes from the console or gcloud);
 - the application database and user, with a pulumi_random password;
 - a cross-region read replica `<prefix>-postgres-<region>` in `replica_region` (prod): the DR
-  target that is promoted when the primary region is lost.
+  target that is promoted when the primary region is lost. Its logical name `postgres-replica` does
+  not follow the region (an alias keeps the old region-suffixed name), but its region and physical
+  name do: `regions.secondary` is marked "changing this replaces" the replica.
 
 Exposes `connection` (DataConnection with a `postgresql://...?sslmode=require` URL as a secret
 Output), `password` (secret), `instance`, `replica`, `instance_name` and `replica_name`.
@@ -34,6 +43,7 @@ import pulumi_random as random
 from components.base import PlatformComponent
 from components.config import DataServiceConfig, StackContext
 from components.data.connection import DataConnection, NetworkPeer
+from components.data.gcp_placement import backup_start_time, maintenance_day_hour
 
 PORT = 5432
 # Cloud SQL tier by environment when `data.postgres.tier` is not set: shared-core tiers have no SLA,
@@ -41,6 +51,31 @@ PORT = 5432
 DEFAULT_TIERS = {"dev": "db-custom-1-3840", "staging": "db-custom-1-3840", "prod": "db-custom-2-7680"}
 # Enterprise edition keeps at most 7 days of transaction logs for point-in-time recovery.
 MAX_LOG_RETENTION_DAYS = 7
+# Statements slower than this are logged (ms): the seed's p95 target (2 s) in prod, tighter before.
+SLOW_STATEMENT_MS = {"dev": 500, "staging": 500, "prod": 2000}
+# Engine paths the provider must not plan against: the disk grows by autoresize.
+IGNORED_CHANGES = ["settings.diskSize"]
+
+
+def database_flags(environment: str, max_connections: int) -> list[tuple[str, str]]:
+    """The PostgreSQL flags (names as Cloud SQL accepts them) of the primary and its replica."""
+    return [
+        ("cloudsql.enable_pgaudit", "on"),
+        ("pgaudit.log", "ddl,role"),
+        ("pgaudit.log_parameter", "off"),
+        ("pgaudit.log_relation", "on"),
+        ("log_statement", "ddl"),
+        ("log_min_duration_statement", str(SLOW_STATEMENT_MS[environment])),
+        ("log_min_messages", "warning"),
+        ("log_min_error_statement", "error"),
+        ("log_hostname", "on"),
+        ("log_checkpoints", "on"),
+        ("log_connections", "on"),
+        ("log_disconnections", "on"),
+        ("log_lock_waits", "on"),
+        ("log_temp_files", "0"),
+        ("max_connections", str(max_connections)),
+    ]
 
 
 @dataclass(frozen=True)
@@ -58,14 +93,6 @@ class CloudSqlPostgresArgs:
     deletion_protection: bool = True
     peer_cidr: Optional[str] = None  # the Private Service Access range, for firewall/network policies
     depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)  # the Cloud SQL Admin API
-
-
-def backup_start_time(cron: str) -> str:
-    """'0 2 * * *' -> '02:00' (Cloud SQL starts the backup within 4 h of it)."""
-    minute, hour = cron.split()[:2]
-    hour_i = int(hour) if hour.isdigit() else 2
-    minute_i = int(minute) if minute.isdigit() else 0
-    return f"{hour_i:02d}:{minute_i:02d}"
 
 
 class CloudSqlPostgres(PlatformComponent):
@@ -89,7 +116,8 @@ class CloudSqlPostgres(PlatformComponent):
             ssl_mode="ENCRYPTED_ONLY",
             enable_private_path_for_google_cloud_services=True,
         )
-        maintenance = gcp.sql.DatabaseInstanceSettingsMaintenanceWindowArgs(day=7, hour=2, update_track="stable")
+        day, hour = maintenance_day_hour(cfg)
+        maintenance = gcp.sql.DatabaseInstanceSettingsMaintenanceWindowArgs(day=day, hour=hour, update_track="stable")
         insights = gcp.sql.DatabaseInstanceSettingsInsightsConfigArgs(
             query_insights_enabled=True,
             query_plans_per_minute=5,
@@ -99,14 +127,7 @@ class CloudSqlPostgres(PlatformComponent):
         )
         flags = [
             gcp.sql.DatabaseInstanceSettingsDatabaseFlagArgs(name=flag, value=value)
-            for flag, value in (
-                ("log_checkpoints", "on"),
-                ("log_connections", "on"),
-                ("log_disconnections", "on"),
-                ("log_lock_waits", "on"),
-                ("log_temp_files", "0"),
-                ("max_connections", str(args.max_connections)),
-            )
+            for flag, value in database_flags(cfg.environment, args.max_connections)
         ]
 
         def instance_settings(**own: Any) -> gcp.sql.DatabaseInstanceSettingsArgs:
@@ -155,7 +176,7 @@ class CloudSqlPostgres(PlatformComponent):
                     user_labels=self.labels,
                 ),
             ),
-            opts=self.child_opts(stateful=True, depends_on=depends),
+            opts=self.child_opts(stateful=True, depends_on=depends, ignore_changes=IGNORED_CHANGES),
         )
 
         self.database = gcp.sql.Database(
@@ -193,7 +214,7 @@ class CloudSqlPostgres(PlatformComponent):
         if args.replica_region:
             self.replica_name = f"{prefix}-postgres-{args.replica_region}"
             self.replica = gcp.sql.DatabaseInstance(
-                self.child_name("replica", args.replica_region),
+                self.child_name("replica"),
                 gcp.sql.DatabaseInstanceArgs(
                     project=args.project,
                     name=self.replica_name,
@@ -207,7 +228,12 @@ class CloudSqlPostgres(PlatformComponent):
                         user_labels={**self.labels, "role": "dr-replica"},
                     ),
                 ),
-                opts=self.child_opts(stateful=True),
+                opts=self.child_opts(
+                    stateful=True,
+                    ignore_changes=IGNORED_CHANGES,
+                    # the logical name used to carry the region; keep the existing replica
+                    aliases=[pulumi.Alias(name=self.child_name("replica", args.replica_region))],
+                ),
             )
 
         self.connection_name = self.instance.connection_name

@@ -1,8 +1,9 @@
 """Redis on Memorystore (`cloudrun`, `gke`).
 
 Creates one `redis.Instance` `<prefix>-redis` (stable name):
-- STANDARD_HA (a replica in another zone with automatic failover) when `settings.ha` (prod),
-  BASIC otherwise;
+- STANDARD_HA (a replica in another zone with automatic failover) or BASIC, from the pinned
+  `gcp.redisTier` (default STANDARD_HA in prod): the tier cannot change in place, so it never
+  follows `data.redis.ha` silently (`components/data/gcp_placement.py`);
 - reachable only through Private Service Access (`connect_mode=PRIVATE_SERVICE_ACCESS` on the
   stack's VPC), with AUTH on and in-transit encryption (`SERVER_AUTHENTICATION`: TLS on port
   6378, clients verify the instance's server CA, exposed as `ca_certificate`);
@@ -28,6 +29,7 @@ import pulumi_gcp as gcp
 from components.base import PlatformComponent
 from components.config import DataServiceConfig, StackContext
 from components.data.connection import DataConnection, NetworkPeer
+from components.data.gcp_placement import redis_tier
 
 REDIS_CA_ENV = "REDIS_TLS_CA_CERT"
 
@@ -72,7 +74,7 @@ class MemorystoreRedis(PlatformComponent):
                 project=args.project,
                 name=self.instance_name,
                 region=args.region,
-                tier="STANDARD_HA" if s.ha else "BASIC",
+                tier=redis_tier(self.config),
                 memory_size_gb=memory_gb,
                 redis_version=version,
                 authorized_network=args.network,

@@ -10,8 +10,10 @@ Targets (seeds 000/001/002): RPO 1 h, RTO 4 h. What gives them:
 - AWS Backup: a vault (KMS `backup` key; vault lock in prod: recovery points cannot be deleted
   early or kept beyond the limits, `aws.backupVaultLockMode` governance or compliance with a 3-day
   grace period) and a plan for RDS and DocumentDB with the seed 002 tiers from `dr.retention`:
-  daily (kept 30 days, at `dr.backupSchedule`), weekly (Sunday, 12 weeks), monthly (1st, 12
-  months), yearly (1 January, 7 years); every recovery point is copied to a vault in the secondary
+  daily (kept 30 days, at `dr.backupSchedule`, except on days that run would hit
+  `dr.maintenanceWindow`), weekly (the maintenance day, an hour after the window ends: Sunday
+  05:00, 12 weeks), monthly (1st, 12 months) and yearly (1 January, 7 years) at that same clear
+  hour, so no job starts inside the window (AWS Backup fails or skips them); every recovery point is copied to a vault in the secondary
   region with the same retention. Jobs of several tiers that fall on the same day produce one
   recovery point kept for the longest of their retentions;
 - an alarm when no backup job completed for `monitoring.thresholds.backupMaxAgeHours` (26 h) and
@@ -45,6 +47,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import PlatformComponent
+from components import schedule_windows as sw
 from components.config import StackConfig, StackContext
 from components.naming import bounded
 from components.storage.s3 import access_logs_bucket, expire_objects, log_access, private_bucket, tls_only_statement
@@ -66,15 +69,28 @@ def retention_tiers(config: StackConfig) -> list[tuple[str, str, int]]:
     """(tier, AWS Backup schedule, delete-after days) for the configured tiers (0 disables a tier)."""
     r = config.dr.retention
     minute, hour, dom, month, dow = config.dr.backup_schedule.split()
-    m = minute if minute.isdigit() else "0"
-    h = hour if hour.isdigit() else "2"
-    if dow == "*":
+    # Nothing starts inside the maintenance window (issue 11): the daily skips the days it would
+    # hit it (the weekly covers them), the longer tiers start an hour after the window ends.
+    window = sw.weekly_window("dr.maintenanceWindow", config.dr.maintenance_window)
+    clear_day, clear_hour, clear_minute = sw.clear_after(window)
+    if dow == "*" and dom == "*":
+        names = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
+        days = [
+            names[d]
+            for d in range(7)
+            if not sw.conflicts(sw.cron_schedule("daily", f"{minute} {hour} * * {names[d]}", 120), [window])
+        ]
+        dow = "?" if len(days) == 7 else ",".join(days)
+        dom = "*" if len(days) == 7 else "?"
+    elif dow == "*":
         dow = "?"
     elif dom == "*":
         dom = "?"
     tiers = [("daily", f"cron({minute} {hour} {dom} {month} {dow} *)", r.daily_days)]
+    m, h = clear_minute, clear_hour
     if r.weekly_weeks:
-        tiers.append(("weekly", f"cron({m} {h} ? * SUN *)", r.weekly_weeks * 7))
+        weekday = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")[clear_day]
+        tiers.append(("weekly", f"cron({m} {h} ? * {weekday} *)", r.weekly_weeks * 7))
     if r.monthly_months:
         tiers.append(("monthly", f"cron({m} {h} 1 * ? *)", round(r.monthly_months * 365 / 12)))
     if r.yearly_years:

@@ -3,9 +3,17 @@
 `GcpBackupBucket` creates the long-term backup bucket:
 - multi-region (US/EU/ASIA of the primary region, or `gcp.backupLocation`): it survives the loss
   of any one region;
-- versioning, uniform bucket-level access, public access prevention enforced, a 7-day soft delete,
-  and a retention policy of `dr.retention.dailyDays` (nothing can be deleted or overwritten before
-  the shortest tier expires; left unlocked so it can still be changed, lock it once validated);
+- uniform bucket-level access, public access prevention enforced, a 7-day soft delete, and a
+  retention policy of `dr.retention.dailyDays` (nothing can be deleted or overwritten before the
+  shortest tier expires; left unlocked so it can still be changed, lock it once validated). No
+  Object Versioning: Cloud Storage refuses a retention policy on a versioned bucket, and the
+  retention policy already blocks deletes and overwrites. Every export therefore writes a new,
+  run-unique object name (`<date>-<execution id>`), so a same-day re-run never hits a retained
+  object;
+- access logging (Cloud Storage usage and storage logs) into a private `<bucket>-logs`-style log
+  bucket kept `ACCESS_LOG_DAYS` days, which only Cloud Storage's log writer may write to;
+- teardown (`teardown=True`: a non-prod stack with `gcp.deletionProtection: false`): no retention
+  policy and `force_destroy`, so `pulumi destroy` can empty and delete both buckets;
 - the seed 002 retention tiers as lifecycle rules by object prefix:
 
   | prefix     | written                   | storage class        | deleted after             |
@@ -15,15 +23,21 @@
   | `monthly/` | 1st of month              | COLDLINE after 30 d  | `monthlyMonths` (12 m)    |
   | `yearly/`  | 1 January                 | ARCHIVE after 30 d   | `yearlyYears` (7 y)       |
 
-  noncurrent (overwritten or deleted) versions are removed 7 days later;
 - bucket-level IAM for the writers passed in (and nothing else).
 
 `ScheduledBackupExports` fills it: a Cloud Workflows workflow, started by Cloud Scheduler on
-`dr.backupSchedule`, exports the PostgreSQL database (Cloud SQL export, gzip SQL) to
-`daily/postgres/<date>.sql.gz` and copies it to the weekly/monthly/yearly prefixes on the days
-those tiers are due, and exports Firestore to `<tier>/firestore/<date>` for every due tier. Its
+`export_schedule` (outside Cloud SQL's backup and maintenance windows, see
+`components/schedule_windows.py`), exports the PostgreSQL database (serverless Cloud SQL export,
+gzip SQL, retried while the instance is busy with another operation) to
+`daily/postgres/<date>-<execution id>.sql.gz` and copies it (never over an existing object) to the
+weekly/monthly/yearly prefixes on the days those tiers are due, and exports Firestore to
+`<tier>/firestore/<date>-<execution id>` for every due tier. Its
 `freshness_query` (PromQL) returns a series when no run succeeded in `backupMaxAgeHours`, which
 the monitoring layer alerts on.
+
+With a Firestore database, the workflow's service account gets a project custom role with the
+export permissions only (`FIRESTORE_EXPORT_PERMISSIONS`): `roles/datastore.importExportAdmin` would
+also let it import an export over the production database.
 
 `failover_report(...)` computes the DR stack outputs: the RPO/RTO the configured replicas and
 backups achieve per data service, and the failover runbook (what to promote, what to switch).
@@ -33,6 +47,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
 
@@ -41,9 +56,13 @@ import pulumi_gcp as gcp
 
 from components.base import PlatformComponent
 from components.config import StackConfig, StackContext
+from components.data.gcp_placement import export_schedule
+from components.dr.gcp_export_workflow import FIRESTORE_EXPORT_PERMISSIONS, backup_workflow_source
 
 SOFT_DELETE_SECONDS = 7 * 86400
-NONCURRENT_DAYS = 7
+ACCESS_LOG_DAYS = 365
+# Cloud Storage writes usage/storage logs as this group (https://cloud.google.com/storage/docs/access-logs)
+STORAGE_LOG_WRITER = "group:cloud-storage-analytics@google.com"
 
 
 @dataclass(frozen=True)
@@ -62,7 +81,21 @@ class GcpBackupBucketArgs:
     name: str  # globally unique and stable, e.g. <project>-<stack>-backups
     location: str  # US, EU, ASIA or a dual-region
     writers: Sequence[BucketWriter] = ()
+    # a non-prod stack being torn down: no retention policy, force_destroy (see the module doc)
+    teardown: bool = False
     depends_on: Sequence[pulumi.Resource] = ()  # the Cloud Storage API
+
+
+def log_bucket_name(bucket: str) -> str:
+    """The access-log bucket of `bucket`: `<bucket>-logs`, shortened with a hash to stay within
+    Cloud Storage's 63 characters."""
+    import hashlib
+
+    name = f"{bucket}-logs"
+    if len(name) <= 63:
+        return name
+    digest = hashlib.sha256(bucket.encode()).hexdigest()[:6]
+    return f"{bucket[: 63 - len('-logs') - 7].rstrip('-')}-{digest}-logs"
 
 
 def tier_rules(config: StackConfig) -> list[tuple[str, Optional[tuple[int, str]], int]]:
@@ -79,7 +112,7 @@ def tier_rules(config: StackConfig) -> list[tuple[str, Optional[tuple[int, str]]
 
 
 class GcpBackupBucket(PlatformComponent):
-    """Multi-region, versioned, private, retention-locked-ready bucket with the seed's tiers."""
+    """Multi-region, private, retention-locked-ready bucket with the seed's tiers and access logs."""
 
     TYPE = "aiplatform:dr:GcpBackupBucket"
 
@@ -98,33 +131,62 @@ class GcpBackupBucket(PlatformComponent):
                     )
                 )
             rules.append(Rule(action=Action(type="Delete"), condition=Condition(age=delete_after, matches_prefixes=[prefix])))
-        rules.append(
-            Rule(
-                action=Action(type="Delete"),
-                condition=Condition(days_since_noncurrent_time=NONCURRENT_DAYS, with_state="ARCHIVED"),
-            )
-        )
         self.tiers = [prefix for prefix, _, _ in tier_rules(self.config)]
         self.bucket_name = args.name
-        self.bucket = gcp.storage.Bucket(
-            self.child_name("bucket"),
-            gcp.storage.BucketArgs(
-                project=args.project,
-                name=args.name,
-                location=args.location,
-                storage_class="STANDARD",
-                uniform_bucket_level_access=True,
-                public_access_prevention="enforced",
-                versioning=gcp.storage.BucketVersioningArgs(enabled=True),
-                soft_delete_policy=gcp.storage.BucketSoftDeletePolicyArgs(retention_duration_seconds=SOFT_DELETE_SECONDS),
-                retention_policy=gcp.storage.BucketRetentionPolicyArgs(
-                    retention_period=self.config.dr.retention.daily_days * 86400, is_locked=False
+        self.log_bucket_name = log_bucket_name(args.name)
+        depends = list(args.depends_on) or None
+        retention = (
+            None
+            if args.teardown
+            else gcp.storage.BucketRetentionPolicyArgs(
+                retention_period=self.config.dr.retention.daily_days * 86400, is_locked=False
+            )
+        )
+        def private_bucket(key: str, bucket: str, lifecycle: list, depends_on, **own: Any) -> gcp.storage.Bucket:
+            """A bucket of this component: private, uniform access, soft delete, the retention policy
+            (none in teardown), force-destroyable only in teardown."""
+            return gcp.storage.Bucket(
+                self.child_name(key),
+                gcp.storage.BucketArgs(
+                    project=args.project,
+                    name=bucket,
+                    location=args.location,
+                    storage_class="STANDARD",
+                    uniform_bucket_level_access=True,
+                    public_access_prevention="enforced",
+                    soft_delete_policy=gcp.storage.BucketSoftDeletePolicyArgs(
+                        retention_duration_seconds=SOFT_DELETE_SECONDS
+                    ),
+                    retention_policy=retention,
+                    lifecycle_rules=lifecycle,
+                    force_destroy=args.teardown,
+                    labels=self.labels,
+                    **own,
                 ),
-                lifecycle_rules=rules,
-                force_destroy=False,
-                labels=self.labels,
+                opts=self.child_opts(stateful=True, depends_on=depends_on),
+            )
+
+        # the access logs are an audit trail: retained like the daily tier, then kept a year
+        self.log_bucket = private_bucket(
+            "access-logs",
+            self.log_bucket_name,
+            [Rule(action=Action(type="Delete"), condition=Condition(age=ACCESS_LOG_DAYS))],
+            depends,
+        )
+        log_writer = gcp.storage.BucketIAMMember(
+            self.child_name("access-logs-writer"),
+            gcp.storage.BucketIAMMemberArgs(
+                bucket=self.log_bucket.name, role="roles/storage.objectCreator", member=STORAGE_LOG_WRITER
             ),
-            opts=self.child_opts(stateful=True, depends_on=list(args.depends_on) or None),
+            opts=self.child_opts(),
+        )
+        # the log bucket must accept Cloud Storage's log writer before logs are delivered
+        self.bucket = private_bucket(
+            "bucket",
+            args.name,
+            rules,
+            [*(depends or []), log_writer],
+            logging=gcp.storage.BucketLoggingArgs(log_bucket=self.log_bucket.name, log_object_prefix=args.name),
         )
         for writer in args.writers:
             gcp.storage.BucketIAMMember(
@@ -132,93 +194,9 @@ class GcpBackupBucket(PlatformComponent):
                 gcp.storage.BucketIAMMemberArgs(bucket=self.bucket.name, role=writer.role, member=writer.member),
                 opts=self.child_opts(),
             )
-        self.register_outputs({"bucket": args.name, "location": args.location, "tiers": self.tiers})
-
-
-_WORKFLOW = """
-main:
-  steps:
-    - init:
-        assign:
-          - project: ${sys.get_env("GOOGLE_CLOUD_PROJECT_ID")}
-          - bucket: "__BUCKET__"
-          - now: ${sys.now()}
-          - day: ${text.substring(time.format(now), 0, 10)}
-          - tiers: ["daily"]
-    - weekly:
-        switch:
-          - condition: ${int(now / 86400 + 4) % 7 == 0}
-            steps:
-              - add_weekly:
-                  assign:
-                    - tiers: ${list.concat(tiers, "weekly")}
-    - monthly:
-        switch:
-          - condition: ${text.substring(day, 8, 10) == "01"}
-            steps:
-              - add_monthly:
-                  assign:
-                    - tiers: ${list.concat(tiers, "monthly")}
-    - yearly:
-        switch:
-          - condition: ${text.substring(day, 5, 10) == "01-01"}
-            steps:
-              - add_yearly:
-                  assign:
-                    - tiers: ${list.concat(tiers, "yearly")}
-__POSTGRES____FIRESTORE__    - done:
-        return: ${tiers}
-"""
-
-_POSTGRES = """    - export_postgres:
-        call: googleapis.sqladmin.v1.instances.export
-        args:
-          project: ${project}
-          instance: "__INSTANCE__"
-          body:
-            exportContext:
-              fileType: SQL
-              databases: ["__DATABASE__"]
-              uri: ${"gs://" + bucket + "/daily/postgres/" + day + ".sql.gz"}
-    - copy_postgres:
-        for:
-          value: tier
-          in: ${tiers}
-          steps:
-            - copy:
-                switch:
-                  - condition: ${tier != "daily"}
-                    steps:
-                      - copy_object:
-                          call: googleapis.storage.v1.objects.copy
-                          args:
-                            sourceBucket: ${bucket}
-                            sourceObject: ${text.url_encode("daily/postgres/" + day + ".sql.gz")}
-                            destinationBucket: ${bucket}
-                            destinationObject: ${text.url_encode(tier + "/postgres/" + day + ".sql.gz")}
-"""
-
-_FIRESTORE = """    - export_firestore:
-        for:
-          value: tier
-          in: ${tiers}
-          steps:
-            - export:
-                call: googleapis.firestore.v1.projects.databases.exportDocuments
-                args:
-                  name: ${"projects/" + project + "/databases/__FS_DATABASE__"}
-                  body:
-                    outputUriPrefix: ${"gs://" + bucket + "/" + tier + "/firestore/" + day}
-"""
-
-
-def backup_workflow_source(bucket: str, postgres: Optional[tuple[str, str]], firestore_database: Optional[str]) -> str:
-    """Workflows YAML of the daily export; `postgres` is (instance, database)."""
-    pg = (
-        _POSTGRES.replace("__INSTANCE__", postgres[0]).replace("__DATABASE__", postgres[1]) if postgres else ""
-    )
-    fs = _FIRESTORE.replace("__FS_DATABASE__", firestore_database) if firestore_database else ""
-    return _WORKFLOW.replace("__BUCKET__", bucket).replace("__POSTGRES__", pg).replace("__FIRESTORE__", fs).lstrip()
+        self.register_outputs(
+            {"bucket": args.name, "logBucket": self.log_bucket_name, "location": args.location, "tiers": self.tiers}
+        )
 
 
 @dataclass(frozen=True)
@@ -242,6 +220,7 @@ class ScheduledBackupExports(PlatformComponent):
         super().__init__(name, args.context, opts)
         cfg = self.config
         self.workflow_name = f"{self.context.prefix}-backup-export"
+        self.schedule = export_schedule(cfg)
         self.workflow = gcp.workflows.Workflow(
             self.child_name("workflow"),
             gcp.workflows.WorkflowArgs(
@@ -257,6 +236,31 @@ class ScheduledBackupExports(PlatformComponent):
             ),
             opts=self.child_opts(depends_on=args.depends_on),
         )
+        self.export_role = None
+        if args.firestore_database:
+            # custom role ids allow [a-zA-Z0-9_.] only, 3-64 characters
+            role_id = re.sub(r"[^A-Za-z0-9_]", "_", f"{self.context.prefix}_firestore_export")
+            self.export_role = gcp.projects.IAMCustomRole(
+                self.child_name("firestore-export-role"),
+                gcp.projects.IAMCustomRoleArgs(
+                    project=args.project,
+                    role_id=role_id,
+                    title=f"{self.context.prefix} Firestore export only",
+                    description="export the Firestore database to the backup bucket; no import, no writes",
+                    permissions=list(FIRESTORE_EXPORT_PERMISSIONS),
+                    stage="GA",
+                ),
+                opts=self.child_opts(depends_on=args.depends_on),
+            )
+            gcp.projects.IAMMember(
+                self.child_name("firestore-export"),
+                gcp.projects.IAMMemberArgs(
+                    project=args.project,
+                    role=self.export_role.name,
+                    member=pulumi.Output.from_input(args.service_account_email).apply(lambda e: f"serviceAccount:{e}"),
+                ),
+                opts=self.child_opts(),
+            )
         self.job = gcp.cloudscheduler.Job(
             self.child_name("schedule"),
             gcp.cloudscheduler.JobArgs(
@@ -264,7 +268,7 @@ class ScheduledBackupExports(PlatformComponent):
                 name=self.workflow_name,
                 region=args.region,
                 description="starts the backup export workflow",
-                schedule=cfg.dr.backup_schedule,
+                schedule=self.schedule,
                 time_zone="Etc/UTC",
                 attempt_deadline="320s",
                 retry_config=gcp.cloudscheduler.JobRetryConfigArgs(retry_count=3, min_backoff_duration="300s"),
@@ -286,7 +290,7 @@ class ScheduledBackupExports(PlatformComponent):
             f'monitored_resource="workflows.googleapis.com/Workflow",workflow_id="{self.workflow_name}",'
             f'status="SUCCEEDED"}}[{cfg.monitoring.thresholds.backup_max_age_hours}h])'
         )
-        self.register_outputs({"workflow": self.workflow_name, "schedule": cfg.dr.backup_schedule})
+        self.register_outputs({"workflow": self.workflow_name, "schedule": self.schedule})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -305,6 +309,7 @@ def failover_report(
     redis_instance: Optional[str],
     rabbitmq_disk: Optional[str],
     rabbitmq_snapshot_minutes: Optional[int] = None,
+    rabbitmq_recovery_minutes: Optional[dict[str, int]] = None,
     backup_bucket: str,
 ) -> dict[str, Any]:
     """What a regional outage costs with this stack's replicas and backups, and what to do.
@@ -359,7 +364,8 @@ def failover_report(
             )
         if rabbitmq_disk:
             runbook.append(
-                f"RabbitMQ: create a disk in {secondary} from the latest snapshot of {rabbitmq_disk} (snapshots are "
+                f"RabbitMQ: a failed VM or zone heals itself (the group recreates the VM on the regional disk); for "
+                f"the region, create a disk in {secondary} from the latest snapshot of {rabbitmq_disk} (snapshots are "
                 f"multi-regional), start the VM there and switch `{prefix}-queue-connectionurl`; re-enqueue jobs "
                 "newer than the snapshot from the database."
             )
@@ -379,7 +385,11 @@ def failover_report(
             if rabbitmq_disk
             else None,
         },
-        "achievedRtoMinutes": {"statelessServices": round(failover_seconds / 60, 1) if secondary else rto, "full": rto},
+        "achievedRtoMinutes": {
+            "statelessServices": round(failover_seconds / 60, 1) if secondary else rto,
+            "full": rto,
+            **({"rabbitmq": dict(rabbitmq_recovery_minutes)} if rabbitmq_recovery_minutes else {}),
+        },
         "meetsTargets": record_rpo <= dr.rpo_minutes and rto <= dr.rto_minutes,
         "runbook": runbook,
     }

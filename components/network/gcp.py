@@ -6,7 +6,8 @@ Creates:
 - one subnet per region with Private Google Access (VMs without public IPs reach Google APIs such
   as Secret Manager) and sampled flow logs;
 - Private Service Access: a reserved internal range (`gcp.privateServiceCidr`) peered to Google's
-  service producer network, so Cloud SQL and Memorystore get private IPs only;
+  service producer network, so Cloud SQL and Memorystore get private IPs only; deleting it removes
+  the peering (`REMOVE_PEERING`), so `pulumi destroy` can delete the VPC afterwards;
 - Cloud NAT per region (router + NAT) for outbound internet from private VMs (image pulls);
 - firewall rules: an explicit, logged deny-all ingress at the lowest priority (GCP's implied rule
   is invisible and unlogged), and an explicit allow for Google's health checkers only when
@@ -111,9 +112,12 @@ class GcpNetwork(PlatformComponent):
                 network=self.network.id,
                 service="servicenetworking.googleapis.com",
                 reserved_peering_ranges=[self.private_service_range.name],
-                # Abandon on delete: the peering cannot be removed while producer services still
-                # use it, and removing it is never needed to delete the VPC.
-                deletion_policy="ABANDON",
+                # REMOVE_PEERING: on delete, drop the VPC peering even while Cloud SQL still holds
+                # the producer's resources (it keeps them for days after an instance is deleted),
+                # so the VPC can be deleted: ABANDON would leave the peering and block the network.
+                deletion_policy="REMOVE_PEERING",
+                # a re-run after a failed create updates the ranges of the existing connection
+                update_on_creation_fail=True,
             ),
             opts=self.child_opts(depends_on=args.depends_on),
         )

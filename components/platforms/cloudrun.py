@@ -11,7 +11,8 @@ Cloud SQL, Memorystore, Firestore and the RabbitMQ VM are created in parallel):
   exports -> Cloud Monitoring -> stack outputs (URLs, DNS records, DR report and runbook).
 
 `regions.secondary` (prod) adds: a second subnet, every service in the second region behind the
-same load balancer, the Cloud SQL cross-region replica and a multi-region Firestore location.
+same load balancer and the Cloud SQL cross-region replica. (Firestore's location is the pinned
+`gcp.firestoreLocation`, multi-region in prod: adding a DR region must not replace the database.)
 
 The parts the `gke` platform builds the same way (project, network, Cloud SQL, Memorystore,
 Secret Manager, Cloud Armor, backups, Cloud Monitoring) come from `gcp_wiring`; this module adds
@@ -111,10 +112,10 @@ def build(context: StackContext) -> dict[str, Any]:
 
     from components.app.cloudrun import CloudRunService, CloudRunServiceArgs, Invoker
     from components.data.firestore import FirestoreMongo, FirestoreMongoArgs
-    from components.data.rabbitmq_vm import RabbitMqVm, RabbitMqVmArgs, snapshot_interval_hours
+    from components.data.rabbitmq_vm import RabbitMqVm, RabbitMqVmArgs, recovery_minutes, snapshot_interval_hours
     from components.dr.gcp import failover_report
     from components.edge.gcp_lb import GlobalLoadBalancer, GlobalLoadBalancerArgs, LbBackend
-    from components.gcp import firestore_multi_region_of
+    from components.data.gcp_placement import firestore_location as pinned_firestore_location
     from components.gcp.project import TELEMETRY_ROLES, VM_AGENT_ROLES, WorkloadIdentity
     from components.network.gcp_run_dns import RunAppPrivateDns, RunAppPrivateDnsArgs
     from components.platforms import gcp_wiring
@@ -156,7 +157,7 @@ def build(context: StackContext) -> dict[str, Any]:
     firestore = rabbitmq = None
     firestore_location = None
     if data.mongodb.enabled:
-        firestore_location = gcfg.firestore_location or (firestore_multi_region_of(primary) if secondary else primary)
+        firestore_location = pinned_firestore_location(cfg)
         firestore = FirestoreMongo(
             "mongodb",
             FirestoreMongoArgs(
@@ -182,7 +183,6 @@ def build(context: StackContext) -> dict[str, Any]:
                 service_account_email=accounts.emails["rabbitmq"],
                 service_account_member=accounts.members["rabbitmq"],
                 allow_iap_ssh=gcfg.allow_iap_ssh,
-                deletion_protection=protect_data,
                 depends_on=apis.needs("compute.googleapis.com", "secretmanager.googleapis.com"),
             ),
         )
@@ -280,7 +280,8 @@ def build(context: StackContext) -> dict[str, Any]:
         postgres_replica=postgres.replica_name if postgres else None,
         firestore_location=firestore_location,
         redis_instance=redis.instance_name if redis else None,
-        rabbitmq_disk=f"{context.prefix}-rabbitmq-data" if rabbitmq else None,
+        rabbitmq_disk=f"{context.prefix}-rabbitmq-regional" if rabbitmq else None,
+        rabbitmq_recovery_minutes=recovery_minutes() if rabbitmq else None,
         rabbitmq_snapshot_minutes=snapshot_interval_hours(cfg.dr.rpo_minutes) * 60 if rabbitmq else None,
         backup_bucket=bucket.bucket_name,
     )

@@ -44,7 +44,7 @@ from components.dr.gcp import (
     ScheduledBackupExportsArgs,
 )
 from components.edge.gcp_armor import CloudArmorPolicy, CloudArmorPolicyArgs
-from components.gcp import multi_region_of
+from components.data.gcp_placement import backup_location
 from components.gcp.project import ProjectApis, ProjectApisArgs, ServiceAccounts, ServiceAccountsArgs, WorkloadIdentity
 from components.monitoring.gcp import CloudMonitoring, CloudMonitoringArgs, UptimeTarget
 from components.network.gcp import GcpNetwork, GcpNetworkArgs
@@ -62,8 +62,8 @@ def backup_identity(*, postgres: bool, firestore: bool) -> WorkloadIdentity:
     roles = ["roles/workflows.invoker", "roles/logging.logWriter"]
     if postgres:
         roles.append("roles/cloudsql.viewer")  # includes cloudsql.instances.export
-    if firestore:
-        roles.append("roles/datastore.importExportAdmin")
+    # Firestore: an export-only custom role, created with the exports (components/dr/gcp.py);
+    # roles/datastore.importExportAdmin could also import over production data
     return WorkloadIdentity(name="backup", description="backup export workflow", roles=tuple(roles))
 
 
@@ -279,7 +279,9 @@ def backups(
             context=foundation.context,
             project=project,
             name=bucket_name,
-            location=cfg.gcp.backup_location or multi_region_of(cfg.regions.primary),
+            location=backup_location(cfg),
+            # a non-prod stack being torn down (prod refuses deletionProtection: false)
+            teardown=not cfg.gcp.deletion_protection,
             writers=writers,
             depends_on=foundation.apis.needs("storage.googleapis.com"),
         ),
@@ -296,7 +298,9 @@ def backups(
                 service_account_email=accounts.emails["backup"],
                 postgres=(postgres.instance_name, POSTGRES_DATABASE) if postgres is not None else None,
                 firestore_database=firestore.database_name if firestore is not None else None,
-                depends_on=foundation.apis.needs("workflows.googleapis.com", "cloudscheduler.googleapis.com"),
+                depends_on=foundation.apis.needs(
+                    "workflows.googleapis.com", "cloudscheduler.googleapis.com", "iam.googleapis.com"
+                ),
             ),
         )
     return bucket, scheduled

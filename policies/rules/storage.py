@@ -94,10 +94,12 @@ def bucket_public_access_prevented(args: StackValidationArgs, check: Check) -> N
 @stack_policy(
     name="bucket-versioning",
     theme="storage",
-    summary="Buckets keep object versions, so an overwrite or delete can be undone.",
+    summary="Buckets keep object versions (or, on GCS, a retention policy refuses overwrites and deletes), "
+    "so an overwrite or delete can be undone or cannot happen.",
     severity=Severity.MEDIUM,
     types=(GCS,) + S3 + S3_VERSIONING,
-    checks="GCS: versioning.enabled true; S3: inline versioning.enabled or a BucketVersioning with status Enabled.",
+    checks="GCS: versioning.enabled true or a retentionPolicy, never both (Cloud Storage refuses versioning "
+    "on a bucket with a retention policy); S3: inline versioning.enabled or a BucketVersioning with status Enabled.",
     source="seed 002 (data loss: restore from latest backup); seed 001 (backup verification); AWS Security Hub "
     "S3.14 (versioning enabled)",
     remediation="GCS: versioning={\"enabled\": True}; S3: s3.BucketVersioning(bucket=..., "
@@ -106,8 +108,13 @@ def bucket_public_access_prevented(args: StackValidationArgs, check: Check) -> N
 def bucket_versioning(args: StackValidationArgs, check: Check) -> None:
     def gcs(r: Any, label: str) -> None:
         enabled = truthy(get(r.props, "versioning.enabled"))
-        if check.known(enabled, f"versioning of {label}") and enabled is not True:
-            check.fail(f"{label}: object versioning is off.", r.urn)
+        retention = get(r.props, "retentionPolicy.retentionPeriod")
+        if not check.known(enabled, f"versioning of {label}") or not check.known(retention, f"retention of {label}"):
+            return
+        if enabled is True and retention:
+            check.fail(f"{label}: versioning and a retention policy together; Cloud Storage refuses both.", r.urn)
+        elif enabled is not True and not retention:
+            check.fail(f"{label}: object versioning is off and no retention policy blocks overwrites.", r.urn)
 
     def s3(r: Any, label: str, resources: list[Any]) -> None:
         inline = truthy(get(r.props, "versioning.enabled"))

@@ -165,7 +165,9 @@ def test_backup_plan_tiers_and_cross_region_copy(dr):
     assert {n: r["lifecycle"]["deleteAfter"] for n, r in rules.items()} == {
         "daily": 30, "weekly": 84, "monthly": 365, "yearly": 2562
     }
-    assert rules["daily"]["schedule"] == "cron(0 2 * * ? *)"
+    # the daily skips Sunday, whose 02:00 is inside the maintenance window; the weekly runs after it
+    assert rules["daily"]["schedule"] == "cron(0 2 ? * MON,TUE,WED,THU,FRI,SAT *)"
+    assert rules["weekly"]["schedule"] == "cron(0 5 ? * SUN *)"
     for rule in rules.values():
         copy = rule["copyActions"][0]
         assert copy["destinationVaultArn"].endswith("dr-vault-secondary")
@@ -256,4 +258,8 @@ def test_retention_tiers_follow_config():
     config = make_context("prod-aws", {"dr": {"retention": {"yearlyYears": 0}, "backupSchedule": "30 3 * * *"}}).config
     tiers = retention_tiers(config)
     assert [t[0] for t in tiers] == ["daily", "weekly", "monthly"]
-    assert tiers[0][1] == "cron(30 3 * * ? *)" and tiers[1][1] == "cron(30 3 ? * SUN *)"
+    # 03:30 is inside SUN 02:00-04:00: no daily on Sunday; the weekly an hour after the window ends
+    assert tiers[0][1] == "cron(30 3 ? * MON,TUE,WED,THU,FRI,SAT *)" and tiers[1][1] == "cron(0 5 ? * SUN *)"
+    # a daily clear of the window runs every day
+    clear = retention_tiers(make_context("prod-aws", {"dr": {"backupSchedule": "0 8 * * *"}}).config)
+    assert clear[0][1] == "cron(0 8 * * ? *)"

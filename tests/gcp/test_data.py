@@ -88,9 +88,67 @@ def test_cloud_sql_backups_pitr_and_maintenance_follow_the_dr_config(prod_postgr
     assert flags["log_connections"] == "on" and flags["max_connections"] == "200"
 
 
+# The PostgreSQL flags Cloud SQL accepts that the audit trail uses, with the values each allows
+# (https://cloud.google.com/sql/docs/postgres/flags); an unknown name fails the instance create.
+CLOUD_SQL_PG_FLAGS = {
+    "cloudsql.enable_pgaudit": {"on", "off"},
+    "pgaudit.log": None,  # a comma list of PGAUDIT_CLASSES, checked below
+    "pgaudit.log_parameter": {"on", "off"},
+    "pgaudit.log_relation": {"on", "off"},
+    "log_statement": {"none", "ddl", "mod", "all"},
+    "log_min_duration_statement": range(-1, 2147483648),
+    "log_min_messages": {"debug5", "debug4", "debug3", "debug2", "debug1", "info", "notice", "warning", "error",
+                         "log", "fatal", "panic"},
+    "log_min_error_statement": {"debug5", "debug4", "debug3", "debug2", "debug1", "info", "notice", "warning",
+                                "error", "log", "fatal", "panic"},
+    "log_hostname": {"on", "off"},
+    "log_checkpoints": {"on", "off"},
+    "log_connections": {"on", "off"},
+    "log_disconnections": {"on", "off"},
+    "log_lock_waits": {"on", "off"},
+    "log_temp_files": range(-1, 2147483648),
+    "max_connections": range(14, 262144),
+}
+PGAUDIT_CLASSES = {"read", "write", "function", "role", "ddl", "misc", "misc_set", "all", "none"}
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_cloud_sql_keeps_an_audit_trail_with_flags_cloud_sql_accepts(stack):
+    run = run_gcp(_postgres, stack=stack)
+    for reg in run.of_type(SQL):
+        flags = {f["name"]: f["value"] for f in reg.inputs["settings"]["databaseFlags"]}
+        for name, value in flags.items():
+            assert name in CLOUD_SQL_PG_FLAGS, f"{reg.name}: Cloud SQL has no PostgreSQL flag {name}"
+            allowed = CLOUD_SQL_PG_FLAGS[name]
+            if isinstance(allowed, range):
+                assert int(value) in allowed, (name, value)
+            elif allowed is not None:
+                assert value in allowed, (name, value)
+        assert set(flags["pgaudit.log"].split(",")) <= PGAUDIT_CLASSES
+        assert flags["cloudsql.enable_pgaudit"] == "on" and {"ddl", "role"} <= set(flags["pgaudit.log"].split(","))
+        assert flags["pgaudit.log_parameter"] == "off"  # bind parameters may carry personal data
+        assert flags["log_statement"] == "ddl" and flags["log_hostname"] == "on"
+        assert flags["log_min_messages"] == "warning"
+        # the seed's p95 target in prod, tighter before it
+        assert int(flags["log_min_duration_statement"]) == (2000 if stack == "prod" else 500)
+
+
+def test_disk_autoresize_never_plans_a_resize_of_primary_or_replica(prod_postgres):
+    run, _, _, _ = prod_postgres
+    instances = run.of_type(SQL)
+    assert len(instances) == 2
+    for reg in instances:
+        settings = reg.inputs["settings"]
+        if settings.get("diskAutoresize"):
+            # the SDK: with disk_size set, an autoresized disk is planned back (a replacement) unless ignored
+            assert "settings.diskSize" in reg.ignore_changes, reg.name
+
+
 def test_prod_has_a_protected_cross_region_replica(prod_postgres):
     run, _, _, _ = prod_postgres
-    replica = run.one(SQL, "postgres-replica-europe-west1")
+    replica = run.one(SQL, "postgres-replica")
+    # the logical name no longer carries the region; the alias keeps the existing replica
+    assert replica.inputs["name"] == "aia-prod-postgres-europe-west1"
     assert replica.inputs["region"] == "europe-west1"
     assert replica.inputs["masterInstanceName"] == "aia-prod-postgres"
     assert replica.inputs["settings"]["ipConfiguration"]["ipv4Enabled"] is False
@@ -220,36 +278,87 @@ def rabbitmq():
     return _capture_connection(_rabbitmq, "prod")
 
 
+TEMPLATE = "gcp:compute/instanceTemplate:InstanceTemplate"
+GROUP = "gcp:compute/regionInstanceGroupManager:RegionInstanceGroupManager"
+PER_INSTANCE = "gcp:compute/regionPerInstanceConfig:RegionPerInstanceConfig"
+
+
 def test_rabbitmq_vm_is_private_and_hardened(rabbitmq):
     run, _, _, _ = rabbitmq
-    vm = run.one("gcp:compute/instance:Instance").inputs
+    vm = run.one(TEMPLATE).inputs
     nic = vm["networkInterfaces"][0]
-    assert "accessConfigs" not in nic and nic["networkIp"] == "10.10.0.10"
+    assert "accessConfigs" not in nic
     assert vm["shieldedInstanceConfig"] == {"enableSecureBoot": True, "enableVtpm": True, "enableIntegrityMonitoring": True}
-    assert vm["bootDisk"]["initializeParams"]["image"] == "cos-cloud/cos-stable"
+    assert vm["disks"][0]["sourceImage"] == "cos-cloud/cos-stable" and vm["disks"][0]["boot"] is True
     assert vm["metadata"]["block-project-ssh-keys"] == "TRUE" and vm["metadata"]["enable-oslogin"] == "TRUE"
     assert vm["serviceAccount"]["email"].startswith("aia-prod-rabbitmq@")
-    assert vm["deletionProtection"] is True and vm["tags"] == ["rabbitmq"]
-    assert vm["attachedDisks"][0]["deviceName"] == "rabbitmq-data"
+    assert vm["tags"] == ["rabbitmq"] and vm["namePrefix"] == "aia-prod-rabbitmq-"
+
+
+def test_rabbitmq_is_a_self_healing_group_of_one_on_a_regional_disk(rabbitmq):
+    run, _, _, _ = rabbitmq
+    group = run.one(GROUP).inputs
+    assert group["targetSize"] == 1 and group["distributionPolicyZones"] == ["us-central1-b", "us-central1-c"]
+    assert group["autoHealingPolicies"]["healthCheck"] == "rabbitmq-health-id"
+    assert group["instanceLifecyclePolicy"]["onRepair"] == {"allowChangingZone": "YES"}
+    # a config change (new template) recreates the VM at once, on the same disk and IP
+    update = group["updatePolicy"]
+    assert (update["type"], update["minimalAction"], update["replacementMethod"]) == ("PROACTIVE", "REPLACE", "RECREATE")
+    assert update["maxSurgeFixed"] == 0
+    assert group["versions"][0]["instanceTemplate"].startswith("https://") or group["versions"][0]["instanceTemplate"]
+    check = run.one("gcp:compute/healthCheck:HealthCheck").inputs
+    assert check["sslHealthCheck"]["port"] == 5671 and check["unhealthyThreshold"] == 3
+    state = run.one(PER_INSTANCE).inputs["preservedState"]
+    assert state["disks"][0]["deviceName"] == "rabbitmq-data" and state["disks"][0]["deleteRule"] == "NEVER"
+    assert state["internalIps"][0]["autoDelete"] == "NEVER"
+    disk = run.one("gcp:compute/regionDisk:RegionDisk").inputs
+    assert disk["replicaZones"] == ["us-central1-b", "us-central1-c"]
 
 
 def test_rabbitmq_password_comes_from_secret_manager_not_metadata(rabbitmq):
     run, _, is_secret, url = rabbitmq
-    vm = run.one("gcp:compute/instance:Instance").inputs
-    assert vm["metadata"]["rabbitmq-secret-version"].endswith("/versions/1")
+    vm = run.one(TEMPLATE).inputs
+    for attribute in ("rabbitmq-secret-version", "rabbitmq-tls-chain-version", "rabbitmq-tls-key-version"):
+        assert vm["metadata"][attribute].endswith("/versions/1"), attribute
     assert "mock-random" not in str(vm) and "RABBITMQ_DEFAULT_PASS=%s" in vm["metadata"]["user-data"]
-    grant = run.one("gcp:secretmanager/secretIamMember:SecretIamMember").inputs
-    assert grant["member"].startswith("serviceAccount:aia-prod-rabbitmq@") and grant["role"].endswith("secretAccessor")
-    assert run.one("gcp:secretmanager/secretVersion:SecretVersion").inputs["secretData"] == "[secret]"
-    assert is_secret and url.startswith("amqp://app:") and url.endswith("@10.10.0.10:5672/%2F")
+    assert "PRIVATE KEY" not in str(vm)
+    grants = run.of_type("gcp:secretmanager/secretIamMember:SecretIamMember")
+    assert len(grants) == 3  # password, TLS chain, TLS key: the VM's own secrets only
+    for grant in grants:
+        assert grant.inputs["member"].startswith("serviceAccount:aia-prod-rabbitmq@")
+        assert grant.inputs["role"].endswith("secretAccessor")
+    assert {v.inputs["secretData"] for v in run.of_type("gcp:secretmanager/secretVersion:SecretVersion")} == {"[secret]"}
+    assert is_secret and url.startswith("amqps://app:") and url.endswith("@10.10.0.10:5671/%2F")
+
+
+def test_rabbitmq_serves_only_amqps_with_a_certificate_clients_verify(rabbitmq):
+    run, connection, _, _ = rabbitmq
+    assert connection.tls and connection.port == 5671
+    assert set(connection.secret_values()) == {"QUEUE_CONNECTIONURL", "QUEUE_TLS_CA_CERT"}
+    from pulumi.runtime.sync_await import _sync_await
+
+    assert _sync_await(connection.extra_secrets["QUEUE_TLS_CA_CERT"].is_secret())
+    csr = run.one("tls:index/certRequest:CertRequest").inputs
+    assert csr["ipAddresses"] == ["10.10.0.10"]  # the URL's host, so hostname verification passes
+    server = run.one("tls:index/locallySignedCert:LocallySignedCert").inputs
+    assert "server_auth" in server["allowedUses"] and server["earlyRenewalHours"] > 0
+    ca = run.one("tls:index/selfSignedCert:SelfSignedCert").inputs
+    assert ca["isCaCertificate"] is True
+    boot = yaml.safe_load(run.one(TEMPLATE).inputs["metadata"]["user-data"])
+    script = next(f["content"] for f in boot["write_files"] if f["path"] == "/etc/rabbitmq-prepare.sh")
+    assert "listeners.tcp = none" in script and "listeners.ssl.default = 5671" in script
+    assert "ssl_options.versions.1 = tlsv1.3" in script
+    unit = next(f["content"] for f in boot["write_files"] if f["path"].endswith("rabbitmq.service"))
+    assert "-p 5671:5671" in unit and "5672" not in unit
 
 
 def test_rabbitmq_data_disk_is_snapshotted_at_the_rpo_and_protected(rabbitmq):
     run, _, _, _ = rabbitmq
-    disk = run.one("gcp:compute/disk:Disk")
-    assert disk.protect is True and disk.inputs["name"] == "aia-prod-rabbitmq-data"
+    disk = run.one("gcp:compute/regionDisk:RegionDisk")
+    assert disk.protect is True and disk.inputs["name"] == "aia-prod-rabbitmq-regional"
     assert disk.inputs["createSnapshotBeforeDestroy"] is True
-    assert disk.inputs["resourcePolicies"] == ["rabbitmq-snapshots-id"]
+    attachment = run.one("gcp:compute/regionDiskResourcePolicyAttachment:RegionDiskResourcePolicyAttachment").inputs
+    assert attachment["name"] == "aia-prod-rabbitmq-snapshots"
     policy = run.one("gcp:compute/resourcePolicy:ResourcePolicy").inputs["snapshotSchedulePolicy"]
     assert policy["schedule"] == {"hourlySchedule": {"hoursInCycle": 1, "startTime": "00:00"}}
     assert policy["retentionPolicy"]["maxRetentionDays"] == 30
@@ -257,12 +366,14 @@ def test_rabbitmq_data_disk_is_snapshotted_at_the_rpo_and_protected(rabbitmq):
     assert snapshot_interval_hours(60) == 1 and snapshot_interval_hours(1440) == 24 and snapshot_interval_hours(240) == 4
 
 
-def test_rabbitmq_firewall_admits_only_amqp_from_the_client_subnets(rabbitmq):
+def test_rabbitmq_firewall_admits_only_amqp_from_the_client_subnets_and_health_checkers(rabbitmq):
     run, _, _, _ = rabbitmq
     allow = [r.inputs for r in run.of_type("gcp:compute/firewall:Firewall") if r.inputs.get("allows")]
-    assert len(allow) == 1
-    assert allow[0]["allows"] == [{"protocol": "tcp", "ports": ["5672"]}]
-    assert allow[0]["sourceRanges"] == ["10.10.0.0/20", "10.20.0.0/20"] and allow[0]["targetTags"] == ["rabbitmq"]
+    assert len(allow) == 2
+    assert all(a["allows"] == [{"protocol": "tcp", "ports": ["5671"]}] and a["targetTags"] == ["rabbitmq"] for a in allow)
+    assert sorted(tuple(a["sourceRanges"]) for a in allow) == [
+        ("10.10.0.0/20", "10.20.0.0/20"), ("35.191.0.0/16", "130.211.0.0/22")
+    ]
 
 
 def test_iap_ssh_only_when_enabled():
@@ -279,3 +390,37 @@ def test_cloud_init_is_valid_and_runs_the_pinned_image():
     assert "docker.io/library/rabbitmq:3.13" in unit and "/var/lib/rabbitmq" in unit
     script = next(f["content"] for f in doc["write_files"] if f["path"].endswith(".sh"))
     assert script.startswith("#!/bin/bash") and "secretmanager.googleapis.com" in script
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod", "prod-gke"])
+def test_every_vm_of_a_gcp_stack_heals_itself_rolls_on_change_and_keeps_data_in_two_zones(stack):
+    """No bare VM (it neither heals nor picks up a new image until a reboot), no zonal data disk."""
+    from tests.helpers import plan_of
+
+    resources = plan_of(stack).capture.resources
+    assert not [r.name for r in resources if r.type == "gcp:compute/instance:Instance"]
+    assert not [r.name for r in resources if r.type == "gcp:compute/disk:Disk"]
+    for group in (r for r in resources if r.type == GROUP):
+        i = group.inputs
+        assert i["autoHealingPolicies"]["healthCheck"], group.name
+        assert (i["updatePolicy"]["type"], i["updatePolicy"]["minimalAction"]) == ("PROACTIVE", "REPLACE"), group.name
+        assert len(i["distributionPolicyZones"]) >= 2, group.name
+    for config in (r for r in resources if r.type == PER_INSTANCE):
+        sources = {d["source"] for d in config.inputs["preservedState"]["disks"]}
+        regional = {r.urn.split("::")[-1] + "-id" for r in resources if r.type == "gcp:compute/regionDisk:RegionDisk"}
+        assert sources <= regional, (config.name, sources)
+
+
+# Ports of protocols that carry credentials or data in clear text.
+CLEAR_TEXT_PORTS = {"5672": "AMQP", "6379": "Redis", "5432": "PostgreSQL without TLS", "27017": "MongoDB", "80": "HTTP"}
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod", "prod-gke"])
+def test_no_firewall_of_a_gcp_stack_opens_a_clear_text_data_port(stack):
+    """Seeds 001/003: encryption in transit everywhere. The VPC's allow rules open TLS ports only."""
+    from tests.helpers import plan_of
+
+    for rule in (r for r in plan_of(stack).capture.resources if r.type == "gcp:compute/firewall:Firewall"):
+        for allow in rule.inputs.get("allows", []):
+            opened = set(allow.get("ports", [])) & set(CLEAR_TEXT_PORTS)
+            assert not opened, f"{rule.name} opens {[CLEAR_TEXT_PORTS[p] for p in opened]}"

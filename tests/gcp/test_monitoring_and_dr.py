@@ -139,26 +139,60 @@ def bucket():
     )
 
 
-def test_bucket_is_private_versioned_and_retained(bucket):
-    reg = bucket.one("gcp:storage/bucket:Bucket")
+def test_bucket_is_private_retained_and_unversioned(bucket):
+    reg = bucket.one("gcp:storage/bucket:Bucket", "backups-bucket")
     b = reg.inputs
     assert b["location"] == "US" and b["uniformBucketLevelAccess"] is True
-    assert b["publicAccessPrevention"] == "enforced" and b["versioning"] == {"enabled": True}
+    assert b["publicAccessPrevention"] == "enforced"
+    # Cloud Storage refuses Object Versioning next to a retention policy; the policy blocks overwrites
+    assert "versioning" not in b or not b["versioning"].get("enabled")
     assert b["retentionPolicy"]["retentionPeriod"] == 30 * 86400
     assert b["forceDestroy"] is False and reg.protect is True
-    iam = bucket.one("gcp:storage/bucketIAMMember:BucketIAMMember").inputs
-    assert (iam["member"], iam["role"]) == ("serviceAccount:backup@x", "roles/storage.objectUser")
+    writers = {(m.inputs["member"], m.inputs["role"]) for m in bucket.of_type("gcp:storage/bucketIAMMember:BucketIAMMember")}
+    assert ("serviceAccount:backup@x", "roles/storage.objectUser") in writers
+
+
+def test_bucket_access_is_logged_to_a_private_log_bucket(bucket):
+    b = bucket.one("gcp:storage/bucket:Bucket", "backups-bucket")
+    logs = bucket.one("gcp:storage/bucket:Bucket", "backups-access-logs").inputs
+    assert b.inputs["logging"]["logBucket"] == logs["name"] == "test-project-prod-backups-logs"
+    assert logs["publicAccessPrevention"] == "enforced" and logs["uniformBucketLevelAccess"] is True
+    assert logs["location"] == b.inputs["location"]
+    writer = bucket.one("gcp:storage/bucketIAMMember:BucketIAMMember", "backups-access-logs-writer")
+    assert writer.inputs["member"] == "group:cloud-storage-analytics@google.com"
+    assert writer.inputs["role"] == "roles/storage.objectCreator"
+    assert writer.urn in b.dependencies  # logs are delivered only once the writer may write
+
+
+def test_log_bucket_name_stays_within_63_characters():
+    from components.dr.gcp import log_bucket_name
+
+    long = "p" * 40 + "-prod-gke-backups"
+    assert len(log_bucket_name(long)) <= 63 and log_bucket_name(long).endswith("-logs")
+    assert log_bucket_name(long) != log_bucket_name(long[:-1])
+
+
+def test_teardown_bucket_can_be_emptied_and_deleted():
+    run = run_gcp(
+        lambda c: GcpBackupBucket(
+            "backups",
+            GcpBackupBucketArgs(context=c, project=PROJECT, name="p-staging-backups", location="US", teardown=True),
+        ),
+        stack="staging",
+    )
+    for reg in run.of_type("gcp:storage/bucket:Bucket"):
+        assert reg.inputs["forceDestroy"] is True and "retentionPolicy" not in reg.inputs, reg.name
 
 
 def test_lifecycle_rules_implement_the_seed_tiers(bucket):
-    rules = bucket.one("gcp:storage/bucket:Bucket").inputs["lifecycleRules"]
+    rules = bucket.one("gcp:storage/bucket:Bucket", "backups-bucket").inputs["lifecycleRules"]
     deletes = {tuple(r["condition"].get("matchesPrefixes", [])): r["condition"].get("age") for r in rules if r["action"]["type"] == "Delete"}
     assert deletes[("daily/",)] == 30 and deletes[("weekly/",)] == 84
     assert deletes[("monthly/",)] == 372 and deletes[("yearly/",)] == 7 * 366
     classes = {r["condition"]["matchesPrefixes"][0]: r["action"]["storageClass"] for r in rules if r["action"]["type"] == "SetStorageClass"}
     assert classes == {"weekly/": "NEARLINE", "monthly/": "COLDLINE", "yearly/": "ARCHIVE"}
-    noncurrent = [r for r in rules if r["condition"].get("daysSinceNoncurrentTime")]
-    assert noncurrent and noncurrent[0]["condition"]["withState"] == "ARCHIVED"
+    # nothing is versioned, so there is no noncurrent-version rule
+    assert not [r for r in rules if r["condition"].get("daysSinceNoncurrentTime")]
 
 
 def test_exports_run_daily_with_their_own_identity():
@@ -182,7 +216,8 @@ def test_exports_run_daily_with_their_own_identity():
     steps = [next(iter(s)) for s in source["main"]["steps"]]
     assert steps[:4] == ["init", "weekly", "monthly", "yearly"] and "export_postgres" in steps and "export_firestore" in steps
     job = run.one("gcp:cloudscheduler/job:Job").inputs
-    assert job["schedule"] == "0 2 * * *" and job["timeZone"] == "Etc/UTC"
+    # an hour clear of the 02:00-06:00 Cloud SQL backup window and the Sunday maintenance window
+    assert job["schedule"] == "0 7 * * *" and job["timeZone"] == "Etc/UTC"
     assert job["httpTarget"]["oauthToken"]["serviceAccountEmail"] == "backup@x"
     assert job["httpTarget"]["uri"] == "https://workflowexecutions.googleapis.com/v1/exports-workflow-id/executions"
 
@@ -213,3 +248,69 @@ def test_failover_report_single_region_is_honest_about_rpo():
     )
     assert report["achievedRpoMinutes"]["systemsOfRecord"] == 24 * 60
     assert report["meetsTargets"] is False and "rebuild" in report["runbook"][0]
+
+
+def _object_writes(source: str) -> list[str]:
+    """The object-name expressions of every export and copy the workflow source makes."""
+    import re
+
+    return re.findall(r"(?:uri|outputUriPrefix|destinationObject): (\$\{.*\})", source)
+
+
+def test_every_export_writes_a_run_unique_object_and_never_overwrites():
+    source = backup_workflow_source("b", ("aia-prod-postgres", "app"), "aia-prod-mongo")
+    writes = _object_writes(source)
+    assert len(writes) == 3  # postgres export, tier copies, firestore exports
+    for expression in writes:
+        # `run` is `<date>-<execution id>`: a same-day re-run writes new objects, which the retention
+        # policy allows, instead of overwriting a retained one, which it refuses
+        assert "+ run" in expression and "+ day" not in expression, expression
+    init = yaml.safe_load(source)["main"]["steps"][0]["init"]["assign"]
+    run = next(a["run"] for a in init if "run" in a)
+    assert "GOOGLE_CLOUD_WORKFLOW_EXECUTION_ID" in run
+    copy = yaml.safe_load(source)["main"]["steps"]
+    copy_args = [s for s in copy if "copy_postgres" in s][0]["copy_postgres"]["for"]["steps"][0]["copy"]["switch"][0]
+    assert copy_args["steps"][0]["copy_object"]["args"]["ifGenerationMatch"] == 0
+
+
+def test_cloud_sql_export_is_serverless_and_retried_while_the_instance_is_busy():
+    source = yaml.safe_load(backup_workflow_source("b", ("aia-prod-postgres", "app"), None))
+    export = [s for s in source["main"]["steps"] if "export_postgres" in s][0]["export_postgres"]
+    assert export["try"]["call"] == "googleapis.sqladmin.v1.instances.export"
+    assert export["try"]["args"]["body"]["exportContext"]["offload"] is True
+    assert export["retry"]["predicate"] == "${cloud_sql_busy}" and export["retry"]["max_retries"] >= 5
+    busy = source["cloud_sql_busy"]
+    conditions = " ".join(c["condition"] for c in busy["steps"][0]["check"]["switch"])
+    assert "409" in conditions and "operationInProgress" in conditions
+
+
+# Predefined roles that can import into (overwrite) a Firestore or Cloud SQL database.
+IMPORTING_ROLES = {
+    "roles/datastore.importExportAdmin", "roles/datastore.owner", "roles/datastore.user",
+    "roles/cloudsql.admin", "roles/cloudsql.editor", "roles/owner", "roles/editor",
+}
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod", "prod-gke"])
+def test_the_backup_identity_can_export_but_never_import(stack):
+    from tests.helpers import plan_of
+
+    resources = plan_of(stack).capture.resources
+    custom = {r.urn: r for r in resources if r.type == "gcp:projects/iAMCustomRole:IAMCustomRole"}
+    grants = [
+        r for r in resources
+        if r.type == "gcp:projects/iAMMember:IAMMember" and "-backup@" in str(r.inputs.get("member"))
+    ]
+    assert grants
+    for grant in grants:
+        assert grant.inputs["role"] not in IMPORTING_ROLES, grant.name
+        for urn in grant.dependencies:
+            if urn in custom:
+                permissions = custom[urn].inputs["permissions"]
+                assert not [p for p in permissions if p.split(".")[-1] in ("import", "create", "update", "delete")]
+    exports_firestore = any(r.type == "gcp:firestore/database:Database" for r in resources)
+    granted_custom = [u for g in grants for u in g.dependencies if u in custom]
+    if exports_firestore:
+        # the export-only role exists before it is granted, and it can export
+        assert len(granted_custom) == 1
+        assert "datastore.databases.export" in custom[granted_custom[0]].inputs["permissions"]

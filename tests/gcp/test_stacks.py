@@ -45,7 +45,7 @@ def test_stack_contains_the_whole_platform(stack):
         "gcp:sql/databaseInstance:DatabaseInstance",
         "gcp:redis/instance:Instance",
         "gcp:firestore/database:Database",
-        "gcp:compute/instance:Instance",
+        "gcp:compute/regionInstanceGroupManager:RegionInstanceGroupManager",
         "gcp:secretmanager/secret:Secret",
         "gcp:cloudrunv2/service:Service",
         "gcp:cloudrunv2/workerPool:WorkerPool",
@@ -129,6 +129,7 @@ def test_cloud_run_reads_every_secret_through_secret_manager():
         api = next(w for w in workloads if w.inputs["name"].endswith("-api"))
         names = {e["name"] for e in api.inputs["template"]["containers"][0]["envs"]}
         assert {"DATABASE_URL", "REDIS_URL", "MONGODB_CONNECTION_URI", "QUEUE_CONNECTIONURL", "OPENAI_API_KEY"} <= names
+        assert "QUEUE_TLS_CA_CERT" in names  # AMQPS: clients verify the broker against the stack's CA
 
 
 def test_each_service_account_reads_only_the_secrets_its_service_uses():
@@ -139,7 +140,8 @@ def test_each_service_account_reads_only_the_secrets_its_service_uses():
         grants.setdefault(who, set()).add(g.inputs["secretId"].removeprefix("aia-prod-"))
     assert grants["frontend"] == {"session-secret", "redis-url", "redis-tls-ca-cert"}
     assert grants["mcp"] == {"openai-api-key", "database-url", "redis-url", "redis-tls-ca-cert"}
-    assert grants["rabbitmq"] == {"rabbitmq-password"}
+    # the broker VM: its password and its TLS chain and key
+    assert grants["rabbitmq"] == {"rabbitmq-password", "rabbitmq-tls-chain", "rabbitmq-tls-key"}
     assert "openai-api-key" not in grants["frontend"]
     # nobody holds a project-wide secret role
     roles = {r.inputs["role"] for r in _of(plan, "gcp:projects/iAMMember:IAMMember")}
@@ -157,8 +159,11 @@ def test_ingress_is_limited_to_the_load_balancer_and_the_vpc():
     invokers = {r.inputs["member"].split(":")[1].split("@")[0] for r in _of(plan, "gcp:cloudrunv2/serviceIamMember:ServiceIamMember")}
     assert invokers == {"aia-prod-api", "aia-prod-worker"}  # the services that call MCP
     firewall = [r.inputs for r in _of(plan, "gcp:compute/firewall:Firewall") if r.inputs.get("allows")]
-    assert [f["allows"][0]["ports"] for f in firewall] == [["5672"]]
-    assert firewall[0]["sourceRanges"] == ["10.10.0.0/20", "10.20.0.0/20"]
+    # AMQP from the service subnets, and from Google's health checkers for the broker's auto-healing
+    assert [f["allows"][0]["ports"] for f in firewall] == [["5671"], ["5671"]]
+    assert sorted(tuple(f["sourceRanges"]) for f in firewall) == [
+        ("10.10.0.0/20", "10.20.0.0/20"), ("35.191.0.0/16", "130.211.0.0/22")
+    ]
 
 
 def test_outputs_describe_urls_dns_and_the_dr_runbook():

@@ -9,6 +9,8 @@ PROD_GKE = {
     "regions": {"primary": "us-central1", "secondary": "europe-west1"},
     "domain": "ai.example.com",
     "gke": {"masterAuthorizedNetworks": ["203.0.113.0/24", "198.51.100.7/32"]},
+    # production GCP stacks pin the placement whose change replaces data
+    "gcp": {"backupLocation": "US", "redisTier": "STANDARD_HA"},
 }
 
 STAGING_GKE = {

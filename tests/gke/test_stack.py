@@ -168,8 +168,9 @@ def test_monitoring_in_cluster_and_in_cloud_monitoring(resources):
 
 
 def test_dr_bucket_exports_dumps_and_backup_for_gke(resources):
-    bucket = one(resources, "gcp:storage/bucket:Bucket")
-    assert bucket.protect
+    buckets = of_type(resources, "gcp:storage/bucket:Bucket")
+    assert {b.name for b in buckets} == {"backups-bucket", "backups-access-logs"}  # the backups and their access logs
+    assert all(b.protect for b in buckets)
     assert one(resources, "gcp:workflows/workflow:Workflow")
     cronjobs = [o for o in k8s_objects(resources) if o["kind"] == "CronJob"]
     assert [c["metadata"]["name"] for c in cronjobs] == ["backup-mongodb"]

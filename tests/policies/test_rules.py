@@ -605,6 +605,8 @@ case(P, "unknown", lambda: gcs(publicAccessPrevention=U), "unknown")
 P = "bucket-versioning"
 case(P, "gcs versioned", lambda: gcs(), "pass")
 case(P, "gcs unversioned", lambda: gcs(versioning=None), "fail", "versioning is off")
+case(P, "gcs retained, unversioned", lambda: gcs(versioning=None, retentionPolicy={"retentionPeriod": 86400}), "pass")
+case(P, "gcs versioned and retained", lambda: gcs(retentionPolicy={"retentionPeriod": 86400}), "fail", "refuses both")
 case(P, "s3 versioning resource", lambda: s3(VERSIONING), "pass")
 case(P, "s3 suspended", lambda: s3(("aws:s3/bucketVersioning:BucketVersioning", {"versioningConfiguration": {"status": "Suspended"}})), "fail")
 case(P, "s3 none", lambda: s3(), "fail", "no BucketVersioning")

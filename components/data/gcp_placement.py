@@ -1,0 +1,136 @@
+"""Where and how the GCP data services are placed, decided once from config, and the rules that
+keep those decisions from replacing data later.
+
+Some inputs of the fixed-name stateful resources cannot change in place: the provider replaces
+the resource, and with it the data (ForceNew: Memorystore `tier`, Firestore `location_id`, the
+backup bucket's `location`, every resource's region). So none of them may follow an ordinary key
+whose change looks harmless. Each is either derived only from a key whose reference text says
+"changing this replaces ..." (`regions.primary`, `regions.secondary`) or is a pinned key of its
+own (`gcp.firestoreLocation`, `gcp.backupLocation`, `gcp.redisTier`), with a default equal to what
+existing stacks already run. Production stacks must set the pinned keys explicitly: a change is
+then an edit of a line that says what it replaces, never the side effect of another key. An
+ordinary key that disagrees with a pinned one (`data.redis.ha` against `gcp.redisTier`) is refused
+with a ConfigError that says what would be replaced.
+
+The nightly export's schedule is decided here too: outside Cloud SQL's backup window and the
+maintenance window, with a margin (`components/schedule_windows.py`).
+
+SDK-free: the config validation runs it before anything is registered.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Optional
+
+from components import schedule_windows as sw
+
+if TYPE_CHECKING:
+    from components.config import StackConfig
+
+# The reference text that marks a key whose change replaces data (tests look for it).
+REPLACES_MARK = "changing this replaces"
+GCP_PLATFORMS = ("cloudrun", "gke")
+# How long the export may keep Cloud SQL busy (serverless export of the app database).
+EXPORT_MINUTES = 60
+
+
+def _continent(region: str) -> Optional[str]:
+    return {"us": "us", "europe": "eu", "asia": "asia"}.get(region.split("-")[0])
+
+
+def firestore_location(config: "StackConfig") -> str:
+    """`gcp.firestoreLocation`, else nam5/eur3 (the primary's continent) in prod, else the primary.
+    Not derived from `regions.secondary`: adding a DR region must not replace the database."""
+    if config.gcp.firestore_location:
+        return config.gcp.firestore_location
+    primary = config.regions.primary
+    if config.is_production:
+        return {"us": "nam5", "eu": "eur3"}.get(_continent(primary) or "", primary)
+    return primary
+
+
+def backup_location(config: "StackConfig") -> str:
+    """`gcp.backupLocation`, else the multi-region (US/EU/ASIA) of the primary region."""
+    if config.gcp.backup_location:
+        return config.gcp.backup_location
+    continent = _continent(config.regions.primary)
+    return continent.upper() if continent else config.regions.primary
+
+
+def redis_tier(config: "StackConfig") -> str:
+    """`gcp.redisTier`, else STANDARD_HA in prod and BASIC elsewhere (what `data.redis.ha` defaults to)."""
+    return config.gcp.redis_tier or ("STANDARD_HA" if config.is_production else "BASIC")
+
+
+def backup_start_time(cron: str) -> str:
+    """'0 2 * * *' -> '02:00': Cloud SQL's automated backup start (it starts within 4 h of it)."""
+    minute, hour = cron.split()[:2]
+    hour_i = int(hour) if hour.isdigit() else 2
+    minute_i = int(minute) if minute.isdigit() else 0
+    return f"{hour_i:02d}:{minute_i:02d}"
+
+
+def maintenance_day_hour(config: "StackConfig") -> tuple[int, int]:
+    """`dr.maintenanceWindow` 'SUN:02:00-...' -> (7, 2): Cloud SQL's day (1 = Monday) and hour."""
+    start = config.dr.maintenance_window.split("-")[0]
+    day, hour = start.split(":")[:2]
+    return sw.DAYS.index(day.upper()[:3]) + 1, int(hour)
+
+
+def cloud_sql_windows(config: "StackConfig") -> list[sw.Window]:
+    """Cloud SQL's busy periods: the automated backup (4 h from its start) and maintenance."""
+    return [
+        sw.daily_from("the Cloud SQL backup window", backup_start_time(config.dr.backup_schedule),
+                      sw.CLOUD_SQL_BACKUP_WINDOW_MINUTES),
+        sw.weekly_window("the maintenance window", config.dr.maintenance_window),
+    ]
+
+
+def export_schedule(config: "StackConfig") -> str:
+    """`gcp.exportSchedule`, else daily at the first half hour after the backup window that clears
+    both windows with the margin (07:00 for a 02:00 backup)."""
+    if config.gcp.export_schedule:
+        return config.gcp.export_schedule
+    hour, minute = backup_start_time(config.dr.backup_schedule).split(":")
+    after = int(hour) * 60 + int(minute) + sw.CLOUD_SQL_BACKUP_WINDOW_MINUTES
+    slot = sw.first_free_daily_start(cloud_sql_windows(config), EXPORT_MINUTES, after=after)
+    slot = after % 1440 if slot is None else slot  # no free slot: the check below reports it
+    return f"{slot % 60} {slot // 60} * * *"
+
+
+def placement_problems(config: "StackConfig") -> list[str]:
+    """What a GCP stack's config gets wrong about pinned placement and the export schedule."""
+    if config.platform not in GCP_PLATFORMS:
+        return []
+    problems: list[str] = []
+    key = "ai-assistant-platform:gcp"
+    if config.is_production:
+        pinned = []
+        if config.data.redis.enabled:
+            pinned.append(("redisTier", config.gcp.redis_tier, redis_tier(config), "the Memorystore instance"))
+        if config.data.mongodb.enabled and config.platform == "cloudrun":
+            pinned.append(("firestoreLocation", config.gcp.firestore_location, firestore_location(config),
+                           "the Firestore database"))
+        pinned.append(("backupLocation", config.gcp.backup_location, backup_location(config), "the backup bucket"))
+        for name, value, default, what in pinned:
+            if value is None:
+                problems.append(
+                    f"{key}.{name}: production stacks pin it explicitly ({REPLACES_MARK} {what} and its data); "
+                    f"set it to the value the stack runs today, e.g. {default!r}"
+                )
+    if config.data.redis.enabled:
+        wanted = "STANDARD_HA" if config.data.redis.ha else "BASIC"
+        if redis_tier(config) != wanted:
+            problems.append(
+                f"ai-assistant-platform:data.redis.ha = {config.data.redis.ha}: asks for Memorystore {wanted}, but the "
+                f"tier is pinned to {redis_tier(config)} (gcp.redisTier); {REPLACES_MARK} the Memorystore instance "
+                "(cache and sessions are lost): set gcp.redisTier deliberately, or keep data.redis.ha"
+            )
+    schedule = export_schedule(config)
+    hits = sw.conflicts(sw.cron_schedule("the nightly export", schedule, EXPORT_MINUTES), cloud_sql_windows(config))
+    if hits:
+        problems.append(
+            f"{key}.exportSchedule = {schedule!r}: {hits[0]}; Cloud SQL runs one operation at a time, so pick "
+            f"a time at least {sw.DEFAULT_MARGIN_MINUTES} min clear of both windows"
+        )
+    return problems
