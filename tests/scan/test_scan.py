@@ -112,15 +112,18 @@ def test_unknown_stack_exits_2(capsys):
 
 
 def test_make_scan_and_ci_build_the_scan_venv_from_its_own_pins():
-    """`make scan STACK=...` builds ./venv and ./venv-scan first; .ci/run builds venv-scan before the tests;
+    """`make scan STACK=...` and `make test` build ./venv and ./venv-scan first; .ci/run rebuilds them;
     requirements-scan.txt pins every package exactly (installed with --no-deps: nothing floats)."""
     repo = SKIP_FILE.parent
     makefile = (repo / "Makefile").read_text()
     assert "scan: $(VENV)/.installed $(SCAN_VENV)/.installed" in makefile
     assert "-m tools.scan --stack $(STACK) --checkov $(SCAN_VENV)/bin/checkov" in makefile
     assert "-r requirements-scan.txt" in makefile
+    # the README's test command builds it too, and CI starts from none (rebuilt from the pins)
+    test_target = next(line for line in makefile.splitlines() if line.startswith("test:"))
+    assert "$(SCAN_VENV)/.installed" in test_target
     ci = (repo / ".ci" / "run").read_text()
-    assert ci.index("\nmake venv-scan") < ci.index("\nmake test")
+    assert "venv-scan" in ci.split("\nmake test")[0].split("rm -rf", 1)[1].splitlines()[0]
     pins = [line for line in (repo / "requirements-scan.txt").read_text().splitlines() if line and not line.startswith("#")]
     assert pins and all("==" in line for line in pins)
     assert any(line.startswith("checkov==") for line in pins)
