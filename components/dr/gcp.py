@@ -256,10 +256,12 @@ class ScheduledBackupExports(PlatformComponent):
                 self.child_name("firestore-export"),
                 gcp.projects.IAMMemberArgs(
                     project=args.project,
-                    role=self.export_role.name,
+                    # the role's full name, spelled from known values so a preview (and the policy
+                    # pack) can read it; the grant still waits for the role to exist
+                    role=pulumi.Output.concat("projects/", args.project, "/roles/", role_id),
                     member=pulumi.Output.from_input(args.service_account_email).apply(lambda e: f"serviceAccount:{e}"),
                 ),
-                opts=self.child_opts(),
+                opts=self.child_opts(depends_on=[self.export_role]),
             )
         self.job = gcp.cloudscheduler.Job(
             self.child_name("schedule"),

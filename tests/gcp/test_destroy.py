@@ -5,8 +5,10 @@ The documented teardown (docs/deploy-gcp.md, "Tearing down staging") is: set
 the resource must look like after that `up` so that the provider and the API let `destroy` delete
 it: no deletion protection on either side, buckets emptied by the provider and not holding objects
 under a retention policy, the Private Service Access connection removing its peering (otherwise
-the VPC cannot be deleted), and nothing `protect`ed. A type that can never be deleted (KMS key
-rings and keys) fails outright in a non-prod stack. Every rule must be reached by some resource.
+the VPC cannot be deleted), and nothing `protect`ed. KMS key rings and keys can never be deleted
+from Google: `destroy` only drops them from the state and a rebuild under the same name fails, so a
+ring must carry a name drawn per stack instance (it depends on a `random` id) and a key must live in
+such a ring. Every rule must be reached by some resource.
 """
 
 from __future__ import annotations
@@ -52,8 +54,21 @@ def _sql(i: dict[str, Any]) -> Optional[str]:
     return None
 
 
-def _never(what: str) -> Callable[[dict[str, Any]], Optional[str]]:
-    return lambda i: what
+RANDOM_ID = "random:index/randomId:RandomId"
+KEY_RING = "gcp:kms/keyRing:KeyRing"
+
+
+def _per_instance_ring(reg, by_urn) -> Optional[str]:
+    if not any(by_urn[d].type == RANDOM_ID for d in reg.dependencies if d in by_urn):
+        return "a KMS key ring is never deleted: its name must be drawn per stack instance (a random id) to rebuild"
+    return None
+
+
+def _key_in_per_instance_ring(reg, by_urn) -> Optional[str]:
+    rings = [by_urn[d] for d in reg.dependencies if d in by_urn and by_urn[d].type == KEY_RING]
+    if not rings or any(_per_instance_ring(ring, by_urn) for ring in rings):
+        return "a KMS key is never deleted: it must live in a key ring named per stack instance"
+    return None
 
 
 DESTROY_RULES: dict[str, Callable[[dict[str, Any]], Optional[str]]] = {
@@ -67,8 +82,11 @@ DESTROY_RULES: dict[str, Callable[[dict[str, Any]], Optional[str]]] = {
     "gcp:cloudrunv2/workerPool:WorkerPool": _off("deletionProtection", "worker pool deletion protection is on"),
     "gcp:workflows/workflow:Workflow": _off("deletionProtection", "workflow deletion protection is on"),
     "gcp:container/cluster:Cluster": _off("deletionProtection", "cluster deletion protection is on"),
-    "gcp:kms/keyRing:KeyRing": _never("KMS key rings cannot be deleted: a rebuild conflicts on the name"),
-    "gcp:kms/cryptoKey:CryptoKey": _never("KMS keys cannot be deleted, only their versions destroyed"),
+}
+# rules that read the resource's dependencies, not only its inputs
+GRAPH_RULES = {
+    KEY_RING: _per_instance_ring,
+    "gcp:kms/cryptoKey:CryptoKey": _key_in_per_instance_ring,
 }
 # Rules that must be reached in the non-prod stacks (the ones the issue found broken).
 MUST_REACH = (
@@ -90,15 +108,17 @@ def non_prod_stacks() -> list[str]:
 
 def destroy_problems(resources) -> tuple[list[str], set[str]]:
     problems, reached = [], set()
+    by_urn = {r.urn: r for r in resources}
     for reg in resources:
         if not reg.custom:
             continue
         if reg.protect:
             problems.append(f"{reg.name}: protect=True stops destroy")
         rule = DESTROY_RULES.get(reg.type)
-        if rule is not None:
+        graph_rule = GRAPH_RULES.get(reg.type)
+        if rule is not None or graph_rule is not None:
             reached.add(reg.type)
-            problem = rule(reg.inputs)
+            problem = rule(reg.inputs) if rule is not None else graph_rule(reg, by_urn)
             if problem:
                 problems.append(f"{reg.name} ({reg.type}): {problem}")
     return problems, reached
@@ -113,9 +133,16 @@ def test_there_is_a_non_prod_gcp_stack():
 
 @pytest.mark.parametrize("stack", NON_PROD)
 def test_teardown_config_lets_destroy_delete_every_resource(stack):
-    resources = plan_with(stack, {"gcp.deletionProtection": False}).resources
-    problems, reached = destroy_problems(resources)
+    problems, _ = destroy_problems(_teardown_plan(stack))
     assert not problems
+
+
+def _teardown_plan(stack: str):
+    return plan_with(stack, {"gcp.deletionProtection": False}).resources
+
+
+def test_every_rule_the_issue_needs_is_reached_by_some_non_prod_stack():
+    reached = set().union(*(destroy_problems(_teardown_plan(stack))[1] for stack in NON_PROD))
     assert set(MUST_REACH) <= reached
 
 
@@ -128,5 +155,8 @@ def test_the_rules_fail_the_defects_issue_10_found():
 
     retained = reg("gcp:storage/bucket:Bucket", {"forceDestroy": False, "retentionPolicy": {"retentionPeriod": 60}})
     abandoned = reg("gcp:servicenetworking/connection:Connection", {"deletionPolicy": "ABANDON"})
-    problems, _ = destroy_problems([retained, abandoned])
-    assert len(problems) == 2
+    fixed_ring = reg(KEY_RING, {"name": "aia-staging-gke-cluster"})
+    key = reg("gcp:kms/cryptoKey:CryptoKey", {"name": "gke-secrets"})
+    key.dependencies = [fixed_ring.urn]
+    problems, _ = destroy_problems([retained, abandoned, fixed_ring, key])
+    assert len(problems) == 4

@@ -120,7 +120,7 @@ def test_prod_gke_copies_mongodb_dumps_into_every_tier_of_the_backup_bucket(prod
     assert env["BUCKET"] == prod_gke.capture.outputs["backupBucket"]
     assert env["WEEKLY"] == env["MONTHLY"] == env["YEARLY"] == "true"  # the 7-year tier is fed
     # the grant covers exactly the tiers the bucket's lifecycle rules keep
-    bucket = prod_gke.capture.one("gcp:storage/bucket:Bucket").inputs
+    bucket = prod_gke.capture.one("gcp:storage/bucket:Bucket", "backups-bucket").inputs
     lifecycle = sorted({p for rule in bucket["lifecycleRules"] for p in rule["condition"].get("matchesPrefixes", [])})
     grant = next(r.inputs for r in prod_gke.capture.of_type(BUCKET_IAM) if r.inputs.get("condition"))
     assert sorted(p for p in lifecycle if f'objects/{p}mongodb/"' in grant["condition"]["expression"]) == lifecycle
