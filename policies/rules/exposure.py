@@ -37,14 +37,17 @@ def _non_edge(protocol: Any, low: Any, high: Any) -> Optional[str]:
         return None
     if protocol in ("-1", "all") or low is None or high is None:
         return f"every {protocol if protocol not in ('-1', 'all') else ''} port".replace("  ", " ")
-    low, high = int(low), int(high)
+    try:
+        low, high = int(low), int(high)
+    except (TypeError, ValueError):
+        return f"{protocol} ports {low}-{high}"  # not a port number: counted as open, never trusted
     if low == high and low in EDGE_PORTS:
         return None
     return f"{protocol} port {low}" if low == high else f"{protocol} ports {low}-{high}"
 
 
 def _open(ranges: Iterable[Any]) -> list[str]:
-    return sorted({str(r) for r in ranges if r in OPEN_RANGES})
+    return sorted({r for r in ranges if isinstance(r, str) and r in OPEN_RANGES})
 
 
 def _firewall(props: Any, check: Check) -> Iterable[str]:

@@ -92,7 +92,7 @@ def _grants(args: ResourceValidationArgs, check: Check) -> list[tuple[Any, list[
 )
 def no_primitive_iam_roles(args: ResourceValidationArgs, check: Check) -> None:
     for role, _ in _grants(args, check):
-        if check.known(role, "role") and role in PRIMITIVE_ROLES:
+        if check.known(role, "role") and isinstance(role, str) and role in PRIMITIVE_ROLES:
             check.fail(f"grants the primitive role {role}: use a predefined or custom role with least privilege.")
 
 
@@ -115,6 +115,6 @@ def no_public_iam_members(args: ResourceValidationArgs, check: Check) -> None:
         if not check.known(members, "members"):
             continue
         for member in members:
-            if check.known(member, "member") and member in PUBLIC_MEMBERS:
+            if check.known(member, "member") and isinstance(member, str) and member in PUBLIC_MEMBERS:
                 shown = role if isinstance(role, str) else "a role"
                 check.fail(f"grants {shown} to {member}: anyone on the internet gets it.")

@@ -80,6 +80,11 @@ def pod_no_host_access(args: ResourceValidationArgs, check: Check) -> None:
             check.fail(f"volume '{get(volume, 'name') or index}' mounts a hostPath: the node's file system.")
 
 
+def _account_key(namespace: Any, name: Any) -> tuple[str, str]:
+    """(namespace, name) as strings: the values come from user props and may be of any type."""
+    return str(namespace), str(name)
+
+
 def _bound_accounts(resources: list[Any], check: Check) -> set[tuple[str, str]]:
     """(namespace, name) of every ServiceAccount a RoleBinding or ClusterRoleBinding names."""
     bound: set[tuple[str, str]] = set()
@@ -94,7 +99,7 @@ def _bound_accounts(resources: list[Any], check: Check) -> set[tuple[str, str]]:
             if any(is_unknown(v) for v in (kind, name, namespace)):
                 check.unknown(f"a subject of {short(r.resource_type)} {r.name}")
             elif kind == "ServiceAccount":
-                bound.add((namespace or k8s_namespace(r.props), name))
+                bound.add(_account_key(namespace or k8s_namespace(r.props), name))
     return bound
 
 
@@ -118,7 +123,7 @@ def pod_service_account_token(args: StackValidationArgs, check: Check) -> None:
     account_automount: dict[tuple[str, str], Any] = defaultdict(lambda: None)
     for r in resources:
         if r.resource_type == SERVICE_ACCOUNT:
-            account_automount[(k8s_namespace(r.props), k8s_name(r.props, r.name))] = truthy(
+            account_automount[_account_key(k8s_namespace(r.props), k8s_name(r.props, r.name))] = truthy(
                 get(r.props, "automountServiceAccountToken")
             )
     for r in resources:
@@ -132,7 +137,7 @@ def pod_service_account_token(args: StackValidationArgs, check: Check) -> None:
             continue
         if not check.known(mounted, f"automountServiceAccountToken of {label}"):
             continue
-        key = (str(namespace), account or "default")
+        key = _account_key(namespace, account or "default")
         if key in bound:
             continue
         effective = mounted if mounted is not None else account_automount[key]
