@@ -208,6 +208,15 @@ RULES: dict[str, list[Rule]] = {
     "gcp:compute/regionNetworkEndpointGroup:RegionNetworkEndpointGroup": _compute(),
     "gcp:compute/resourcePolicy:ResourcePolicy": _compute(),
     "gcp:compute/router:Router": _compute(),
+    "gcp:compute/healthCheck:HealthCheck": _compute(),
+    "gcp:compute/instanceTemplate:InstanceTemplate": _compute() + [
+        Rule("namePrefix", 54, r"[a-z][-a-z0-9]*", "project",
+             evidence="pulumi-gcp compute.InstanceTemplate name_prefix: max 54 characters (a generated "
+             "suffix follows), RFC 1035 start")],
+    "gcp:compute/regionDisk:RegionDisk": _compute(),
+    "gcp:compute/regionDiskResourcePolicyAttachment:RegionDiskResourcePolicyAttachment": _compute(),
+    "gcp:compute/regionInstanceGroupManager:RegionInstanceGroupManager": _compute(),
+    "gcp:compute/regionPerInstanceConfig:RegionPerInstanceConfig": _compute(),
     "gcp:compute/route:Route": _compute(),
     "gcp:compute/routerNat:RouterNat": _compute(),
     "gcp:compute/sSLPolicy:SSLPolicy": _compute(),
