@@ -14,7 +14,9 @@ offline plan (`tools.plan.run_plan`) becomes the resource Terraform would plan t
 - `configuration.root_module.resources[].expressions`: `{"references": [...]}` for each argument that
   takes another resource's computed output (an id, ARN, self link), so graph checks can link, say,
   a bucket to its public access block. As in a real plan those arguments are unknown until apply,
-  so they are left out of `values` and listed in `after_unknown`.
+  so they are left out of `values` and listed in `after_unknown`. An argument that carries the
+  configured `name` of a resource it depends on (an RDS instance's `parameter_group_name`) is a
+  reference too, but a known one: Terraform plans it with its value, so it stays in `values`.
 
 Secrets keep the plan's non-empty placeholder ("[secret]"); values the offline plan cannot know
 ("[unknown]") are left out and marked unknown. Kubernetes objects are written as YAML manifests
@@ -151,9 +153,16 @@ def _resource(reg: Registration, tf_type: str, name: str, by_urn: dict, addresse
         for key, output in _computed_outputs(by_urn[dep]).items():
             if isinstance(output, str) and len(output) > 3:
                 produced.setdefault(output, []).extend([f"{dep_type}.{dep_name}.{snake(key)}", f"{dep_type}.{dep_name}"])
+    # configured names of the dependencies: referenced, but known at plan time
+    named: dict[str, list[str]] = {value: list(refs) for value, refs in produced.items()}
+    for dep in reg.dependencies:
+        dep_name_value = by_urn[dep].inputs.get("name") if dep in addresses else None
+        if isinstance(dep_name_value, str) and len(dep_name_value) > 3 and dep_name_value not in produced:
+            dep_type, dep_name = addresses[dep]
+            named.setdefault(dep_name_value, []).extend([f"{dep_type}.{dep_name}.name", f"{dep_type}.{dep_name}"])
     expressions: dict[str, Any] = {}
     for key in list(values):
-        expression = _expression(values[key], produced)
+        expression = _expression(values[key], named)
         if expression is None:
             continue
         expressions[key] = expression

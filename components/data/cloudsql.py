@@ -13,8 +13,11 @@ Creates:
   - maintenance window at the start of `dr.maintenanceWindow` (seed 002: Sunday 02:00 UTC), Query
     Insights, an explicit `max_connections` (the monitoring alert fires at 80 % of it) and an audit
     trail (`database_flags`): pgAudit (DDL and role changes; parameters never logged, they may
-    carry personal data), `log_statement=ddl`, statements slower than the environment's threshold,
-    connections with client host names, lock waits, temp files and checkpoints, warnings and up.
+    carry personal data), `log_statement=ddl`, every statement's duration without its text
+    (`log_duration=on`, `log_min_duration_statement=-1`: a logged slow statement would carry its
+    literal and bind values, which may be personal data; slow queries are found in Query Insights,
+    which keeps them normalized, literals removed), connections with client host names, lock
+    waits, temp files and checkpoints, warnings and up (CIS Cloud SQL PostgreSQL flags).
     pgAudit needs `CREATE EXTENSION pgaudit;` once in the database (the migrations' job);
   - `disk_autoresize` with `ignore_changes` on `settings.diskSize` (the SDK's advice): the disk
     grows on its own and the config's `storageGi` is only its initial size, so an autoresize never
@@ -51,13 +54,11 @@ PORT = 5432
 DEFAULT_TIERS = {"dev": "db-custom-1-3840", "staging": "db-custom-1-3840", "prod": "db-custom-2-7680"}
 # Enterprise edition keeps at most 7 days of transaction logs for point-in-time recovery.
 MAX_LOG_RETENTION_DAYS = 7
-# Statements slower than this are logged (ms): the seed's p95 target (2 s) in prod, tighter before.
-SLOW_STATEMENT_MS = {"dev": 500, "staging": 500, "prod": 2000}
 # Engine paths the provider must not plan against: the disk grows by autoresize.
 IGNORED_CHANGES = ["settings.diskSize"]
 
 
-def database_flags(environment: str, max_connections: int) -> list[tuple[str, str]]:
+def database_flags(max_connections: int) -> list[tuple[str, str]]:
     """The PostgreSQL flags (names as Cloud SQL accepts them) of the primary and its replica."""
     return [
         ("cloudsql.enable_pgaudit", "on"),
@@ -65,7 +66,9 @@ def database_flags(environment: str, max_connections: int) -> list[tuple[str, st
         ("pgaudit.log_parameter", "off"),
         ("pgaudit.log_relation", "on"),
         ("log_statement", "ddl"),
-        ("log_min_duration_statement", str(SLOW_STATEMENT_MS[environment])),
+        # durations only: statement text (with its literals) never reaches the logs
+        ("log_duration", "on"),
+        ("log_min_duration_statement", "-1"),
         ("log_min_messages", "warning"),
         ("log_min_error_statement", "error"),
         ("log_hostname", "on"),
@@ -127,7 +130,7 @@ class CloudSqlPostgres(PlatformComponent):
         )
         flags = [
             gcp.sql.DatabaseInstanceSettingsDatabaseFlagArgs(name=flag, value=value)
-            for flag, value in database_flags(cfg.environment, args.max_connections)
+            for flag, value in database_flags(args.max_connections)
         ]
 
         def instance_settings(**own: Any) -> gcp.sql.DatabaseInstanceSettingsArgs:

@@ -3,6 +3,8 @@
 Creates:
 - a DB subnet group over the isolated subnets (no route out of the VPC) and no public access;
 - a parameter group (`postgres<major>`) with `rds.force_ssl=1`: unencrypted connections are refused;
+  query logging: every DDL statement (`log_statement=ddl`, an audit trail of schema changes),
+  statements slower than 2 s and connections;
 - the instance: Multi-AZ when `data.postgres.ha` (prod), gp3 storage encrypted with the `data` KMS key,
   storage autoscaling up to 4x the configured size (`max_allocated_storage`), automated backups kept
   for the daily tier (30 days, max 35) which is also the point-in-time-recovery window (WAL),
@@ -61,7 +63,7 @@ class RdsPostgres(PlatformComponent):
         params = parameter_group(
             self, aws.rds, "ParameterGroup", f"{self.identifier}-pg{major}", f"postgres{major}",
             "TLS only; slow statement logging",
-            {"rds.force_ssl": "1", "log_min_duration_statement": "2000", "log_connections": "1"},
+            {"rds.force_ssl": "1", "log_statement": "ddl", "log_min_duration_statement": "2000", "log_connections": "1"},
             pending_reboot=["rds.force_ssl"],
         )
         self.password = generated_credential(self)

@@ -9,7 +9,9 @@ a BackendConfig's `securityPolicy.name`) with, in evaluation order:
 1. the preconfigured OWASP Top-10 WAF rules (ModSecurity CRS 3.3: SQLi, XSS, LFI, RFI, RCE,
    method enforcement, scanner detection, protocol attack, session fixation), deny 403, at
    sensitivity 1 (the level with the fewest false positives) unless configured otherwise, and the
-   `cve-canary` set (Log4Shell, CVE-2021-44228/45046, and other critical CVEs), deny 403;
+   `cve-canary` set (Log4Shell, CVE-2021-44228/45046, and other critical CVEs), deny 403, with
+   every signature of the set (no sensitivity option: Cloud Armor's default, level 4), so
+   obfuscated `${jndi:` lookups are caught too; legitimate traffic carries no such lookups;
 2. rate limits from `edge.rateLimits` (seed 000), per client IP, `throttle` with HTTP 429 above
    the limit: AI routes (`aiPaths`, e.g. /api/chat) `aiRoutesPerMinute` (30/min), every other
    request `perClientPerMinute` (60/min). Cloud Armor on a backend service evaluates requests
@@ -60,6 +62,8 @@ OWASP_RULES: tuple[tuple[str, str], ...] = (
     # critical CVEs Google adds to the set
     ("cve-canary", "Log4j and other critical CVEs"),
 )
+# Rule sets evaluated with every signature (no sensitivity option): near-zero false positives.
+ALL_SIGNATURES = frozenset({"cve-canary"})
 AUTO_DEPLOY_PRIORITY = 500  # before the WAF rules: a detected attack is blocked first
 DEFAULT_RULE_PRIORITY = 2147483647
 
@@ -137,6 +141,8 @@ class CloudArmorPolicy(PlatformComponent):
             self.rules.append("adaptive-auto-deploy")
         if args.rules_enabled:
             for index, (rule_set, what) in enumerate(OWASP_RULES):
+                # Log4j: all signatures (the default, sensitivity 4); the others at the configured level
+                options = "" if rule_set in ALL_SIGNATURES else f", {{'sensitivity': {args.waf_sensitivity}}}"
                 rules.append(
                     Rule(
                         priority=1000 + index * 10,
@@ -144,7 +150,7 @@ class CloudArmorPolicy(PlatformComponent):
                         action="deny(403)",
                         match=Match(
                             expr=Expr(
-                                expression=f"evaluatePreconfiguredWaf('{rule_set}', {{'sensitivity': {args.waf_sensitivity}}})"
+                                expression=f"evaluatePreconfiguredWaf('{rule_set}'{options})"
                             )
                         ),
                     )

@@ -66,6 +66,9 @@ def test_rds_postgres_production_settings(rds):
     params = run.one("aws:rds/parameterGroup:ParameterGroup").inputs
     assert params["family"] == "postgres16"
     assert {"name": "rds.force_ssl", "value": "1", "applyMethod": "pending-reboot"} in params["parameters"]
+    # query logging (Checkov CKV2_AWS_30): schema changes and slow statements reach the exported log
+    values = {p["name"]: p["value"] for p in params["parameters"]}
+    assert values["log_statement"] == "ddl" and int(values["log_min_duration_statement"]) > 0
     assert i["parameterGroupName"] == params["name"]
     assert _url_is_secret(component) and component.connection.env_var == "DATABASE_URL"
     assert_explicit_providers(run)

@@ -94,6 +94,12 @@ def test_armor_rule_sets_exist_and_include_log4j(stack):
         assert set(sets) <= CLOUD_ARMOR_RULE_SETS, f"unknown rule sets {set(sets) - CLOUD_ARMOR_RULE_SETS}"
         if waf:
             assert REQUIRED_RULE_SETS <= set(sets)
+            # Log4j with every signature (no sensitivity cap), enforced: a sensitivity option would
+            # leave obfuscated lookups out; Checkov CKV_GCP_73 reads exactly this expression
+            (log4j,) = [r for r in policy.inputs["rules"]
+                        if "'cve-canary'" in r.get("match", {}).get("expr", {}).get("expression", "")]
+            assert log4j["match"]["expr"]["expression"] == "evaluatePreconfiguredWaf('cve-canary')"
+            assert log4j["action"] == "deny(403)" and not log4j.get("preview")
         priorities = [r["priority"] for r in policy.inputs["rules"]]
         assert len(priorities) == len(set(priorities))
         # deny rules only before the first throttle: a throttle ends evaluation for conforming requests

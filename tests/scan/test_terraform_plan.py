@@ -111,6 +111,17 @@ def test_references_link_resources_and_leave_computed_outputs_unknown():
     assert isinstance(nested, list) and nested[0]["bucket"]["references"][1].startswith("aws_s3_bucket.")
 
 
+def test_a_known_name_of_a_dependency_is_a_reference_and_keeps_its_value():
+    # the RDS instance names its parameter group: graph checks (CKV2_AWS_30) must see the link,
+    # and Terraform plans the argument with its known value
+    for stack in ("prod-aws", "staging-aws"):
+        instance = _one(stack, "aws_db_instance")
+        group = _one(stack, "aws_db_parameter_group")
+        expression = configuration(stack, instance["address"])["expressions"]["parameter_group_name"]
+        assert expression["references"] == [group["address"] + ".name", group["address"]]
+        assert instance["values"]["parameter_group_name"] == group["values"]["name"]
+
+
 def test_kubernetes_objects_become_manifests():
     manifests = terraform_plan_of("dev").manifests
     kinds = {m["kind"] for m in manifests}
