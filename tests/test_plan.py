@@ -118,3 +118,15 @@ def test_the_json_plan_is_deterministic():
     first = json.dumps(plan_of("dev").as_document(), sort_keys=True)
     second = json.dumps(run_plan("dev").as_document(), sort_keys=True)
     assert first == second
+
+
+def test_a_new_stack_without_policy_config_gets_its_environments_enforcement(tmp_path):
+    """A copy of Pulumi.dev.yaml under a new name plans like dev (advisory), and says so in one line."""
+    (tmp_path / "Pulumi.yaml").write_text((REPO / "Pulumi.yaml").read_text())
+    (tmp_path / "__main__.py").write_text((REPO / "__main__.py").read_text())
+    (tmp_path / "Pulumi.sandbox.yaml").write_text((REPO / "Pulumi.dev.yaml").read_text())
+    plan = run_plan("sandbox", project_dir=tmp_path)
+    assert plan.violations and plan.mandatory == []
+    (note,) = [n for n in plan.notes if "policies/config/sandbox.json" in n]
+    assert "\n" not in note and "advisory" in note and "copy policies/config/dev.json" in note
+

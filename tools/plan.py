@@ -145,18 +145,26 @@ def run_plan(stack: str, project_dir: Path = REPO, evaluate_policies: bool = Tru
     platform = config.get(f"{project}:platform", "unknown")
     plan = Plan(stack=stack, project=project, platform=platform, capture=capture, notes=notes)
     if evaluate_policies:
-        plan.violations = _evaluate_policies(stack, capture, project_dir)
+        environment = config.get(f"{project}:environment")
+        plan.violations, note = _evaluate_policies(stack, capture, project_dir, environment)
+        plan.notes += [note] if note else []
     return plan
 
 
-def _evaluate_policies(stack: str, capture: Capture, project_dir: Path) -> list[dict[str, Any]]:
+def _evaluate_policies(
+    stack: str, capture: Capture, project_dir: Path, environment: Optional[str]
+) -> tuple[list[dict[str, Any]], Optional[str]]:
+    """The violations, and a note when the stack has no policy config and got its environment's defaults."""
     try:
+        from policies.config_file import config_path, defaults_note
         from policies.offline import evaluate
     except ModuleNotFoundError as err:
-        if err.name not in ("policies", "policies.offline"):
+        if err.name not in ("policies", "policies.offline", "policies.config_file"):
             raise
-        return []
-    return evaluate(stack, [r.as_dict() for r in capture.resources], project_dir=project_dir)
+        return [], None
+    violations = evaluate(stack, [r.as_dict() for r in capture.resources], project_dir=project_dir, environment=environment)
+    missing = environment and not config_path(stack, project_dir).exists()
+    return violations, defaults_note(stack, environment) if missing else None
 
 
 def _component_label(urn: Optional[str], by_urn: dict[str, Any]) -> str:
