@@ -130,3 +130,40 @@ def test_a_new_stack_without_policy_config_gets_its_environments_enforcement(tmp
     (note,) = [n for n in plan.notes if "policies/config/sandbox.json" in n]
     assert "\n" not in note and "advisory" in note and "copy policies/config/dev.json" in note
 
+
+def _leaf_texts(value):
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _leaf_texts(v)]
+    if isinstance(value, list):
+        return [t for v in value for t in _leaf_texts(v)]
+    return [value if isinstance(value, str) else json.dumps(value)]
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod", "prod-aws"])
+def test_the_text_plan_prints_every_output_whole_and_wrapped(stack):
+    """Every output value (the DR runbook included) is in the summary word for word; lines stay
+    within the width unless one word (a URL, a name) is longer."""
+    from tools.plan import WIDTH, summary
+
+    plan = plan_of(stack)
+    text = summary(plan)
+    flat = " ".join(text.split())
+    leaves = _leaf_texts(plan.capture.outputs)
+    assert any(len(leaf) > WIDTH for leaf in leaves) or stack == "dev"
+    for leaf in leaves:
+        assert " ".join(leaf.split()) in flat, leaf
+    outputs = text.split("Outputs:\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert all(len(line) <= WIDTH or " " not in line.strip().split(": ", 1)[-1] for line in outputs)
+
+
+def test_json_into_a_reader_that_stops_early_ends_quietly():
+    """`python -m tools.plan --stack dev --json | head`: no BrokenPipeError traceback."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tools.plan", "--stack", "dev", "--json"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    assert process.stdout.readline().strip() == "{"
+    process.stdout.close()  # the plan is far larger than a pipe buffer: its next write hits EPIPE
+    stderr = process.stderr.read()
+    assert process.wait(timeout=120) == 0
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr, stderr

@@ -14,6 +14,9 @@ Exit codes (the CI job and docs/ci.md label them the same way):
     2  the stack or its config is invalid (unknown stack, bad stack file, config error)
     3  the plan crashed: an unexpected exception in the program, a policy rule or this tool; the
        traceback is on stderr. Never reported as a policy verdict.
+
+Piped into a reader that stops early (`--json | head`), the plan stops writing quietly and keeps
+its exit code. The text summary prints every output in full, long ones wrapped.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import json
 import os
 import runpy
 import sys
+import textwrap
 import traceback
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -36,6 +40,7 @@ from tools.harness import Capture, run_mocked
 REPO = Path(__file__).resolve().parent.parent
 PLACEHOLDER_SECRET = "offline-plan-placeholder"
 EXIT_OK, EXIT_MANDATORY, EXIT_INVALID, EXIT_CRASH = 0, 1, 2, 3
+WIDTH = 100  # the text plan's line width for outputs (wrapped, never cut)
 
 
 class PlanError(Exception):
@@ -174,6 +179,34 @@ def _component_label(urn: Optional[str], by_urn: dict[str, Any]) -> str:
     return f"{reg.type} {reg.name}"
 
 
+def _wrap(text: str, width: int) -> list[str]:
+    """`text` wrapped at word boundaries (URLs and names never broken), its own line breaks kept."""
+    return [
+        line
+        for paragraph in text.splitlines() or [""]
+        for line in textwrap.wrap(paragraph, width, break_long_words=False, break_on_hyphens=False) or [""]
+    ]
+
+
+def _render_output(key: Optional[str], value: Any, indent: str) -> list[str]:
+    """One output (or a part of one, `key` None for a list item) in full: on one line when it fits
+    in WIDTH, else a mapping or list item by item and text wrapped. Nothing is cut: the text plan is
+    what people read the DR runbook from."""
+    head = f"{indent}{key}:" if key is not None else f"{indent}-"
+    text = value if isinstance(value, str) else json.dumps(value)
+    if "\n" not in text and len(head) + 1 + len(text) <= WIDTH:
+        return [f"{head} {text}"]
+    inner = indent + "    "
+    if isinstance(value, dict) and value:
+        return [head] + [line for k, v in value.items() for line in _render_output(str(k), v, inner)]
+    if isinstance(value, list) and value:
+        return [head] + [line for item in value for line in _render_output(None, item, inner)]
+    if key is None:  # a list item's text starts on the dash line and continues under it
+        first, *rest = _wrap(text, WIDTH - len(indent) - 2)
+        return [f"{head} {first}"] + [f"{indent}  {line}" for line in rest]
+    return [head] + [inner + line for line in _wrap(text, WIDTH - len(inner))]
+
+
 def summary(plan: Plan) -> str:
     resources = plan.capture.resources
     by_urn = {r.urn: r for r in resources}
@@ -197,8 +230,7 @@ def summary(plan: Plan) -> str:
     lines.append("")
     lines.append("Outputs:")
     for key, value in sorted(plan.capture.outputs.items()):
-        text = value if isinstance(value, str) else json.dumps(value)
-        lines.append(f"  {key}: {text if len(text) < 120 else text[:117] + '...'}")
+        lines += _render_output(key, value, "  ")
     for note in plan.notes:
         lines.append(f"Note: {note}")
     lines.append("")
@@ -225,8 +257,20 @@ def main(argv: Optional[list[str]] = None) -> int:
         print(f"error: the offline plan of {args.stack} crashed (exit {EXIT_CRASH}); this is a bug, not a policy verdict:", file=sys.stderr)
         traceback.print_exc()
         return EXIT_CRASH
-    print(text)
-    return EXIT_MANDATORY if plan.mandatory else EXIT_OK
+    verdict = EXIT_MANDATORY if plan.mandatory else EXIT_OK
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:  # `... --json | head`: the reader has what it wanted; stop quietly
+        _silence_stdout()
+    return verdict
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe: point stdout at /dev/null so that the interpreter's final flush does not
+    raise again (the Python docs' recipe for SIGPIPE); the exit code stays the plan's verdict."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 if __name__ == "__main__":
