@@ -2,6 +2,7 @@
 
     python -m tools.plan --stack dev            # readable summary
     python -m tools.plan --stack prod --json    # the JSON document of DESIGN.md
+    python -m tools.plan --stack x --project-dir DIR   # a stack of another copy of the project
 
 Runs the real program (`__main__.py`) for the stack under Pulumi mocks, with the config read from
 `Pulumi.<stack>.yaml`. Encrypted (`secure:`) values, and provided secrets the file does not hold,
@@ -246,9 +247,10 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.plan", description=__doc__.split("\n\n")[0])
     parser.add_argument("--stack", required=True, help="stack name: " + ", ".join(available_stacks()))
     parser.add_argument("--json", action="store_true", help="print the plan as one JSON document")
+    parser.add_argument("--project-dir", type=Path, default=REPO, help="the Pulumi project (default: this repository)")
     args = parser.parse_args(argv)
     try:
-        plan = run_plan(args.stack)
+        plan = run_plan(args.stack, args.project_dir)
         text = json.dumps(plan.as_document(), indent=2, sort_keys=True) if args.json else summary(plan)
     except PlanError as err:
         print(f"error: {err}", file=sys.stderr)
