@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from tests.helpers import project_copy
 from tools import benchmark
 from tools.plan import REPO
 
 
 def test_bench_reports_an_invalid_stack_and_measures_the_others(tmp_path, capsys):
-    (tmp_path / "Pulumi.yaml").write_text((REPO / "Pulumi.yaml").read_text())
-    (tmp_path / "__main__.py").write_text((REPO / "__main__.py").read_text())
     dev = (REPO / "Pulumi.dev.yaml").read_text()
-    (tmp_path / "Pulumi.a-broken.yaml").write_text("config: [unclosed\n")  # not YAML
-    (tmp_path / "Pulumi.b-bad.yaml").write_text(dev.replace("environment: dev", "environment: qa"))  # config error
-    (tmp_path / "Pulumi.c-dev.yaml").write_text(dev)
+    project_copy(tmp_path, {
+        "a-broken": "config: [unclosed\n",  # not YAML
+        "b-bad": dev.replace("environment: dev", "environment: qa"),  # a config error
+        "c-dev": dev,
+    })
     assert benchmark.main(["--runs", "1", "--project-dir", str(tmp_path)]) == 1
     out, err = capsys.readouterr()
     rows = {line.split()[0]: line for line in out.splitlines() if line.split() and line.split()[0] in ("a-broken", "b-bad", "c-dev")}

@@ -11,7 +11,7 @@ import pytest
 
 from components.config import PROJECT, ConfigError, load_stack_context
 from components.platform import _adapter
-from tests.helpers import plan_of
+from tests.helpers import plan_of, project_copy
 from tools.harness import run_mocked
 from tools.plan import REPO, PlanError, read_stack_config, run_plan
 
@@ -69,10 +69,8 @@ def test_a_platform_without_adapter_fails_clearly():
 
 
 def test_invalid_stack_registers_nothing(tmp_path):
-    (tmp_path / "Pulumi.yaml").write_text((REPO / "Pulumi.yaml").read_text())
-    (tmp_path / "__main__.py").write_text((REPO / "__main__.py").read_text())
     text = (REPO / "Pulumi.dev.yaml").read_text().replace("maxReplicas", "maxReplicas")
-    (tmp_path / "Pulumi.broken.yaml").write_text(text.replace("ghcr.io/ai-assistant-platform/api:1.0.0", "ghcr.io/x/api:latest", 1))
+    project_copy(tmp_path, {"broken": text.replace("ghcr.io/ai-assistant-platform/api:1.0.0", "ghcr.io/x/api:latest", 1)})
     with pytest.raises(PlanError) as info:
         run_plan("broken", project_dir=tmp_path, evaluate_policies=False)
     assert "services.api.image" in str(info.value) and "':latest'" in str(info.value)
@@ -122,9 +120,7 @@ def test_the_json_plan_is_deterministic():
 
 def test_a_new_stack_without_policy_config_gets_its_environments_enforcement(tmp_path):
     """A copy of Pulumi.dev.yaml under a new name plans like dev (advisory), and says so in one line."""
-    (tmp_path / "Pulumi.yaml").write_text((REPO / "Pulumi.yaml").read_text())
-    (tmp_path / "__main__.py").write_text((REPO / "__main__.py").read_text())
-    (tmp_path / "Pulumi.sandbox.yaml").write_text((REPO / "Pulumi.dev.yaml").read_text())
+    project_copy(tmp_path, {"sandbox": (REPO / "Pulumi.dev.yaml").read_text()})
     plan = run_plan("sandbox", project_dir=tmp_path)
     assert plan.violations and plan.mandatory == []
     (note,) = [n for n in plan.notes if "policies/config/sandbox.json" in n]
