@@ -197,13 +197,37 @@ def load_waivers(stack: str, project_dir: Path) -> dict[str, dict[str, Any]]:
     return waivers
 
 
-def load_config(stack: str, project_dir: Path) -> StackPolicyConfig:
+#: The enforcement a stack without its own config file gets in the offline plan, by environment:
+#: dev is a sandbox (every rule advisory), staging and prod block (every rule mandatory, the pack's
+#: default). Lowering a rule for staging or prod stays a reviewed decision: a config file and a waiver.
+ENVIRONMENT_LEVELS = {"dev": "advisory", "staging": "mandatory", "prod": "mandatory"}
+
+
+def environment_defaults(environment: str) -> CliEntries:
+    """The config entries a stack of `environment` gets when it has no policies/config/<stack>.json."""
+    if environment not in ENVIRONMENT_LEVELS:
+        raise PolicyConfigError(f"no policy defaults for environment {environment!r} (environments: {', '.join(ENVIRONMENT_LEVELS)})")
+    return {"all": (ENVIRONMENT_LEVELS[environment], {}), "resource-labels": ("", {"environment": environment})}
+
+
+def defaults_note(stack: str, environment: str) -> str:
+    """One line for the plan: which defaults a stack without a config file got, and how to make one."""
+    level = ENVIRONMENT_LEVELS.get(environment, "mandatory")
+    own, template = CONFIG_DIR / f"{stack}.json", CONFIG_DIR / f"{environment}.json"
+    return (
+        f"no {own}: every policy is {level} (the {environment} default); to tune it, and before the CLI "
+        f"or the workflow can run this stack, copy {template} to {own} (see docs/policies.md)"
+    )
+
+
+def load_config(stack: str, project_dir: Path, environment: Optional[str] = None) -> StackPolicyConfig:
     """Read policies/config/<stack>.json as the CLI does, refuse what the project refuses, attach
-    the stack's waivers. Pack defaults (every policy mandatory) when the file is absent."""
+    the stack's waivers. When the file is absent: the defaults of `environment`
+    (`environment_defaults`), or the pack's (every policy mandatory) when the environment is unknown."""
     path = config_path(stack, project_dir)
     waivers = load_waivers(stack, project_dir)
     if not path.exists():
-        reconciled = reconcile_like_cli({})
+        reconciled = reconcile_like_cli(environment_defaults(environment) if environment else {})
         exists = False
     else:
         where = f"{CONFIG_DIR / path.name}"

@@ -15,6 +15,9 @@ dependencies, inputs). Faithful to the CLI and the policy SDK:
   (`policies/config_file.py`): `"all"` sets every level, `"<policy>": "advisory" |
   {"enforcementLevel": ..., <config>}` overrides one, `"disabled"` skips it, config values (with
   schema defaults) reach the rule through `args.get_config()`; `remediate` counts as mandatory;
+- a stack without a config file gets the enforcement of its environment (dev: every rule
+  advisory; staging, prod: mandatory), and the plan says so in a note. The CLI has no such
+  default: the workflow passes `--policy-pack-config policies/config/<stack>.json`, which must exist;
 - a rule that cannot read a value raises `UnknownValueError` and yields one *advisory* violation,
   as the SDK reports it during preview.
 
@@ -85,10 +88,13 @@ def _effective(level: EnforcementLevel) -> str:
     return "mandatory" if level in (EnforcementLevel.MANDATORY, EnforcementLevel.REMEDIATE) else "advisory"
 
 
-def evaluate(stack: str, resources: list[dict[str, Any]], project_dir: Path) -> list[dict[str, Any]]:
-    """Every rule of the pack over `resources`, honouring policies/config/<stack>.json."""
+def evaluate(
+    stack: str, resources: list[dict[str, Any]], project_dir: Path, environment: Optional[str] = None
+) -> list[dict[str, Any]]:
+    """Every rule of the pack over `resources`, honouring policies/config/<stack>.json (or, when the
+    stack has none, the defaults of its `environment`: `config_file.environment_defaults`)."""
     try:
-        config = load_config(stack, Path(project_dir))
+        config = load_config(stack, Path(project_dir), environment)
     except PolicyConfigError as err:
         return [{"policy": CONFIG_POLICY, "enforcement": "mandatory", "urn": None, "message": str(err)}]
     return evaluate_with(config, resources)

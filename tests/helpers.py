@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import functools
 import json
+from pathlib import Path
 from typing import Any, Callable, Optional
 
 import pulumi
 
 from components.config import PROJECT, TOP_LEVEL_KEYS, StackContext, _decode, _deep_merge, parse_stack_config
 from tools.harness import Capture, Registration, run_mocked
-from tools.plan import Plan, read_stack_config, run_plan
+from tools.plan import REPO, Plan, read_stack_config, run_plan
+
+
+def project_copy(directory: Path, stack_files: dict[str, str]) -> Path:
+    """A copy of the project in `directory` (Pulumi.yaml, __main__.py) with the given stack files
+    (stack name -> content), for stacks that must not appear among the shipped ones."""
+    for name in ("Pulumi.yaml", "__main__.py"):
+        (directory / name).write_text((REPO / name).read_text())
+    for stack, text in stack_files.items():
+        (directory / f"Pulumi.{stack}.yaml").write_text(text)
+    return directory
 
 
 def stack_raw_config(stack: str, overrides: Optional[dict[str, Any]] = None) -> dict[str, Any]:

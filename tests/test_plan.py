@@ -11,7 +11,7 @@ import pytest
 
 from components.config import PROJECT, ConfigError, load_stack_context
 from components.platform import _adapter
-from tests.helpers import plan_of
+from tests.helpers import plan_of, project_copy
 from tools.harness import run_mocked
 from tools.plan import REPO, PlanError, read_stack_config, run_plan
 
@@ -69,10 +69,8 @@ def test_a_platform_without_adapter_fails_clearly():
 
 
 def test_invalid_stack_registers_nothing(tmp_path):
-    (tmp_path / "Pulumi.yaml").write_text((REPO / "Pulumi.yaml").read_text())
-    (tmp_path / "__main__.py").write_text((REPO / "__main__.py").read_text())
     text = (REPO / "Pulumi.dev.yaml").read_text().replace("maxReplicas", "maxReplicas")
-    (tmp_path / "Pulumi.broken.yaml").write_text(text.replace("ghcr.io/ai-assistant-platform/api:1.0.0", "ghcr.io/x/api:latest", 1))
+    project_copy(tmp_path, {"broken": text.replace("ghcr.io/ai-assistant-platform/api:1.0.0", "ghcr.io/x/api:latest", 1)})
     with pytest.raises(PlanError) as info:
         run_plan("broken", project_dir=tmp_path, evaluate_policies=False)
     assert "services.api.image" in str(info.value) and "':latest'" in str(info.value)
@@ -118,3 +116,50 @@ def test_the_json_plan_is_deterministic():
     first = json.dumps(plan_of("dev").as_document(), sort_keys=True)
     second = json.dumps(run_plan("dev").as_document(), sort_keys=True)
     assert first == second
+
+
+def test_a_new_stack_without_policy_config_gets_its_environments_enforcement(tmp_path):
+    """A copy of Pulumi.dev.yaml under a new name plans like dev (advisory), and says so in one line."""
+    project_copy(tmp_path, {"sandbox": (REPO / "Pulumi.dev.yaml").read_text()})
+    plan = run_plan("sandbox", project_dir=tmp_path)
+    assert plan.violations and plan.mandatory == []
+    (note,) = [n for n in plan.notes if "policies/config/sandbox.json" in n]
+    assert "\n" not in note and "advisory" in note and "copy policies/config/dev.json" in note
+
+
+def _leaf_texts(value):
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _leaf_texts(v)]
+    if isinstance(value, list):
+        return [t for v in value for t in _leaf_texts(v)]
+    return [value if isinstance(value, str) else json.dumps(value)]
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod", "prod-aws"])
+def test_the_text_plan_prints_every_output_whole_and_wrapped(stack):
+    """Every output value (the DR runbook included) is in the summary word for word; lines stay
+    within the width unless one word (a URL, a name) is longer."""
+    from tools.plan import WIDTH, summary
+
+    plan = plan_of(stack)
+    text = summary(plan)
+    flat = " ".join(text.split())
+    leaves = _leaf_texts(plan.capture.outputs)
+    assert any(len(leaf) > WIDTH for leaf in leaves) or stack == "dev"
+    for leaf in leaves:
+        assert " ".join(leaf.split()) in flat, leaf
+    outputs = text.split("Outputs:\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert all(len(line) <= WIDTH or " " not in line.strip().split(": ", 1)[-1] for line in outputs)
+
+
+def test_json_into_a_reader_that_stops_early_ends_quietly():
+    """`python -m tools.plan --stack dev --json | head`: no BrokenPipeError traceback."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tools.plan", "--stack", "dev", "--json"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    assert process.stdout.readline().strip() == "{"
+    process.stdout.close()  # the plan is far larger than a pipe buffer: its next write hits EPIPE
+    stderr = process.stderr.read()
+    assert process.wait(timeout=120) == 0
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr, stderr

@@ -2,6 +2,7 @@
 
     python -m tools.plan --stack dev            # readable summary
     python -m tools.plan --stack prod --json    # the JSON document of DESIGN.md
+    python -m tools.plan --stack x --project-dir DIR   # a stack of another copy of the project
 
 Runs the real program (`__main__.py`) for the stack under Pulumi mocks, with the config read from
 `Pulumi.<stack>.yaml`. Encrypted (`secure:`) values, and provided secrets the file does not hold,
@@ -14,6 +15,9 @@ Exit codes (the CI job and docs/ci.md label them the same way):
     2  the stack or its config is invalid (unknown stack, bad stack file, config error)
     3  the plan crashed: an unexpected exception in the program, a policy rule or this tool; the
        traceback is on stderr. Never reported as a policy verdict.
+
+Piped into a reader that stops early (`--json | head`), the plan stops writing quietly and keeps
+its exit code. The text summary prints every output in full, long ones wrapped.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import json
 import os
 import runpy
 import sys
+import textwrap
 import traceback
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -36,6 +41,7 @@ from tools.harness import Capture, run_mocked
 REPO = Path(__file__).resolve().parent.parent
 PLACEHOLDER_SECRET = "offline-plan-placeholder"
 EXIT_OK, EXIT_MANDATORY, EXIT_INVALID, EXIT_CRASH = 0, 1, 2, 3
+WIDTH = 100  # the text plan's line width for outputs (wrapped, never cut)
 
 
 class PlanError(Exception):
@@ -145,18 +151,26 @@ def run_plan(stack: str, project_dir: Path = REPO, evaluate_policies: bool = Tru
     platform = config.get(f"{project}:platform", "unknown")
     plan = Plan(stack=stack, project=project, platform=platform, capture=capture, notes=notes)
     if evaluate_policies:
-        plan.violations = _evaluate_policies(stack, capture, project_dir)
+        environment = config.get(f"{project}:environment")
+        plan.violations, note = _evaluate_policies(stack, capture, project_dir, environment)
+        plan.notes += [note] if note else []
     return plan
 
 
-def _evaluate_policies(stack: str, capture: Capture, project_dir: Path) -> list[dict[str, Any]]:
+def _evaluate_policies(
+    stack: str, capture: Capture, project_dir: Path, environment: Optional[str]
+) -> tuple[list[dict[str, Any]], Optional[str]]:
+    """The violations, and a note when the stack has no policy config and got its environment's defaults."""
     try:
+        from policies.config_file import config_path, defaults_note
         from policies.offline import evaluate
     except ModuleNotFoundError as err:
-        if err.name not in ("policies", "policies.offline"):
+        if err.name not in ("policies", "policies.offline", "policies.config_file"):
             raise
-        return []
-    return evaluate(stack, [r.as_dict() for r in capture.resources], project_dir=project_dir)
+        return [], None
+    violations = evaluate(stack, [r.as_dict() for r in capture.resources], project_dir=project_dir, environment=environment)
+    missing = environment and not config_path(stack, project_dir).exists()
+    return violations, defaults_note(stack, environment) if missing else None
 
 
 def _component_label(urn: Optional[str], by_urn: dict[str, Any]) -> str:
@@ -164,6 +178,34 @@ def _component_label(urn: Optional[str], by_urn: dict[str, Any]) -> str:
         return "(stack)"
     reg = by_urn[urn]
     return f"{reg.type} {reg.name}"
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """`text` wrapped at word boundaries (URLs and names never broken), its own line breaks kept."""
+    return [
+        line
+        for paragraph in text.splitlines() or [""]
+        for line in textwrap.wrap(paragraph, width, break_long_words=False, break_on_hyphens=False) or [""]
+    ]
+
+
+def _render_output(key: Optional[str], value: Any, indent: str) -> list[str]:
+    """One output (or a part of one, `key` None for a list item) in full: on one line when it fits
+    in WIDTH, else a mapping or list item by item and text wrapped. Nothing is cut: the text plan is
+    what people read the DR runbook from."""
+    head = f"{indent}{key}:" if key is not None else f"{indent}-"
+    text = value if isinstance(value, str) else json.dumps(value)
+    if "\n" not in text and len(head) + 1 + len(text) <= WIDTH:
+        return [f"{head} {text}"]
+    inner = indent + "    "
+    if isinstance(value, dict) and value:
+        return [head] + [line for k, v in value.items() for line in _render_output(str(k), v, inner)]
+    if isinstance(value, list) and value:
+        return [head] + [line for item in value for line in _render_output(None, item, inner)]
+    if key is None:  # a list item's text starts on the dash line and continues under it
+        first, *rest = _wrap(text, WIDTH - len(indent) - 2)
+        return [f"{head} {first}"] + [f"{indent}  {line}" for line in rest]
+    return [head] + [inner + line for line in _wrap(text, WIDTH - len(inner))]
 
 
 def summary(plan: Plan) -> str:
@@ -189,8 +231,7 @@ def summary(plan: Plan) -> str:
     lines.append("")
     lines.append("Outputs:")
     for key, value in sorted(plan.capture.outputs.items()):
-        text = value if isinstance(value, str) else json.dumps(value)
-        lines.append(f"  {key}: {text if len(text) < 120 else text[:117] + '...'}")
+        lines += _render_output(key, value, "  ")
     for note in plan.notes:
         lines.append(f"Note: {note}")
     lines.append("")
@@ -206,9 +247,10 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.plan", description=__doc__.split("\n\n")[0])
     parser.add_argument("--stack", required=True, help="stack name: " + ", ".join(available_stacks()))
     parser.add_argument("--json", action="store_true", help="print the plan as one JSON document")
+    parser.add_argument("--project-dir", type=Path, default=REPO, help="the Pulumi project (default: this repository)")
     args = parser.parse_args(argv)
     try:
-        plan = run_plan(args.stack)
+        plan = run_plan(args.stack, args.project_dir)
         text = json.dumps(plan.as_document(), indent=2, sort_keys=True) if args.json else summary(plan)
     except PlanError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -217,8 +259,20 @@ def main(argv: Optional[list[str]] = None) -> int:
         print(f"error: the offline plan of {args.stack} crashed (exit {EXIT_CRASH}); this is a bug, not a policy verdict:", file=sys.stderr)
         traceback.print_exc()
         return EXIT_CRASH
-    print(text)
-    return EXIT_MANDATORY if plan.mandatory else EXIT_OK
+    verdict = EXIT_MANDATORY if plan.mandatory else EXIT_OK
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:  # `... --json | head`: the reader has what it wanted; stop quietly
+        _silence_stdout()
+    return verdict
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe: point stdout at /dev/null so that the interpreter's final flush does not
+    raise again (the Python docs' recipe for SIGPIPE); the exit code stays the plan's verdict."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 if __name__ == "__main__":

@@ -153,3 +153,11 @@ def test_missing_config_means_pack_defaults(tmp_path: Path) -> None:
     assert not config.exists
     assert {config.level(p.name) for p in ALL_POLICIES} == {EnforcementLevel.MANDATORY}
     assert config.properties["backups-meet-rpo"] == {"rpoMinutes": 60, "retentionDays": 30}
+
+
+@pytest.mark.parametrize("environment, level", [("dev", EnforcementLevel.ADVISORY), ("staging", EnforcementLevel.MANDATORY), ("prod", EnforcementLevel.MANDATORY)])
+def test_missing_config_means_the_environments_defaults(tmp_path: Path, environment: str, level: EnforcementLevel) -> None:
+    config = load_config("new-stack", tmp_path, environment)
+    assert not config.exists and config.waivers == {}
+    assert {config.level(p.name) for p in ALL_POLICIES} == {level}
+    assert config.properties["resource-labels"] == {"environment": environment}
