@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import functools
 import importlib
-import os
 import re
-import runpy
 from collections import defaultdict
 
 import pytest
 
 from tests.helpers import plan_of
 from tests.naming_rules import NAME_FIELDS, REFERENCES, RULES
-from tools.harness import Capture, Registration, run_mocked
-from tools.plan import REPO, available_stacks, read_stack_config
+from tools.harness import Capture, Registration
+from tools.plan import available_stacks, read_stack_config, run_program
 
 # (stack file, stack name it is planned as)
 RENAMED = [
@@ -36,14 +34,7 @@ RANDOM_SUFFIX = "-a1b2c3d"
 def plan_as(stack_file: str, stack_name: str) -> Capture:
     """The program with the config of `Pulumi.<stack_file>.yaml`, run as stack `stack_name`."""
     project, config, secret_keys, _ = read_stack_config(stack_file)
-    saved = {k: os.environ.pop(k) for k in ("PULUMI_CONFIG", "PULUMI_CONFIG_SECRET_KEYS") if k in os.environ}
-    try:
-        return run_mocked(
-            lambda: runpy.run_path(str(REPO / "__main__.py"), run_name="__main__"),
-            project=project, stack=stack_name, config=config, secret_keys=secret_keys,
-        )
-    finally:
-        os.environ.update(saved)
+    return run_program(project, stack_name, config, secret_keys)
 
 
 def _captures():

@@ -123,31 +123,38 @@ def read_stack_config(stack: str, project_dir: Path = REPO) -> tuple[str, dict[s
     return project, config, secret_keys, notes
 
 
-def run_plan(stack: str, project_dir: Path = REPO, evaluate_policies: bool = True) -> Plan:
-    """Run the program of `stack` under mocks and (optionally) the policy pack over the result."""
-    from components.config import ConfigError
+def run_program(
+    project: str, stack: str, config: dict[str, str], secret_keys: list[str], project_dir: Path = REPO
+) -> Capture:
+    """Run `__main__.py` under mocks as `stack` with the engine config `config`; no policies.
 
-    project, config, secret_keys, notes = read_stack_config(stack, project_dir)
+    The CLI's own config variables are hidden meanwhile, so only `config` reaches the program."""
     main = str(project_dir / "__main__.py")
     if str(project_dir) not in sys.path:
         sys.path.insert(0, str(project_dir))
     saved_env = {k: os.environ.pop(k) for k in ("PULUMI_CONFIG", "PULUMI_CONFIG_SECRET_KEYS") if k in os.environ}
     try:
-        capture = run_mocked(
+        return run_mocked(
             lambda: runpy.run_path(main, run_name="__main__"),
-            project=project,
-            stack=stack,
-            config=config,
-            secret_keys=secret_keys,
+            project=project, stack=stack, config=config, secret_keys=secret_keys,
         )
+    finally:
+        os.environ.update(saved_env)
+
+
+def run_plan(stack: str, project_dir: Path = REPO, evaluate_policies: bool = True) -> Plan:
+    """Run the program of `stack` under mocks and (optionally) the policy pack over the result."""
+    from components.config import ConfigError
+
+    project, config, secret_keys, notes = read_stack_config(stack, project_dir)
+    try:
+        capture = run_program(project, stack, config, secret_keys, project_dir)
     except ConfigError as err:
         raise PlanError(str(err)) from None
     except Exception as err:  # pulumi.RunError carries the ConfigError text
         if type(err).__name__ == "RunError":
             raise PlanError(str(err)) from None
         raise
-    finally:
-        os.environ.update(saved_env)
     platform = config.get(f"{project}:platform", "unknown")
     plan = Plan(stack=stack, project=project, platform=platform, capture=capture, notes=notes)
     if evaluate_policies:

@@ -15,8 +15,6 @@ reference.
 from __future__ import annotations
 
 import json
-import os
-import runpy
 from typing import Any
 
 import pytest
@@ -26,8 +24,8 @@ from components.config import StackConfig, _decode, _deep_merge, parse_stack_con
 from components.data.gcp_placement import REPLACES_MARK
 from tests.gcp.test_gcp_constraints import STACKS
 from tests.helpers import dig, plan_of, stack_raw_config
-from tools.harness import Capture, run_mocked
-from tools.plan import REPO, read_stack_config
+from tools.harness import Capture
+from tools.plan import read_stack_config, run_program
 
 FORCE_NEW: dict[str, tuple[str, ...]] = {
     "gcp:sql/databaseInstance:DatabaseInstance": ("name", "region", "project", "masterInstanceName", "encryptionKeyName"),
@@ -108,14 +106,7 @@ def plan_with(stack: str, changes: dict[str, Any]) -> Capture:
         full = f"{project}:{key}"
         current = _decode(config[full]) if full in config else {}
         config[full] = json.dumps(_deep_merge(current, value) if isinstance(value, dict) else value)
-    saved = {k: os.environ.pop(k) for k in ("PULUMI_CONFIG", "PULUMI_CONFIG_SECRET_KEYS") if k in os.environ}
-    try:
-        return run_mocked(
-            lambda: runpy.run_path(str(REPO / "__main__.py"), run_name="__main__"),
-            project=project, stack=stack, config=config, secret_keys=secret_keys,
-        )
-    finally:
-        os.environ.update(saved)
+    return run_program(project, stack, config, secret_keys)
 
 
 def _stateful(capture: Capture) -> dict[str, Any]:
