@@ -20,9 +20,10 @@ SDK-free: the config validation runs it before anything is registered.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 from components import schedule_windows as sw
+from components.gcp import firestore_multi_region_of, multi_region_of
 
 if TYPE_CHECKING:
     from components.config import StackConfig
@@ -34,27 +35,20 @@ GCP_PLATFORMS = ("cloudrun", "gke")
 EXPORT_MINUTES = 60
 
 
-def _continent(region: str) -> Optional[str]:
-    return {"us": "us", "europe": "eu", "asia": "asia"}.get(region.split("-")[0])
-
-
 def firestore_location(config: "StackConfig") -> str:
     """`gcp.firestoreLocation`, else nam5/eur3 (the primary's continent) in prod, else the primary.
     Not derived from `regions.secondary`: adding a DR region must not replace the database."""
     if config.gcp.firestore_location:
         return config.gcp.firestore_location
     primary = config.regions.primary
-    if config.is_production:
-        return {"us": "nam5", "eu": "eur3"}.get(_continent(primary) or "", primary)
-    return primary
+    return firestore_multi_region_of(primary) if config.is_production else primary
 
 
 def backup_location(config: "StackConfig") -> str:
     """`gcp.backupLocation`, else the multi-region (US/EU/ASIA) of the primary region."""
     if config.gcp.backup_location:
         return config.gcp.backup_location
-    continent = _continent(config.regions.primary)
-    return continent.upper() if continent else config.regions.primary
+    return multi_region_of(config.regions.primary)
 
 
 def redis_tier(config: "StackConfig") -> str:

@@ -136,7 +136,7 @@ def build(context: StackContext) -> dict[str, Any]:
     ]
     if data.rabbitmq.enabled:
         identities.append(WorkloadIdentity(name="rabbitmq", description="RabbitMQ VM", roles=VM_AGENT_ROLES))
-    identities.append(gcp_wiring.backup_identity(postgres=data.postgres.enabled, firestore=data.mongodb.enabled))
+    identities.append(gcp_wiring.backup_identity(postgres=data.postgres.enabled))
     cidrs = {primary: gcfg.network_cidr}
     if secondary:
         cidrs[secondary] = gcfg.secondary_network_cidr

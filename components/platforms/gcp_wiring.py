@@ -56,7 +56,7 @@ FIRESTORE_API = "firestore.googleapis.com"
 POSTGRES_DATABASE = "app"  # the database CloudSqlPostgres creates, which the exports dump
 
 
-def backup_identity(*, postgres: bool, firestore: bool) -> WorkloadIdentity:
+def backup_identity(*, postgres: bool) -> WorkloadIdentity:
     """The backup export workflow's service account: it runs the workflow, writes its logs and
     starts the export of each database the stack has."""
     roles = ["roles/workflows.invoker", "roles/logging.logWriter"]

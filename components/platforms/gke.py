@@ -135,7 +135,7 @@ def build(context: StackContext) -> dict[str, Any]:
         for name, svc in services.items()
     ]
     if data.postgres.enabled:
-        identities.append(gcp_wiring.backup_identity(postgres=True, firestore=False))
+        identities.append(gcp_wiring.backup_identity(postgres=True))
     if data.mongodb.enabled:  # the mongodump CronJob's upload into the backup bucket; bucket-scoped only
         identities.append(WorkloadIdentity(name=MONGODB_DUMP_IDENTITY, description="mongodump upload (Workload Identity)"))
     foundation = gcp_wiring.build_foundation(
