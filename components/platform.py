@@ -12,7 +12,7 @@ import importlib
 import importlib.util
 from typing import Any
 
-from components.config import PLATFORMS, ConfigError, StackContext
+from components.config import PLATFORMS, ConfigError, Problem, StackConfig, StackContext
 
 
 def _adapter(platform: str, stack: str) -> Any:
@@ -28,6 +28,15 @@ def _adapter(platform: str, stack: str) -> Any:
             f"(components/platforms/{platform}.py) is not implemented yet; "
             f"implemented platforms: {', '.join(implemented)}. Nothing was created."
         ) from None
+
+
+def config_problems(config: StackConfig, stack: str) -> list[Problem]:
+    """Every problem the platform adapter (and the data backends it lists) finds in a config whose
+    schema is valid, without registering anything. `load_stack_context` gathers these with the
+    secrets' problems into one ConfigError before anything is built."""
+    adapter = _adapter(config.platform, stack)
+    check = getattr(adapter, "problems", None)
+    return list(check(config)) if check is not None else []
 
 
 def build_platform(context: StackContext) -> dict[str, Any]:

@@ -108,7 +108,7 @@ def reference() -> str:
     lines = [
         f"Keys live under `{PROJECT}:` in `Pulumi.<stack>.yaml` (camelCase). Sizes, replicas and data "
         f"sizing default per `environment` from the seeds (services {defaults}; see "
-        "`environment_defaults` in components/config.py), so a stack file states only what differs.",
+        "`environment_defaults` in components/config/defaults.py), so a stack file states only what differs.",
         "",
         "| key | type | default | meaning |",
         "|---|---|---|---|",

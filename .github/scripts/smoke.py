@@ -6,7 +6,7 @@
 `URLS` is the stack's `urls` output (`pulumi stack output urls --json`, passed on by
 pulumi-stack.yml). Which services must answer, and on which path, comes from the stack file: every
 service with a `route` answers `GET <url><healthPath>` with HTTP 200 (the frontend `/api/health`,
-the API `/health`, per components/config.py). A fresh edge (DNS, a managed certificate) may take
+the API `/health`, per components/config/defaults.py). A fresh edge (DNS, a managed certificate) may take
 minutes, so each URL is retried every `--interval` seconds until `--wait` seconds have passed.
 Writes a table to $GITHUB_STEP_SUMMARY when set. Exit 0 all healthy, 1 a check failed, 2 bad input.
 """

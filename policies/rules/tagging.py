@@ -1,7 +1,7 @@
 """The project's labels/tags on every resource that can carry them.
 
 DESIGN conventions: every resource carries `app`, `environment`, `managed-by: pulumi` (plus the
-config's `tags`) -- `StackContext.labels` in components/config.py. They drive cost reports
+config's `tags`) -- `StackContext.labels` in components/config/loader.py. They drive cost reports
 (seed 000 budgets), inventory and the monitoring selectors.
 
 Where labels live: Kubernetes `metadata.labels` (every object); GCP `labels`, `userLabels`

@@ -1,0 +1,96 @@
+"""Per-environment defaults from the seeds (000, 002, 003, 004), in stack-file shape.
+
+They are merged under what the stack file says, so a stack file states only what differs.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from components.config.release import RELEASE_DEFAULTS
+
+
+_SERVICE_SHAPES: dict[str, dict[str, Any]] = {
+    # seed 000 ports/health, seed 004 readiness
+    "frontend": {"kind": "web", "port": 3000, "healthPath": "/api/health", "route": {"subdomain": "app"}},
+    "api": {"kind": "web", "port": 8080, "healthPath": "/health", "readinessPath": "/ready",
+            "route": {"subdomain": "api"}},
+    "mcp": {"kind": "web", "port": 8001, "healthPath": "/health"},
+    # the worker touches /tmp/worker-heartbeat after each poll of the queue; stale for 2 min = stuck
+    "worker": {"kind": "worker", "healthPath": None, "healthCommand": [
+        "sh", "-c", "test $(( $(date +%s) - $(stat -c %Y /tmp/worker-heartbeat) )) -lt 120"]},
+}
+
+# seed 000 sizes (frontend/api), seed 003 worker and HPA ranges
+_SERVICE_SIZES: dict[str, dict[str, dict[str, Any]]] = {
+    "dev": {
+        "frontend": {"cpu": "0.5", "memory": "1Gi", "minReplicas": 1, "maxReplicas": 2},
+        "api": {"cpu": "1", "memory": "2Gi", "minReplicas": 1, "maxReplicas": 2},
+        "mcp": {"cpu": "250m", "memory": "512Mi", "minReplicas": 1, "maxReplicas": 2},
+        "worker": {"cpu": "100m", "memory": "256Mi", "cpuLimit": "200m", "memoryLimit": "512Mi",
+                   "minReplicas": 1, "maxReplicas": 2},
+    },
+    "staging": {
+        "frontend": {"cpu": "1", "memory": "2Gi", "minReplicas": 1, "maxReplicas": 4},
+        "api": {"cpu": "2", "memory": "4Gi", "minReplicas": 1, "maxReplicas": 3},
+        "mcp": {"cpu": "1", "memory": "1Gi", "minReplicas": 1, "maxReplicas": 3},
+        "worker": {"cpu": "1", "memory": "512Mi", "minReplicas": 1, "maxReplicas": 3},
+    },
+    "prod": {
+        "frontend": {"cpu": "2", "memory": "4Gi", "minReplicas": 2, "maxReplicas": 10},
+        "api": {"cpu": "4", "memory": "8Gi", "minReplicas": 2, "maxReplicas": 5},
+        "mcp": {"cpu": "1", "memory": "2Gi", "minReplicas": 2, "maxReplicas": 6},
+        "worker": {"cpu": "1", "memory": "1Gi", "minReplicas": 2, "maxReplicas": 6},
+    },
+}
+
+# seed 003 resource table (prod), scaled down for dev and staging
+_DATA_SIZES: dict[str, dict[str, dict[str, Any]]] = {
+    "dev": {
+        "postgres": {"storageGi": 10, "cpu": "250m", "memory": "512Mi", "version": "16"},
+        "redis": {"storageGi": 2, "cpu": "100m", "memory": "256Mi", "version": "7.2"},
+        "mongodb": {"storageGi": 10, "cpu": "250m", "memory": "512Mi", "version": "7.0"},
+        "rabbitmq": {"storageGi": 5, "cpu": "250m", "memory": "512Mi", "version": "3.13"},
+    },
+    "staging": {
+        "postgres": {"storageGi": 20, "cpu": "500m", "memory": "1Gi", "version": "16"},
+        "redis": {"storageGi": 5, "cpu": "100m", "memory": "256Mi", "version": "7.2"},
+        "mongodb": {"storageGi": 20, "cpu": "500m", "memory": "1Gi", "version": "7.0"},
+        "rabbitmq": {"storageGi": 10, "cpu": "500m", "memory": "1Gi", "version": "3.13"},
+    },
+    "prod": {
+        "postgres": {"storageGi": 100, "cpu": "500m", "memory": "1Gi", "version": "16", "ha": True},
+        "redis": {"storageGi": 10, "cpu": "100m", "memory": "256Mi", "version": "7.2", "ha": True},
+        "mongodb": {"storageGi": 100, "cpu": "500m", "memory": "1Gi", "version": "7.0", "ha": True,
+                    "replicas": 3},
+        "rabbitmq": {"storageGi": 20, "cpu": "500m", "memory": "1Gi", "version": "3.13", "ha": True,
+                     "replicas": 3},
+    },
+}
+
+
+def environment_defaults(environment: str) -> dict[str, Any]:
+    """The seed defaults for an environment, in stack-file shape (camelCase)."""
+    services = {
+        name: {**shape, **_SERVICE_SIZES[environment][name],
+               "release": copy.deepcopy(RELEASE_DEFAULTS[environment][shape["kind"]])}
+        for name, shape in _SERVICE_SHAPES.items()
+    }
+    return {
+        "services": services,
+        "data": copy.deepcopy(_DATA_SIZES[environment]),
+        "monitoring": {"prometheusStack": {"install": True}},
+        "edge": {"ingressNginx": {"install": environment == "dev"}},
+        # seeds 001/002: TLS 1.3 in production (the API allows it only with the RESTRICTED profile)
+        "gcp": {"minTlsVersion": "TLS_1_3", "sslPolicyProfile": "RESTRICTED"} if environment == "prod" else {},
+    }
+
+
+def _deep_merge(base: Any, override: Any) -> Any:
+    if isinstance(base, dict) and isinstance(override, dict):
+        merged = dict(base)
+        for key, value in override.items():
+            merged[key] = _deep_merge(base.get(key), value) if key in base else value
+        return merged
+    return override

@@ -1,0 +1,72 @@
+"""The `edge` section: CDN, WAF, rate limits, streaming timeouts, HSTS and the nginx controller."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from pydantic import Field, field_validator
+
+from components.config.base import _Model
+
+
+class RateLimitsConfig(_Model):
+    """Seed 000: 1000 req/min global, 60 req/min per client, 30 req/min on AI routes."""
+
+    global_per_minute: int = Field(default=1000, ge=1)
+    per_client_per_minute: int = Field(default=60, ge=1)
+    ai_routes_per_minute: int = Field(default=30, ge=1)
+    ai_paths: tuple[str, ...] = ("/api/chat", "/api/ai", "/v1/chat")
+
+
+class IngressNginxConfig(_Model):
+    install: bool = Field(default=False, description="install the controller (on in dev)")
+    chart_version: str = Field(default="4.13.3", description="pinned ingress-nginx chart")
+    trusted_proxy_cidrs: tuple[str, ...] = Field(
+        default=(),
+        description=(
+            "ranges of the proxies/load balancers in front of the controller whose X-Forwarded-For "
+            "is believed (per-client rate limits key on it); empty: none, the TCP peer is the client"
+        ),
+    )
+
+    @field_validator("trusted_proxy_cidrs")
+    @classmethod
+    def _proxy_ranges(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        import ipaddress
+
+        for cidr in v:
+            try:
+                network = ipaddress.ip_network(cidr)
+            except ValueError:
+                raise ValueError(f"{cidr!r} is not a CIDR range such as '10.0.0.0/24'") from None
+            if network.prefixlen == 0:
+                raise ValueError(f"{cidr!r} trusts every address: any client could set its own IP")
+        return v
+
+
+class EdgeConfig(_Model):
+    cdn: bool = Field(default=True, description="CDN on the frontend (cloud platforms)")
+    waf: bool = Field(default=True, description="Cloud Armor / WAFv2 (cloud platforms)")
+    rate_limits: RateLimitsConfig = RateLimitsConfig()
+    streaming_timeout_seconds: int = Field(
+        default=600, ge=300, le=3600, description="SSE responses need 300-600 s without buffering"
+    )
+    max_body_size_mb: int = Field(default=50, ge=1, le=1024)
+    hsts_max_age_seconds: int = Field(
+        default=31536000,
+        ge=0,
+        le=63072000,
+        description="Strict-Transport-Security max-age (with includeSubDomains) the cloud load balancers "
+        "add to every public response (cloudrun, gke); 0 sends no header",
+    )
+    tls_cluster_issuer: Optional[str] = Field(
+        default=None, description="cert-manager ClusterIssuer for Ingress TLS (kubernetes)"
+    )
+    ingress_nginx: IngressNginxConfig = IngressNginxConfig()
+
+    @property
+    def hsts_header(self) -> Optional[str]:
+        """The `Strict-Transport-Security` response header ('Name: value'), None when off."""
+        if not self.hsts_max_age_seconds:
+            return None
+        return f"Strict-Transport-Security: max-age={self.hsts_max_age_seconds}; includeSubDomains"

@@ -1,0 +1,107 @@
+"""The `aws` section: settings of `ecs` (VPC, Route 53, CloudFront, logs, backups, task runtimes)."""
+
+from __future__ import annotations
+
+from typing import Literal, Optional
+
+from pydantic import Field, field_validator
+
+from components.config.base import _DOMAIN_RE, _IMAGE_RE, _Model
+
+
+_CLOUDWATCH_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
+                              2192, 2557, 2922, 3288, 3653)
+
+
+class AwsConfig(_Model):
+    """AWS settings (`ecs`). The region comes from `regions.primary`, the DR region from
+    `regions.secondary`; see docs/deploy-aws.md."""
+
+    vpc_cidr: str = Field(default="10.30.0.0/16", description="VPC range, /16 to /20; cut into /20-sized subnets")
+    az_count: int = Field(default=3, ge=2, le=3)
+    hosted_zone_id: Optional[str] = Field(
+        default=None,
+        description="Route 53 public hosted zone of `domain`: certificate validation, alias and failover "
+        "records are created only when it is set (otherwise the outputs list the records to create)",
+    )
+    secondary_origin_domain: Optional[str] = Field(
+        default=None,
+        description="DNS name of the standby origin (ALB) in regions.secondary: the SECONDARY failover record",
+    )
+    log_retention_days: int = Field(default=90, description="CloudWatch Logs retention (a value CloudWatch accepts)")
+    cached_services: tuple[str, ...] = Field(
+        default=("frontend",),
+        description="routed services whose CloudFront default behaviour caches (honouring Cache-Control); "
+        "every other route is uncached (APIs, streaming)",
+    )
+    origin_read_timeout_seconds: int = Field(
+        default=60, ge=1, le=180, description="CloudFront origin read timeout; above 60 s needs a quota increase"
+    )
+    cloudfront_price_class: Literal["PriceClass_100", "PriceClass_200", "PriceClass_All"] = "PriceClass_All"
+    backup_vault_lock_mode: Literal["governance", "compliance"] = Field(
+        default="governance",
+        description="AWS Backup vault lock in prod: governance (privileged users may lift it) or compliance "
+        "(immutable after a 3-day grace period)",
+    )
+    runtimes: dict[str, Literal["python", "nextjs"]] = Field(
+        default_factory=lambda: {"frontend": "nextjs"},
+        description="what each service's image runs, which decides the paths its task makes writable for the "
+        "app user (uid 1000) on the read-only root filesystem: `python` /tmp; `nextjs` /tmp and "
+        "/app/.next/cache; a service not listed is `python`",
+    )
+    init_image: str = Field(
+        default="public.ecr.aws/docker/library/busybox:1.37.0",
+        description="image of the init container that hands the writable volumes to the app user before the "
+        "app starts (needs `sh` and `chmod`); pinned by tag or digest (a digest is safer)",
+    )
+
+    @field_validator("vpc_cidr")
+    @classmethod
+    def _vpc_cidr(cls, v: str) -> str:
+        import ipaddress
+
+        try:
+            net = ipaddress.IPv4Network(v)
+        except ValueError:
+            raise ValueError("must be an IPv4 network such as '10.30.0.0/16'") from None
+        if not 16 <= net.prefixlen <= 20:
+            raise ValueError("must be a /16 to /20 (nine subnets of 1/16 of the range are cut from it)")
+        return v
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention(cls, v: int) -> int:
+        if v not in _CLOUDWATCH_RETENTION_DAYS:
+            raise ValueError(f"must be one of CloudWatch's values: {', '.join(map(str, _CLOUDWATCH_RETENTION_DAYS))}")
+        return v
+
+    @field_validator("secondary_origin_domain")
+    @classmethod
+    def _origin_domain(cls, v: Optional[str]) -> Optional[str]:
+        if v is not None and not _DOMAIN_RE.match(v):
+            raise ValueError("must be a lowercase DNS name such as 'origin-dr.example.com'")
+        return v
+
+    storage_usage_type_groups: tuple[str, ...] = Field(
+        default=(
+            "S3: Storage - Standard", "S3: Storage - Standard Infrequent Access",
+            "S3: Storage - Glacier Flexible Retrieval", "RDS: Storage", "RDS: Backup Storage",
+            "DocumentDB: Storage", "DocumentDB: Backup Storage", "ElastiCache: Backup Storage",
+            "AWS Backup: Warm Storage",
+        ),
+        description="Cost Explorer usage type groups the monthly storage budget counts (S3, RDS, DocumentDB, "
+        "ElastiCache and AWS Backup storage); list the account's with `aws ce get-dimension-values "
+        "--dimension USAGE_TYPE_GROUP`",
+    )
+    waf_ai_body_rules: Literal["count", "block"] = Field(
+        default="count",
+        description="what the WAF does on `edge.rateLimits.aiPaths` when the managed SQL-injection/XSS body "
+        "rules match: count (log only; free-text prompts trip them) or block; other paths always block",
+    )
+    @field_validator("init_image")
+    @classmethod
+    def _init_image_is_pinned(cls, v: str) -> str:
+        m = _IMAGE_RE.match(v)
+        if not m or (not m.group("digest") and m.group("tag") in (None, "latest")):
+            raise ValueError("must be an image pinned by a version tag or a digest (e.g. 'busybox:1.37.0')")
+        return v

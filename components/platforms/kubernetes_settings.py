@@ -1,0 +1,44 @@
+"""The `kubernetes` section: settings of the platforms that run workloads on Kubernetes (`kubernetes`, `gke`)."""
+
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+from pydantic import Field, field_validator
+
+from components.config.base import _Model
+
+
+class MetricsServerConfig(_Model):
+    """metrics-server: the resource-metrics API (`metrics.k8s.io`) the HPAs scale on."""
+
+    install: Optional[bool] = Field(
+        default=None,
+        description="install metrics-server (kube-system); default: on in dev (kind, minikube and Docker "
+        "Desktop ship none), off elsewhere (a managed cluster usually has one; a second release fails on "
+        "its cluster-wide APIService); never on gke (GKE runs its own)",
+    )
+    kubelet_insecure_tls: Optional[bool] = Field(
+        default=None,
+        description="pass --kubelet-insecure-tls (skip verifying the kubelets' serving certificates); "
+        "default: on in dev, whose local clusters' kubelets serve self-signed certificates, off elsewhere",
+    )
+    chart_version: str = Field(default="3.13.0", description="pinned metrics-server chart (kubernetes-sigs)")
+
+
+class KubernetesConfig(_Model):
+    """Settings for platforms that run workloads on Kubernetes (`kubernetes`, `gke`)."""
+
+    namespace: str = "ai-assistant"
+    storage_class: Optional[str] = None
+    ingress_controller_namespace: str = "ingress-nginx"
+    monitoring_namespace: str = "monitoring"
+    metrics_server: MetricsServerConfig = MetricsServerConfig()
+
+    @field_validator("namespace", "ingress_controller_namespace", "monitoring_namespace")
+    @classmethod
+    def _dns_label(cls, v: str) -> str:
+        if not re.match(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", v):
+            raise ValueError("must be a DNS-1123 label (lowercase letters, digits, '-')")
+        return v
