@@ -276,7 +276,7 @@ class EcsAppArgs:
     account_id: pulumi.Input[str]
     vpc_id: pulumi.Input[str]
     private_subnet_ids: Sequence[pulumi.Input[str]]
-    service_security_group_ids: Mapping[str, pulumi.Input[str]]
+    service_security_group_ids: Mapping[str, pulumi.Input[str]]  # service -> its own group
     # env name -> Secrets Manager ARN (app secrets and data connection URLs)
     secret_arns: Mapping[str, pulumi.Input[str]]
     secrets_kms_key_arn: pulumi.Input[str]
@@ -288,6 +288,8 @@ class EcsAppArgs:
     target_group_arns: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     # the listener rules that attach those target groups (ECS rejects a target group without one)
     load_balancer_dependencies: Sequence[pulumi.Resource] = ()
+    # the groups every task joins besides its own (components/network/aws.py: `tasks`)
+    shared_security_group_ids: Sequence[pulumi.Input[str]] = ()
 
 
 class EcsApp(PlatformComponent):
@@ -464,7 +466,7 @@ class EcsApp(PlatformComponent):
                 platform_version="LATEST",
                 network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(
                     subnets=list(args.private_subnet_ids),
-                    security_groups=[args.service_security_group_ids[name]],
+                    security_groups=[args.service_security_group_ids[name], *args.shared_security_group_ids],
                     assign_public_ip=False,
                 ),
                 load_balancers=load_balancers,

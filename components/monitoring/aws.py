@@ -14,7 +14,7 @@ topic (KMS-encrypted with the `logs` key; email subscriptions from `monitoring.n
 | `postgres-cpu`, `-storage`, `-connections` | RDS | CPU > 80 %; free storage < 15 % (disk > `diskPercent` 85); connections > 80 % of max_connections |
 | `redis-<n>-memory` / `-cpu` | ElastiCache per node | memory usage > 80 %, engine CPU > 80 % |
 | `mongodb-cpu` | DocumentDB cluster | > 80 % |
-| `rabbitmq-memory` | Amazon MQ (Broker) | memory used / limit > 80 % (a cluster publishes both as sums over its nodes: the cluster's ratio) |
+| `rabbitmq-memory` | Amazon MQ | memory used / high watermark > 80 %: per node on a cluster (Metrics Insights: used grouped by Node over the nodes' limit, the highest node's percentage) -- the Broker-level values are sums over the nodes there, whose ratio hides one full node; the Broker dimension on a single instance |
 | `rabbitmq-cpu` | Amazon MQ | system CPU > 80 %: per node (Broker + Node dimensions, a Metrics Insights query grouped by Node, one contributor per node, since node names come from their IPs) on a cluster -- the Broker-level value is the sum over the nodes there; the Broker dimension on a single instance |
 | `ai-spend-daily` | `AIAssistant` AiSpendUsd (the app's, see below) | sum over the last 24 h > `monitoring.budgets.dailyAiSpend` (100) |
 | `<svc>-edge-5xx` | CloudFront 5xxErrorRate | > `errorRatePercent` for `errorRateMinutes` |
@@ -286,33 +286,40 @@ class AwsMonitoring(PlatformComponent):
                         statistic="Average", comparison_operator="GreaterThanThreshold",
                         threshold=t.cpu_percent, **five)
         if args.mq_broker_name:
-            dims = {"Broker": args.mq_broker_name}
-            self._alarm(
-                "rabbitmq-memory", f"RabbitMQ memory > {t.memory_percent}% of the high watermark",
-                comparison_operator="GreaterThanThreshold", threshold=t.memory_percent,
-                evaluation_periods=t.resource_minutes, datapoints_to_alarm=t.resource_minutes,
-                metric_queries=[
-                    aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                        id="pct", expression="IF(mlimit > 0, 100 * mused / mlimit, 0)", label="memory %",
-                        return_data=True,
-                    ),
-                    aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                        id="mused",
-                        metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
-                            namespace="AWS/AmazonMQ", metric_name="RabbitMQMemUsed", dimensions=dims,
-                            stat="Maximum", period=60,
-                        ),
-                    ),
-                    aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                        id="mlimit",
-                        metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
-                            namespace="AWS/AmazonMQ", metric_name="RabbitMQMemLimit", dimensions=dims,
-                            stat="Minimum", period=60,
-                        ),
-                    ),
-                ],
-            )
+            self._rabbitmq_memory_alarm(args.mq_broker_name)
             self._rabbitmq_cpu_alarm(args.mq_broker_name)
+
+    def _rabbitmq_memory_alarm(self, broker: str) -> None:
+        """Memory used / the high watermark, per RabbitMQ node. On a cluster the Broker-level
+        RabbitMQMemUsed and RabbitMQMemLimit are sums over the nodes (their ratio is the cluster's
+        average: one node at its watermark, blocking publishers, hides behind two idle ones); the
+        per-node series (Broker + Node, node names unknown at plan time) come from Metrics Insights:
+        used grouped by Node, divided by the smallest node's limit (the nodes share one instance
+        type, so one limit), and the alarm watches the highest node's percentage (an alarm's
+        expression returns one series)."""
+        t = self.thresholds
+        description = f"RabbitMQ memory > {t.memory_percent}% of the high watermark"
+        periods = dict(evaluation_periods=t.resource_minutes, datapoints_to_alarm=t.resource_minutes)
+        Query, Metric = aws.cloudwatch.MetricAlarmMetricQueryArgs, aws.cloudwatch.MetricAlarmMetricQueryMetricArgs
+        if self.config.data.rabbitmq.ha:
+            schema = f'FROM SCHEMA("AWS/AmazonMQ", Broker, Node) WHERE Broker = \'{broker}\''
+            queries = [
+                Query(id="pct", expression="MAX(100 * mused / mlimit)", label="memory % (highest node)", return_data=True),
+                Query(id="mused", expression=f"SELECT MAX(RabbitMQMemUsed) {schema} GROUP BY Node", period=60,
+                      return_data=False),
+                Query(id="mlimit", expression=f"SELECT MIN(RabbitMQMemLimit) {schema}", period=60, return_data=False),
+            ]
+        else:
+            dims = {"Broker": broker}
+            queries = [
+                Query(id="pct", expression="IF(mlimit > 0, 100 * mused / mlimit, 0)", label="memory %", return_data=True),
+                Query(id="mused", metric=Metric(namespace="AWS/AmazonMQ", metric_name="RabbitMQMemUsed", dimensions=dims,
+                                                 stat="Maximum", period=60)),
+                Query(id="mlimit", metric=Metric(namespace="AWS/AmazonMQ", metric_name="RabbitMQMemLimit", dimensions=dims,
+                                                  stat="Minimum", period=60)),
+            ]
+        self._alarm("rabbitmq-memory", description, comparison_operator="GreaterThanThreshold",
+                    threshold=t.memory_percent, metric_queries=queries, **periods)
 
     def _rabbitmq_cpu_alarm(self, broker: str) -> None:
         """CPU per RabbitMQ node. On a cluster the Broker-level SystemCpuUtilization is the sum over

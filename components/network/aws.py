@@ -18,14 +18,24 @@ What it creates and why:
   (ghcr.io, ECR Public) come through NAT and need none -- and the S3 gateway endpoint (ECR image
   layers, free) on the private route tables;
 - the default security group stripped of all rules;
-- security groups that allow only the flows the platform uses (rules as separate resources, so
-  groups can reference each other without cycles):
-  `alb`: in 443 from CloudFront's origin-facing prefix list only; out to each routed service port;
-  `svc-<name>`: in from the ALB (routed services) or from the other services (internal web
-  services such as the MCP server, reached through Cloud Map); out to the data services it `uses`,
-  to internal services, and 443 (AWS endpoints, image registry, AI provider APIs via NAT);
-  `endpoints`: in 443 from the services;
-  `data-<service>`: in on the service port from the services that use it; no egress.
+- security groups that allow only the flows the platform uses, built from role groups and group
+  references so that each added service adds a constant number of rules (at most 1 + its data
+  services, plus one when it brings a new port) and no group grows a rule per service (AWS allows
+  60 rules per group and direction and 5 groups per network interface by default). Rules are
+  separate resources, so groups can reference each other without cycles. A flow passes only if
+  a group of the sender allows it out and a group of the receiver allows it in:
+  `tasks` (every ECS task joins it): out 443 (AWS endpoints, image registry, AI provider APIs via
+  NAT) and out to `tasks` on each internal web service's port;
+  `svc-<name>` (the service's own group; with `tasks`, a task has two groups): in on its port from
+  the ALB (routed services) or from `tasks` (internal web services such as the MCP server,
+  reached through Cloud Map); out to the data services it `uses`;
+  `alb`: in 443 from CloudFront's origin-facing prefix list only; out to `tasks` on each routed
+  port (only the routed services' own groups let the ALB in);
+  `endpoints`: in 443 from `tasks`;
+  `data-<service>`: in on the service port from `tasks` (only the users' own groups let them out
+  to it); no egress.
+  So: a service reaches the data services it uses and every internal web service (its own tasks
+  included); the ALB reaches the routed services on their ports; nothing else.
 """
 
 from __future__ import annotations
@@ -66,8 +76,9 @@ class AwsNetworkArgs:
 
 class AwsNetwork(PlatformComponent):
     """The VPC and its security groups. Exposes `vpc_id`, `public_subnet_ids`,
-    `private_subnet_ids`, `isolated_subnet_ids`, `alb_security_group_id`,
-    `service_security_group_ids` (service -> id), `data_security_group_ids` (data service -> id)."""
+    `private_subnet_ids`, `isolated_subnet_ids`, `alb_security_group_id`, `task_security_group_id`
+    (every task's shared group), `service_security_group_ids` (service -> its own group),
+    `data_security_group_ids` (data service -> id)."""
 
     TYPE = "aiplatform:network:AwsNetwork"
 
@@ -340,6 +351,10 @@ class AwsNetwork(PlatformComponent):
         self._rule("out", key, sg, port, description, peer_sg=target_sg, cidr=cidr)
 
     def _security_groups(self, vpc_id: pulumi.Input[str]) -> None:
+        """Role groups and group references, so each added service adds a constant number of rules
+        and no group nears AWS's 60 rules per direction (see the module docstring). A flow is open
+        only if the sender's groups allow it out and the receiver's groups allow it in: the shared
+        `tasks` egress names ports, the per-service groups say who listens and who uses what."""
         cfg = self.config
         services = cfg.enabled_services
         cloudfront = aws.ec2.get_managed_prefix_list_output(
@@ -349,32 +364,37 @@ class AwsNetwork(PlatformComponent):
         self.alb_sg = self._sg("alb", "ALB: HTTPS from CloudFront origin-facing addresses only", vpc_id)
         self._ingress("alb-https-cloudfront", self.alb_sg, 443, "HTTPS from CloudFront", prefix_list=cloudfront.id)
         self.endpoints_sg = self._sg("endpoints", "VPC interface endpoints: HTTPS from the services", vpc_id)
+        self.tasks_sg = self._sg("tasks", "every ECS task: HTTPS out, calls to internal services", vpc_id)
+        self._ingress("endpoints-from-tasks", self.endpoints_sg, 443, "from the ECS tasks", source_sg=self.tasks_sg)
+        self._egress("tasks-https", self.tasks_sg, 443, "HTTPS: AWS endpoints, image registry, AI provider APIs",
+                     cidr="0.0.0.0/0")
         service_sgs = {n: self._sg(f"svc-{n}", f"ECS service {n}", vpc_id) for n in services}
         data_sgs = {
             d: self._sg(f"data-{d}", f"{d}: from the services that use it", vpc_id) for d in cfg.data.enabled()
         }
+        for used, sg in data_sgs.items():
+            # every task may knock; only the tasks whose own group lets them out (users) get through
+            self._ingress(f"{used}-from-tasks", sg, DATA_PORTS[used], "from the ECS tasks", source_sg=self.tasks_sg)
 
+        routed = {n: s for n, s in services.items() if s.kind == "web" and s.route is not None}
         internal = {n: s for n, s in services.items() if s.kind == "web" and s.route is None}
+        # one rule per port, not per service: the listening service's own group decides who is let in
+        for port in sorted({s.port for s in routed.values()}):
+            self._egress(f"alb-to-tasks-{port}", self.alb_sg, port, "to the routed services", target_sg=self.tasks_sg)
+        for port in sorted({s.port for s in internal.values()}):
+            self._egress(f"tasks-to-tasks-{port}", self.tasks_sg, port, "to the internal services",
+                         target_sg=self.tasks_sg)
         for name, svc in services.items():
             sg = service_sgs[name]
-            if svc.kind == "web" and svc.route is not None:
+            if name in routed:
                 self._ingress(f"{name}-from-alb", sg, svc.port, "from the ALB", source_sg=self.alb_sg)
-                self._egress(f"alb-to-{name}", self.alb_sg, svc.port, f"to service {name}", target_sg=sg)
-            for other, other_svc in internal.items():
-                if other == name:
-                    continue
-                self._egress(f"{name}-to-{other}", sg, other_svc.port, f"to internal service {other}",
-                             target_sg=service_sgs[other])
-                self._ingress(f"{other}-from-{name}", service_sgs[other], other_svc.port, f"from service {name}",
-                              source_sg=sg)
+            elif name in internal:
+                self._ingress(f"{name}-from-tasks", sg, svc.port, "from the ECS tasks (Cloud Map)",
+                              source_sg=self.tasks_sg)
             for used in svc.uses:
-                port = DATA_PORTS[used]
-                self._egress(f"{name}-to-{used}", sg, port, f"to {used}", target_sg=data_sgs[used])
-                self._ingress(f"{used}-from-{name}", data_sgs[used], port, f"from service {name}", source_sg=sg)
-            self._egress(f"{name}-https", sg, 443, "HTTPS: AWS endpoints, image registry, AI provider APIs",
-                         cidr="0.0.0.0/0")
-            self._ingress(f"endpoints-from-{name}", self.endpoints_sg, 443, f"from service {name}", source_sg=sg)
+                self._egress(f"{name}-to-{used}", sg, DATA_PORTS[used], f"to {used}", target_sg=data_sgs[used])
 
         self.alb_security_group_id = self.alb_sg.id
+        self.task_security_group_id = self.tasks_sg.id
         self.service_security_group_ids = {n: sg.id for n, sg in service_sgs.items()}
         self.data_security_group_ids = {d: sg.id for d, sg in data_sgs.items()}

@@ -46,28 +46,13 @@ def required_apis(context: StackContext) -> list[str]:
     return apis
 
 
-def call_order(config) -> list[str]:
-    """The enabled services, every callee before its callers (a caller gets the callee's URL);
-    a cycle of `calls` is a ConfigError."""
-    services = config.enabled_services
-    ordered: list[str] = []
-    visiting: list[str] = []
-
-    def visit(name: str) -> None:
-        if name in ordered:
-            return
-        if name in visiting:
-            cycle = " -> ".join(visiting[visiting.index(name):] + [name])
-            raise ConfigError(f"services.{name}.calls: a cycle of calls ({cycle}); a callee cannot call back")
-        visiting.append(name)
-        for callee in services[name].calls:
-            visit(callee)
-        visiting.pop()
-        ordered.append(name)
-
-    for name in services:
-        visit(name)
-    return ordered
+def deterministic_url(service: str, project_number: pulumi.Input[str], region: str) -> pulumi.Output[str]:
+    """`https://<service>-<project number>.<region>.run.app`: the URL Cloud Run gives a service
+    whose name and project number fit one DNS label (63 characters; Cloud Run names are at most 49,
+    project numbers 12 digits). It is known before the service exists, unlike `uri` (the hash-based
+    `*.a.run.app` URL, an output), so a caller does not wait for its callee and two services may
+    call each other. Cloud Run accepts an ID token whose audience is either of its URLs."""
+    return pulumi.Output.concat("https://", service, "-", project_number, ".", region, ".run.app")
 
 
 def validate(context: StackContext) -> None:
@@ -93,10 +78,6 @@ def validate(context: StackContext) -> None:
                 f"ai-assistant-platform:gcp.cdnServices: '{name}' is not an enabled service with a route "
                 f"(routed: {sorted(routed)})"
             )
-    try:
-        call_order(cfg)
-    except ConfigError as err:
-        problems.append(f"ai-assistant-platform:{err}")
     raise_config_problems(context, problems)
 
 
@@ -109,6 +90,7 @@ def build(context: StackContext) -> dict[str, Any]:
     from components.sdk import load_sdk
 
     load_sdk("pulumi_gcp", SDK_MODULES)
+    import pulumi_gcp as gcp
 
     from components.app.cloudrun import CloudRunService, CloudRunServiceArgs, Invoker
     from components.data.firestore import FirestoreMongo, FirestoreMongoArgs
@@ -205,14 +187,23 @@ def build(context: StackContext) -> dict[str, Any]:
                 depends_on=apis.needs("dns.googleapis.com", "compute.googleapis.com"),
             ),
         )
+    # A caller gets its callee's deterministic URL, known before the callee exists, so any call
+    # graph plans and deploys in one `up`, cycles included (see `deterministic_url`).
+    number = None
+    if any(svc.calls for svc in services.values()):
+        number = gcp.organizations.get_project_output(
+            project_id=project,
+            opts=pulumi.InvokeOutputOptions(depends_on=apis.needs("cloudresourcemanager.googleapis.com")),
+        ).number
     run: dict[str, dict[str, CloudRunService]] = {name: {} for name in services}
     for region in regions:
-        for name in call_order(cfg):
-            svc = services[name]
+        for name, svc in services.items():
             plain_env: dict[str, pulumi.Input[str]] = {**cfg.settings, **svc.env}
-            # only the services that call another get its URL (and wait for it)
+            # only the services that call another get its URL
             for callee in svc.calls:
-                plain_env[f"{callee.upper().replace('-', '_')}_ENDPOINT"] = run[callee][region].uri
+                plain_env[f"{callee.upper().replace('-', '_')}_ENDPOINT"] = deterministic_url(
+                    f"{context.prefix}-{callee}", number, region
+                )
             callers = [o for o, other in services.items() if name in other.calls]
             run[name][region] = CloudRunService(
                 f"{name}-{region}",

@@ -170,6 +170,7 @@ def build(context: StackContext) -> dict[str, Any]:
             vpc_id=network.vpc_id,
             private_subnet_ids=network.private_subnet_ids,
             service_security_group_ids=network.service_security_group_ids,
+            shared_security_group_ids=[network.task_security_group_id],
             secret_arns=store.arns,
             secret_versions=store.versions,
             secrets_kms_key_arn=keys.arn("secrets"),

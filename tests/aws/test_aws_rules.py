@@ -5,6 +5,7 @@ metrics CloudWatch services publish, WAF body rules in front of chat prompts, HS
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -250,26 +251,44 @@ PUBLISHED: dict[str, dict[str, list[frozenset[str]]]] = {
     "AIAssistant": {m: [frozenset({"Environment"})] for m in ("AiSpendUsd", "AiTokens")},
 }
 # metrics that a multi-node broker only publishes meaningfully per node (Broker alone = a sum)
-PER_NODE = {("AWS/AmazonMQ", "SystemCpuUtilization")}
-_SCHEMA = re.compile(r'SELECT \w+\((\w+)\) FROM SCHEMA\("([^"]+)",\s*([^)]*)\)(?: WHERE .*?)?(?: GROUP BY (\w+))?$')
+PER_NODE = {("AWS/AmazonMQ", m) for m in ("SystemCpuUtilization", "RabbitMQMemUsed", "RabbitMQMemLimit")}
+_SCHEMA = re.compile(
+    r'SELECT (\w+)\((\w+)\) FROM SCHEMA\("([^"]+)",\s*([^)]*)\)(?: WHERE (.*?))?(?: GROUP BY (\w+))?$'
+)
+_BROKER = re.compile(r"Broker = '([^']+)'")
 
 
-def _alarm_metrics(alarm: Registration) -> list[tuple[str, str, frozenset[str]]]:
-    """(namespace, metric, dimension names) of every metric an alarm reads."""
+@dataclass(frozen=True)
+class AlarmMetric:
+    namespace: str
+    metric: str
+    dimensions: frozenset[str]
+    broker: Optional[str] = None  # the Broker it is filtered on (dimension or Metrics Insights WHERE)
+    # a Metrics Insights query over per-node series without GROUP BY Node: how it combines them
+    across_nodes: Optional[str] = None
+
+
+def _alarm_metrics(alarm: Registration) -> list[AlarmMetric]:
+    """Every metric an alarm reads (plain metric, metric query or Metrics Insights query)."""
     i = alarm.inputs
     if "metricName" in i:
-        return [(i["namespace"], i["metricName"], frozenset(i.get("dimensions") or {}))]
+        dims = i.get("dimensions") or {}
+        return [AlarmMetric(i["namespace"], i["metricName"], frozenset(dims), dims.get("Broker"))]
     found = []
     for query in i.get("metricQueries", []):
         if "metric" in query:
             m = query["metric"]
-            found.append((m["namespace"], m["metricName"], frozenset(m.get("dimensions") or {})))
+            dims = m.get("dimensions") or {}
+            found.append(AlarmMetric(m["namespace"], m["metricName"], frozenset(dims), dims.get("Broker")))
         elif query["expression"].startswith("SELECT"):
             match = _SCHEMA.match(query["expression"])
             assert match, f"{alarm.urn}: unparsed Metrics Insights query {query['expression']}"
-            metric, namespace, dims, group_by = match.groups()
-            found.append((namespace, metric, frozenset(d.strip() for d in dims.split(","))))
-            assert group_by is None or group_by in dims, alarm.urn
+            function, metric, namespace, dims, where, group_by = match.groups()
+            names = frozenset(d.strip() for d in dims.split(","))
+            assert group_by is None or group_by in names, alarm.urn
+            broker = _BROKER.search(where or "")
+            across = function if "Node" in names and group_by != "Node" else None
+            found.append(AlarmMetric(namespace, metric, names, broker.group(1) if broker else None, across))
     return found
 
 
@@ -281,14 +300,34 @@ def test_every_alarm_reads_a_metric_its_service_publishes(stack):
     for alarm in _of_type(resources, "aws:cloudwatch/metricAlarm:MetricAlarm"):
         metrics = _alarm_metrics(alarm)
         assert metrics, f"{alarm.urn}: reads no metric"
-        for namespace, metric, dims in metrics:
-            published = PUBLISHED.get(namespace, {}).get(metric)
-            if published is None or dims not in published:
-                problems.append(f"{alarm.urn}: {namespace} {metric} {sorted(dims)} is not published")
-            broker = (alarm.inputs.get("dimensions") or {}).get("Broker")
-            if (namespace, metric) in PER_NODE and broker in cluster_brokers and "Node" not in dims:
-                problems.append(f"{alarm.urn}: {metric} of the cluster {broker} without the Node dimension is a sum")
+        for m in metrics:
+            published = PUBLISHED.get(m.namespace, {}).get(m.metric)
+            if published is None or m.dimensions not in published:
+                problems.append(f"{alarm.urn}: {m.namespace} {m.metric} {sorted(m.dimensions)} is not published")
     assert problems == []
+
+
+def test_every_rabbitmq_resource_alarm_of_a_cluster_is_per_node(stack):
+    """CPU and memory of a multi-node broker: with the Broker dimension alone CloudWatch sums the
+    nodes (a ratio of sums is the cluster's average, and one node at its watermark blocks
+    publishers), so every such metric an alarm reads carries the Node dimension, and a query over
+    the node series keeps them apart (GROUP BY Node) or takes one node's value (MIN/MAX), never SUM."""
+    resources = _resources(stack)
+    cluster_brokers = {b.inputs["brokerName"] for b in _of_type(resources, "aws:mq/broker:Broker")
+                       if b.inputs["deploymentMode"] == "CLUSTER_MULTI_AZ"}
+    problems, seen = [], set()
+    for alarm in _of_type(resources, "aws:cloudwatch/metricAlarm:MetricAlarm"):
+        for m in _alarm_metrics(alarm):
+            if (m.namespace, m.metric) not in PER_NODE or m.broker not in cluster_brokers:
+                continue
+            seen.add(m.metric)
+            if "Node" not in m.dimensions:
+                problems.append(f"{alarm.urn}: {m.metric} of the cluster {m.broker} without the Node dimension is a sum")
+            elif m.across_nodes not in (None, "MIN", "MAX"):
+                problems.append(f"{alarm.urn}: {m.across_nodes}({m.metric}) over the nodes of {m.broker} is not per node")
+    assert problems == []
+    if cluster_brokers:
+        assert seen == {m for _, m in PER_NODE}, f"{stack}: no per-node alarm on {sorted({m for _, m in PER_NODE} - seen)}"
 
 
 def test_alarm_periods_are_ones_cloudwatch_accepts(stack):

@@ -118,6 +118,20 @@ def test_rabbitmq_cpu_alarm_per_node_on_a_cluster(monitoring):
     assert single["dimensions"] == {"Broker": "aia-prod-aws-rabbitmq"} and "metricQueries" not in single
 
 
+def test_rabbitmq_memory_alarm_per_node_on_a_cluster(monitoring):
+    """The highest node's used / watermark, not the ratio of the cluster's sums."""
+    memory = _alarms(monitoring)["rabbitmq-memory"].inputs
+    queries = {q["id"]: q for q in memory["metricQueries"]}
+    schema = 'FROM SCHEMA("AWS/AmazonMQ", Broker, Node) WHERE Broker = \'aia-prod-aws-rabbitmq\''
+    assert queries["mused"]["expression"] == f"SELECT MAX(RabbitMQMemUsed) {schema} GROUP BY Node"
+    assert queries["mlimit"]["expression"] == f"SELECT MIN(RabbitMQMemLimit) {schema}"
+    assert queries["pct"]["expression"] == "MAX(100 * mused / mlimit)" and queries["pct"]["returnData"] is True
+    assert [q["id"] for q in memory["metricQueries"] if q.get("returnData")] == ["pct"]
+    assert memory["threshold"] == 80 and memory["evaluationPeriods"] == 5
+    single = _alarms(run_aws(_monitoring, overrides={"data": {"rabbitmq": {"ha": False}}}))["rabbitmq-memory"].inputs
+    assert {q["metric"]["dimensions"]["Broker"] for q in single["metricQueries"] if "metric" in q} == {"aia-prod-aws-rabbitmq"}
+
+
 # --- DR --------------------------------------------------------------------------------------------
 
 

@@ -97,20 +97,20 @@ def test_security_groups_allow_only_platform_flows(network):
     assert not [r for r in ingress if "cidrIpv4" in r or "cidrIpv6" in r]
     alb_in = [r for r in ingress if r["securityGroupId"] == "network-sg-alb-id"]
     assert alb_in == [dict(alb_in[0], prefixListId="pl-3b927c52", fromPort=443, toPort=443)]
-    # data services accept only their port, only from the services that use them
+    # data services accept only their port, from the tasks' shared group; only the users' own
+    # groups let them out to it (tests/aws/test_security_group_flows.py evaluates both sides)
     postgres_in = [r for r in ingress if r["securityGroupId"] == "network-sg-data-postgres-id"]
-    assert {r["referencedSecurityGroupId"] for r in postgres_in} == {
-        "network-sg-svc-api-id", "network-sg-svc-mcp-id", "network-sg-svc-worker-id"
-    }
+    assert {r["referencedSecurityGroupId"] for r in postgres_in} == {"network-sg-tasks-id"}
     assert {(r["fromPort"], r["toPort"]) for r in postgres_in} == {(5432, 5432)}
+    to_postgres = {r["securityGroupId"] for r in egress if r.get("referencedSecurityGroupId") == "network-sg-data-postgres-id"}
+    assert to_postgres == {"network-sg-svc-api-id", "network-sg-svc-mcp-id", "network-sg-svc-worker-id"}
     # the frontend uses only redis: no path to postgres, mongodb or rabbitmq
     frontend_out = {(r.get("referencedSecurityGroupId"), r["fromPort"]) for r in egress
                     if r["securityGroupId"] == "network-sg-svc-frontend-id"}
-    assert ("network-sg-data-redis-id", 6379) in frontend_out
-    assert not [t for t, _ in frontend_out if t and "data-" in t and "redis" not in t]
-    # the MCP server (no route) is reachable only from the other services, not from the ALB
+    assert frontend_out == {("network-sg-data-redis-id", 6379)}
+    # the MCP server (no route) is reachable only from the tasks, not from the ALB
     mcp_in = {r["referencedSecurityGroupId"] for r in ingress if r["securityGroupId"] == "network-sg-svc-mcp-id"}
-    assert "network-sg-alb-id" not in mcp_in and "network-sg-svc-api-id" in mcp_in
+    assert mcp_in == {"network-sg-tasks-id"}
     # data security groups have no egress at all
     assert not [r for r in egress if "data-" in r["securityGroupId"]]
     default = network.one("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup").inputs

@@ -20,9 +20,12 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
+import yaml
 
-from tests.helpers import make_context, plan_of
 from tests.gcp.test_api_order import stacks_of
+from tests.helpers import make_context, plan_of, project_copy
+from tools.mocks import FAKE_GCP_PROJECT_NUMBER
+from tools.plan import REPO, run_plan
 
 RUN_SERVICE = "gcp:cloudrunv2/service:Service"
 RUN_POOL = "gcp:cloudrunv2/workerPool:WorkerPool"
@@ -127,7 +130,35 @@ def test_every_declared_call_is_admitted_by_the_callee_ingress(stack):
                 f"{callee.inputs['ingress']} rejects it"
             )
             endpoint = f"{callee_name.upper().replace('-', '_')}_ENDPOINT"
-            assert _env(caller).get(endpoint) == f"https://{callee.inputs['name']}-mock.a.run.app"
+            assert _env(caller).get(endpoint) == deterministic_url(plan, callee.inputs["name"], region)
+
+
+def deterministic_url(plan, service: str, region: str) -> str:
+    """The URL Cloud Run gives `service` before it exists: `https://<name>-<project number>.<region>.run.app`,
+    only while `<name>-<project number>` fits one DNS label (63 characters)."""
+    assert [c for c in plan.capture.invokes if c.token == "gcp:organizations/getProject:getProject"]
+    label = f"{service}-{FAKE_GCP_PROJECT_NUMBER}"  # the number getProject answers under mocks
+    assert len(label) <= 63 and len(f"{service}-{'9' * 12}") <= 63, f"{label}: no deterministic URL"
+    return f"https://{label}.{region}.run.app"
+
+
+def test_services_that_call_each_other_plan_and_wait_for_neither(tmp_path):
+    """A cycle of calls (alpha <-> beta, alpha -> api) plans through the program's loader: every
+    caller has its callee's URL before either exists, and waits for no other service."""
+    document = yaml.safe_load((REPO / "Pulumi.staging.yaml").read_text())
+    services = document["config"]["ai-assistant-platform:services"]
+    for name, calls, port in (("alpha", ["beta", "api"], 8080), ("beta", ["alpha"], 8081)):
+        services[name] = {"image": "ghcr.io/ai-assistant-platform/api:1.0.0", "port": port, "cpu": "1",
+                          "memory": "1Gi", "minReplicas": 1, "maxReplicas": 2, "calls": calls}
+    project_copy(tmp_path, {"staging": yaml.safe_dump(document)})
+    plan = run_plan("staging", project_dir=tmp_path, evaluate_policies=False)
+    prefix = make_context("staging").prefix
+    by_urn = {r.urn: r for r in plan.capture.resources}
+    for caller, callee in (("alpha", "beta"), ("beta", "alpha"), ("alpha", "api")):
+        resource = _resource(plan, prefix, caller, "us-central1")
+        assert _env(resource)[f"{callee.upper()}_ENDPOINT"] == deterministic_url(plan, f"{prefix}-{callee}", "us-central1")
+        waited = {by_urn[u].inputs.get("name") for u in resource.dependencies if by_urn[u].type in (RUN_SERVICE, RUN_POOL)}
+        assert not waited, f"{caller} waits for {waited}"
 
 
 @pytest.mark.parametrize("stack", CLOUDRUN_STACKS)
