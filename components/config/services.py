@@ -67,7 +67,8 @@ class ServiceConfig(_Model):
     memory: MebiBytes = Field(description="guaranteed memory: Kubernetes request, Cloud Run/ECS size (seed 000: prod frontend 4Gi, API 8Gi; seed 003 worker 256Mi)")
     cpu_limit: Optional[Millicores] = Field(default=None, description="Kubernetes limit; default 2x cpu")
     memory_limit: Optional[MebiBytes] = Field(default=None, description="Kubernetes limit; default 2x memory")
-    min_replicas: int = Field(ge=0, le=100, description="fewest instances: HPA / Cloud Run / ECS minimum (seed 000: 2 in prod; prod web services need at least 2)")
+    min_replicas: int = Field(ge=0, le=100, description="fewest instances: HPA / Cloud Run / ECS minimum (seed 000: 2 in prod, the least a prod web service "
+        "on a cloud platform may run)")
     max_replicas: int = Field(ge=1, le=1000, description="most instances the autoscaler may run: HPA / Cloud Run / ECS maximum (seed 000: prod frontend 10, API 5)")
     concurrency: int = Field(default=80, ge=1, le=1000, description="concurrent requests one Cloud Run instance takes before another starts (Cloud Run's default 80)")
     route: Optional[RouteConfig] = Field(default=None, description="public route (`<subdomain>.<domain><paths>`); none: internal only")

@@ -85,7 +85,7 @@ class StackConfig(_Model):
     )
     environment: Literal[ENVIRONMENTS] = Field(
         description="picks the seed defaults (sizes, replicas, tiers, policy enforcement); prod also protects "
-        "data (`protect`, deletion protection, final snapshots) and requires HA"
+        "data (`protect`, deletion protection, final snapshots) and runs web services on at least 2 replicas"
     )
     regions: RegionsConfig = Field(description="cloud regions of the stack: the primary and an optional DR region")
     domain: str = Field(

@@ -48,7 +48,8 @@ class GkeConfig(_Model):
         default="10.48.0.0/20", description="secondary range of the Services' ClusterIPs; fixed while the cluster uses it"
     )
     machine_type: str = Field(
-        default="e2-standard-4", description="machine type of the nodes (e2-standard-4: 4 vCPU, 16 GB)"
+        default="e2-standard-4", description="machine type of the nodes; e2-standard-4 (4 vCPU, 16 GB) fits the staging sizes, the seed's "
+        "4-vCPU prod API needs a larger one (prod-gke: e2-standard-8)"
     )
     disk_size_gb: int = Field(default=100, ge=20, le=65536, description="boot disk of each node in GB (pd-balanced)")
     min_nodes_per_zone: int = Field(default=1, ge=0, description="node autoscaler minimum per zone (3 zones: 3 nodes in all)")
