@@ -65,9 +65,10 @@ def _default(field: Any) -> str:
     return f"`{value}`"
 
 
-def _first_line(doc: str | None) -> str:
-    lines = (doc or "").strip().splitlines()
-    return lines[0] if lines else ""
+def _first_paragraph(doc: str | None) -> str:
+    """A model's docstring up to its first blank line, joined: a sentence that wraps is never cut."""
+    paragraph = (doc or "").strip().split("\n\n", 1)[0]
+    return " ".join(line.strip() for line in paragraph.splitlines())
 
 
 SEEDED = "per environment"
@@ -81,17 +82,17 @@ def rows(model: type[BaseModel], prefix: str = "") -> list[str]:
         # one shape under several names (data.postgres, data.redis, ...): document it once
         names = "\\|".join(f.alias or n for n, f in fields.items())
         nested = _model_of(next(iter(annotations)))
-        found.append(f"| `{prefix}<{names}>` | object | | {_first_line(nested.__doc__)} |")
+        found.append(f"| `{prefix}<{names}>` | object | | {_first_paragraph(nested.__doc__)} |")
         return found + rows(nested, f"{prefix}<service>.")
     for name, field in fields.items():
         key = f"{prefix}{field.alias or name}"
         description = (field.description or "").replace("|", "\\|")
         nested = _model_of(field.annotation)
         if nested is not None and typing.get_origin(field.annotation) is dict:
-            found.append(f"| `{key}.<name>` | object | {_default(field)} | {description or _first_line(nested.__doc__)} |")
+            found.append(f"| `{key}.<name>` | object | {_default(field)} | {description or _first_paragraph(nested.__doc__)} |")
             found += rows(nested, f"{key}.<name>.")
         elif nested is not None:
-            doc = description or _first_line(nested.__doc__)
+            doc = description or _first_paragraph(nested.__doc__)
             found.append(f"| `{key}` | object | | {doc} |")
             found += rows(nested, f"{key}.")
         else:

@@ -14,14 +14,23 @@ class DataServiceConfig(_Model):
     (Cloud SQL tier, RDS instance class, Memorystore GB, ...); None picks the platform default
     for the environment. `cpu`/`memory` size in-cluster StatefulSets."""
 
-    enabled: bool = True
-    version: Optional[str] = Field(default=None, description="engine version (managed services)")
-    storage_gi: int = Field(ge=1, le=65536, description="disk / PVC size in GiB (seed 003)")
-    cpu: Millicores = Field(description="in-cluster request (limit is 2x)")
-    memory: MebiBytes = Field(description="in-cluster request (limit is 2x)")
-    replicas: int = Field(default=1, ge=1, le=7, description="in-cluster members (MongoDB replica set)")
-    ha: bool = Field(default=False, description="managed high availability (regional / Multi-AZ)")
-    tier: Optional[str] = Field(default=None, description="managed size, platform specific; none = platform default")
+    enabled: bool = Field(
+        default=True,
+        description="false: the service is not created and no app service may `use` it; switching it off on a "
+        "running stack deletes it with its data (a protected prod resource stops `pulumi up` instead)",
+    )
+    version: Optional[str] = Field(default=None, description="engine version of the managed service (and the RabbitMQ VM's image); none: the platform's "
+        "pinned default. Upgrades apply in place; clouds refuse downgrades")
+    storage_gi: int = Field(ge=1, le=65536, description="disk / PVC size in GiB (seed 003: 100 Gi for PostgreSQL and MongoDB, 10 Gi for Redis in "
+        "prod); managed disks only grow; a StatefulSet keeps its volume size (volumeClaimTemplates are immutable)")
+    cpu: Millicores = Field(description="vCPU request of the in-cluster StatefulSet (limit is 2x)")
+    memory: MebiBytes = Field(description="memory request of the in-cluster StatefulSet (limit is 2x)")
+    replicas: int = Field(default=1, ge=1, le=7, description="members of the in-cluster MongoDB replica set (1 to 7); DocumentDB instances on ecs")
+    ha: bool = Field(default=False, description="managed high availability (Cloud SQL regional, Memorystore STANDARD_HA, Multi-AZ on AWS); "
+        "on gcp it must agree with gcp.redisTier; on ecs a change on rabbitmq swaps the Amazon MQ deployment "
+        "mode, fixed at creation, so the broker (and its queues) is replaced")
+    tier: Optional[str] = Field(default=None, description="managed size, platform specific (Cloud SQL tier, Memorystore GB, RDS/DocumentDB/ElastiCache/"
+        "Amazon MQ instance class, RabbitMQ VM machine type); none: the platform's default for the environment")
 
 
 class DataConfig(_Model):

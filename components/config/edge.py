@@ -12,10 +12,23 @@ from components.config.base import _Model
 class RateLimitsConfig(_Model):
     """Seed 000: 1000 req/min global, 60 req/min per client, 30 req/min on AI routes."""
 
-    global_per_minute: int = Field(default=1000, ge=1)
-    per_client_per_minute: int = Field(default=60, ge=1)
-    ai_routes_per_minute: int = Field(default=30, ge=1)
-    ai_paths: tuple[str, ...] = ("/api/chat", "/api/ai", "/v1/chat")
+    global_per_minute: int = Field(
+        default=1000, ge=1,
+        description="requests per minute one client IP may send over all routes before the AWS WAF blocks it "
+        "(ecs; seed 000: 1000/min)",
+    )
+    per_client_per_minute: int = Field(
+        default=60, ge=1,
+        description="requests per minute per client IP (Cloud Armor throttle, nginx limit-rpm, AWS WAF on the API "
+        "hosts; seed 000: 60/min)",
+    )
+    ai_routes_per_minute: int = Field(
+        default=30, ge=1, description="requests per minute per client IP on `aiPaths` (seed 000: 30/min)"
+    )
+    ai_paths: tuple[str, ...] = Field(
+        default=("/api/chat", "/api/ai", "/v1/chat"),
+        description="path prefixes of the AI (model-calling) routes that get the stricter `aiRoutesPerMinute`",
+    )
 
 
 class IngressNginxConfig(_Model):
@@ -45,13 +58,21 @@ class IngressNginxConfig(_Model):
 
 
 class EdgeConfig(_Model):
-    cdn: bool = Field(default=True, description="CDN on the frontend (cloud platforms)")
-    waf: bool = Field(default=True, description="Cloud Armor / WAFv2 (cloud platforms)")
-    rate_limits: RateLimitsConfig = RateLimitsConfig()
-    streaming_timeout_seconds: int = Field(
-        default=600, ge=300, le=3600, description="SSE responses need 300-600 s without buffering"
+    cdn: bool = Field(default=True, description="Cloud CDN on the backends of gcp.cdnServices (cloudrun, gke); ecs always serves through "
+        "CloudFront and refuses false")
+    waf: bool = Field(default=True, description="web application firewall on the public edge: Cloud Armor (cloudrun, gke) or AWS WAFv2 (ecs) "
+        "with managed rules and the rate limits")
+    rate_limits: RateLimitsConfig = Field(
+        default=RateLimitsConfig(),
+        description="Seed 000: 1000 req/min global, 60 req/min per client, 30 req/min on AI routes.",
     )
-    max_body_size_mb: int = Field(default=50, ge=1, le=1024)
+    streaming_timeout_seconds: int = Field(
+        default=600, ge=300, le=3600, description="seconds a proxied response may stream (backend / proxy read timeout); seed 000: SSE responses "
+        "need 300-600 s without buffering"
+    )
+    max_body_size_mb: int = Field(
+        default=50, ge=1, le=1024, description="largest request body in MB that ingress-nginx accepts (kubernetes)"
+    )
     hsts_max_age_seconds: int = Field(
         default=31536000,
         ge=0,
@@ -62,7 +83,9 @@ class EdgeConfig(_Model):
     tls_cluster_issuer: Optional[str] = Field(
         default=None, description="cert-manager ClusterIssuer for Ingress TLS (kubernetes)"
     )
-    ingress_nginx: IngressNginxConfig = IngressNginxConfig()
+    ingress_nginx: IngressNginxConfig = Field(
+        default=IngressNginxConfig(), description="ingress-nginx, the Ingress controller of the kubernetes platform"
+    )
 
     @property
     def hsts_header(self) -> Optional[str]:

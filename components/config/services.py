@@ -23,7 +23,9 @@ class RouteConfig(_Model):
     """Where a web service is reachable from the internet: `<subdomain>.<domain><path>`."""
 
     subdomain: str = Field(description="host label under `domain`; '@' for the apex")
-    paths: tuple[str, ...] = ("/",)
+    paths: tuple[str, ...] = Field(
+        default=("/",), description="URL path prefixes of the host routed to the service; default `/`: the whole host"
+    )
 
     @field_validator("subdomain")
     @classmethod
@@ -43,33 +45,41 @@ class RouteConfig(_Model):
 class ServiceConfig(_Model):
     """One application service: a web service (has a port) or a queue worker (no port)."""
 
-    enabled: bool = True
-    kind: Literal["web", "worker"] = "web"
+    enabled: bool = Field(
+        default=True, description="false leaves the service out of the stack (a seed service this stack does not run)"
+    )
+    kind: Literal["web", "worker"] = Field(
+        default="web",
+        description="`web` serves HTTP on `port`; `worker` consumes the queue and has no port or route (seed 003)",
+    )
     image: str = Field(description="container image pinned by tag (not 'latest') or digest")
     port: Optional[int] = Field(default=None, ge=1, le=65535, description="container port; none for workers")
-    health_path: Optional[str] = Field(default="/health", description="liveness/startup HTTP path")
+    health_path: Optional[str] = Field(default="/health", description="liveness/startup HTTP path (seed 000: frontend `/api/health`, API and MCP `/health`)")
     readiness_path: Optional[str] = Field(default=None, description="readiness HTTP path; default healthPath")
-    command: tuple[str, ...] = ()
-    args: tuple[str, ...] = ()
+    command: tuple[str, ...] = Field(
+        default=(), description="entrypoint override; empty: the image's own (a worker needs one: what consumes the queue)"
+    )
+    args: tuple[str, ...] = Field(default=(), description="arguments to the command; empty: the image's own")
     health_command: tuple[str, ...] = Field(
         default=(), description="exec liveness check for services without HTTP (workers)"
     )
-    cpu: Millicores = Field(description="guaranteed vCPU: Kubernetes request, Cloud Run/ECS size")
-    memory: MebiBytes = Field(description="guaranteed memory: Kubernetes request, Cloud Run/ECS size")
+    cpu: Millicores = Field(description="guaranteed vCPU: Kubernetes request, Cloud Run/ECS size (seed 000: prod frontend 2, API 4; seed 003 worker 100m)")
+    memory: MebiBytes = Field(description="guaranteed memory: Kubernetes request, Cloud Run/ECS size (seed 000: prod frontend 4Gi, API 8Gi; seed 003 worker 256Mi)")
     cpu_limit: Optional[Millicores] = Field(default=None, description="Kubernetes limit; default 2x cpu")
     memory_limit: Optional[MebiBytes] = Field(default=None, description="Kubernetes limit; default 2x memory")
-    min_replicas: int = Field(ge=0, le=100, description="HPA / Cloud Run / ECS minimum")
-    max_replicas: int = Field(ge=1, le=1000, description="HPA / Cloud Run / ECS maximum")
-    concurrency: int = Field(default=80, ge=1, le=1000, description="requests per instance (Cloud Run)")
-    route: Optional[RouteConfig] = Field(default=None, description="public route; none = internal only")
-    uses: tuple[DataServiceName, ...] = Field(default=(), description="data services it connects to (env from secrets)")
+    min_replicas: int = Field(ge=0, le=100, description="fewest instances: HPA / Cloud Run / ECS minimum (seed 000: 2 in prod, the least a prod web service "
+        "on a cloud platform may run)")
+    max_replicas: int = Field(ge=1, le=1000, description="most instances the autoscaler may run: HPA / Cloud Run / ECS maximum (seed 000: prod frontend 10, API 5)")
+    concurrency: int = Field(default=80, ge=1, le=1000, description="concurrent requests one Cloud Run instance takes before another starts (Cloud Run's default 80)")
+    route: Optional[RouteConfig] = Field(default=None, description="public route (`<subdomain>.<domain><paths>`); none: internal only")
+    uses: tuple[DataServiceName, ...] = Field(default=(), description="data services it connects to; each adds its connection variables (`DATABASE_URL`, `REDIS_URL`, ...) from secrets and opens the network path")
     calls: tuple[str, ...] = Field(
         default=(),
         description="internal web services it calls (e.g. [mcp]); cloudrun: only these callers get "
         "`<NAME>_ENDPOINT` and `roles/run.invoker` on the callee",
     )
-    secrets: tuple[str, ...] = Field(default=(), description="app secrets it reads (names from `secrets`)")
-    env: dict[str, str] = Field(default_factory=dict, description="plain, non-secret environment variables")
+    secrets: tuple[str, ...] = Field(default=(), description="app secrets it reads as environment variables (names declared in `secrets`)")
+    env: dict[str, str] = Field(default_factory=dict, description="plain, non-secret environment variables; names that look secret (`*_TOKEN`, `*_URL`, ...) are refused")
     release: ReleaseConfig = Field(default=ReleaseConfig(), description="release strategy and rollback triggers")
 
     @field_validator("image")

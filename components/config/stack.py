@@ -79,18 +79,29 @@ class RegionsConfig(_Model):
 class StackConfig(_Model):
     """The whole validated configuration of one stack."""
 
-    platform: Literal[PLATFORMS] = Field(description="picks the app layer")
-    environment: Literal[ENVIRONMENTS] = Field(description="picks the seed defaults; prod protects data")
-    regions: RegionsConfig
-    domain: str = Field(description="public hosts are <route.subdomain>.<domain>")
-    settings: dict[str, str] = Field(default_factory=dict, description="plain app settings (ConfigMap)")
-    secrets: SecretsConfig = SecretsConfig()
+    platform: Literal[PLATFORMS] = Field(
+        description="picks the app layer and with it every cloud resource: kubernetes (an existing cluster), "
+        "gke (a GKE cluster the program creates), cloudrun (Cloud Run) or ecs (ECS Fargate); see the platform matrix"
+    )
+    environment: Literal[ENVIRONMENTS] = Field(
+        description="picks the seed defaults (sizes, replicas, tiers, policy enforcement); prod also protects "
+        "data (`protect`, deletion protection, final snapshots) and runs web services on at least 2 replicas"
+    )
+    regions: RegionsConfig = Field(description="cloud regions of the stack: the primary and an optional DR region")
+    domain: str = Field(
+        description="DNS domain you control; public hosts are `<route.subdomain>.<domain>` and get managed "
+        "certificates for them"
+    )
+    settings: dict[str, str] = Field(default_factory=dict, description="plain, non-secret app settings every service gets as environment variables (a ConfigMap on Kubernetes); secrets go under `secrets`")
+    secrets: SecretsConfig = Field(default=SecretsConfig(), description="Application secrets, by environment variable name.")
     services: dict[str, ServiceConfig]
-    data: DataConfig
-    edge: EdgeConfig = EdgeConfig()
-    monitoring: MonitoringConfig = MonitoringConfig()
-    dr: DrConfig = DrConfig()
-    tags: dict[str, str] = Field(default_factory=dict, description="extra labels/tags on every resource")
+    data: DataConfig = Field(description="the data services (PostgreSQL, Redis, MongoDB, RabbitMQ), each enabled and sized per stack")
+    edge: EdgeConfig = Field(default=EdgeConfig(), description="the public edge: CDN, WAF, rate limits, timeouts, TLS headers")
+    monitoring: MonitoringConfig = Field(
+        default=MonitoringConfig(), description="alerts, dashboards, notification targets and budgets (seeds 000-002)"
+    )
+    dr: DrConfig = Field(default=DrConfig(), description="disaster recovery: RPO/RTO, backups and their retention, failover checks")
+    tags: dict[str, str] = Field(default_factory=dict, description="extra labels/tags on every resource, beside app, environment and managed-by (GCP label rules: lowercase)")
     kubernetes: KubernetesConfig = KubernetesConfig()
     gcp: GcpConfig = GcpConfig()
     gke: GkeConfig = GkeConfig()

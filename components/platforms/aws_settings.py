@@ -17,8 +17,14 @@ class AwsConfig(_Model):
     """AWS settings (`ecs`). The region comes from `regions.primary`, the DR region from
     `regions.secondary`; see docs/deploy-aws.md."""
 
-    vpc_cidr: str = Field(default="10.30.0.0/16", description="VPC range, /16 to /20; cut into /20-sized subnets")
-    az_count: int = Field(default=3, ge=2, le=3)
+    vpc_cidr: str = Field(default="10.30.0.0/16", description="VPC range, /16 to /20, cut into 16 equal subnets (private, isolated, public per AZ); "
+        "changing this replaces the VPC, its subnets and the Amazon MQ broker (its queues); RDS, DocumentDB and "
+        "ElastiCache cannot move to a new VPC in place")
+    az_count: int = Field(
+        default=3, ge=2, le=3,
+        description="availability zones used (2 or 3); with data.rabbitmq.ha, changing this replaces the Amazon MQ "
+        "broker (its subnets are fixed at creation) and its queues",
+    )
     hosted_zone_id: Optional[str] = Field(
         default=None,
         description="Route 53 public hosted zone of `domain`: certificate validation, alias and failover "
@@ -37,7 +43,9 @@ class AwsConfig(_Model):
     origin_read_timeout_seconds: int = Field(
         default=60, ge=1, le=180, description="CloudFront origin read timeout; above 60 s needs a quota increase"
     )
-    cloudfront_price_class: Literal["PriceClass_100", "PriceClass_200", "PriceClass_All"] = "PriceClass_All"
+    cloudfront_price_class: Literal["PriceClass_100", "PriceClass_200", "PriceClass_All"] = Field(
+        default="PriceClass_All", description="CloudFront edge locations served from; PriceClass_All: every region's users get a nearby edge"
+    )
     backup_vault_lock_mode: Literal["governance", "compliance"] = Field(
         default="governance",
         description="AWS Backup vault lock in prod: governance (privileged users may lift it) or compliance "

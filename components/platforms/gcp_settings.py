@@ -13,15 +13,24 @@ from components.config.base import _Model
 class GcpConfig(_Model):
     """GCP-wide settings (`cloudrun`, `gke`). The project comes from `gcp:project`."""
 
-    project: Optional[str] = None
+    project: Optional[str] = Field(
+        default=None,
+        description="GCP project id; none: the provider's `gcp:project`. Changing this replaces every GCP "
+        "resource, the data services with their data, in the new project",
+    )
     network_cidr: str = Field(
         default="10.10.0.0/20",
-        description="subnet of regions.primary: Cloud Run Direct VPC egress (one IP per instance) and VMs",
+        description="subnet of regions.primary: Cloud Run Direct VPC egress (one IP per instance) and VMs; a /20 "
+        "leaves room for about 4,000 instances; the RabbitMQ VM's fixed private IP is the range's address + 10",
     )
-    secondary_network_cidr: str = Field(default="10.20.0.0/20", description="subnet of regions.secondary")
+    secondary_network_cidr: str = Field(
+        default="10.20.0.0/20",
+        description="subnet of regions.secondary (the DR services' Direct VPC egress); disjoint from the other ranges",
+    )
     private_service_cidr: str = Field(
         default="10.100.0.0/16",
-        description="Private Service Access range peered to Google (Cloud SQL, Memorystore private IPs)",
+        description="Private Service Access range peered to Google (Cloud SQL, Memorystore private IPs); fixed "
+        "once those instances hold addresses in it: choose it before the first `pulumi up`",
     )
     deletion_protection: bool = Field(
         default=True,

@@ -19,23 +19,47 @@ class GkeConfig(_Model):
     ranges; they must not overlap the other GCP ranges nor `masterCidr` (a /28 for the control plane).
     """
 
-    master_authorized_networks: tuple[str, ...] = ()
+    master_authorized_networks: tuple[str, ...] = Field(
+        default=(),
+        description="CIDR ranges (the operators' VPN) allowed to reach the control plane's IP endpoint; "
+        "empty: none, only the IAM-guarded DNS endpoint",
+    )
     control_plane_dns_endpoint: bool = Field(
         default=True,
         description="the control plane's DNS endpoint (`gke-....gke.goog`) with IAM-only access from anywhere "
         "(container.clusters.connect; authorized networks do not apply to it); the program's Kubernetes provider "
         "and CI connect through it. false: only the IP endpoint, reachable from masterAuthorizedNetworks",
     )
-    master_cidr: str = "172.16.0.32/28"
-    subnet_cidr: str = "10.40.0.0/20"
-    pods_cidr: str = "10.44.0.0/14"
-    services_cidr: str = "10.48.0.0/20"
-    machine_type: str = "e2-standard-4"
-    disk_size_gb: int = Field(default=100, ge=20, le=65536)
-    min_nodes_per_zone: int = Field(default=1, ge=0)
-    max_nodes_per_zone: int = Field(default=3, ge=1)
-    release_channel: Literal["RAPID", "REGULAR", "STABLE"] = "REGULAR"
-    secrets_key_rotation_days: int = Field(default=90, ge=1, le=36500)
+    master_cidr: str = Field(
+        default="172.16.0.32/28",
+        description="/28 of the private control plane; changing this replaces the GKE cluster and with it "
+        "the in-cluster MongoDB and RabbitMQ volumes",
+    )
+    subnet_cidr: str = Field(
+        default="10.40.0.0/20",
+        description="the cluster subnet's node range, which only grows in place: changing this replaces the subnet "
+        "and the cluster (with the in-cluster MongoDB and RabbitMQ volumes) unless the new range contains the current one",
+    )
+    pods_cidr: str = Field(
+        default="10.44.0.0/14",
+        description="secondary range of the pods (a /14: up to 1,024 nodes at 110 pods each); fixed while the cluster uses it",
+    )
+    services_cidr: str = Field(
+        default="10.48.0.0/20", description="secondary range of the Services' ClusterIPs; fixed while the cluster uses it"
+    )
+    machine_type: str = Field(
+        default="e2-standard-4", description="machine type of the nodes; e2-standard-4 (4 vCPU, 16 GB) fits the staging sizes, the seed's "
+        "4-vCPU prod API needs a larger one (prod-gke: e2-standard-8)"
+    )
+    disk_size_gb: int = Field(default=100, ge=20, le=65536, description="boot disk of each node in GB (pd-balanced)")
+    min_nodes_per_zone: int = Field(default=1, ge=0, description="node autoscaler minimum per zone (3 zones: 3 nodes in all)")
+    max_nodes_per_zone: int = Field(default=3, ge=1, description="node autoscaler maximum per zone")
+    release_channel: Literal["RAPID", "REGULAR", "STABLE"] = Field(
+        default="REGULAR", description="GKE release channel that upgrades the cluster (REGULAR: Google's default)"
+    )
+    secrets_key_rotation_days: int = Field(
+        default=90, ge=1, le=36500, description="rotation period in days of the KMS key that encrypts the cluster's Secrets"
+    )
 
     @field_validator("master_authorized_networks", "master_cidr", "subnet_cidr", "pods_cidr", "services_cidr")
     @classmethod

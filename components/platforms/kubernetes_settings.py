@@ -30,11 +30,28 @@ class MetricsServerConfig(_Model):
 class KubernetesConfig(_Model):
     """Settings for platforms that run workloads on Kubernetes (`kubernetes`, `gke`)."""
 
-    namespace: str = "ai-assistant"
-    storage_class: Optional[str] = None
-    ingress_controller_namespace: str = "ingress-nginx"
-    monitoring_namespace: str = "monitoring"
-    metrics_server: MetricsServerConfig = MetricsServerConfig()
+    namespace: str = Field(
+        default="ai-assistant",
+        description="namespace of the app and its in-cluster data services; changing this replaces every "
+        "object in it and deleting the old namespace deletes the data volumes (PostgreSQL, Redis, MongoDB, RabbitMQ, backups)",
+    )
+    storage_class: Optional[str] = Field(
+        default=None,
+        description="StorageClass of the data and backup volumes (kubernetes); none: the cluster's default; gke "
+        "always uses its regional PD class. A change recreates the StatefulSets, which keep their existing volumes",
+    )
+    ingress_controller_namespace: str = Field(
+        default="ingress-nginx", description="namespace of the ingress-nginx controller (installed or existing)"
+    )
+    monitoring_namespace: str = Field(
+        default="monitoring",
+        description="namespace of kube-prometheus-stack (installed or existing); changing this replaces the "
+        "release and its Prometheus volume (the metric history)",
+    )
+    metrics_server: MetricsServerConfig = Field(
+        default=MetricsServerConfig(),
+        description="metrics-server: the resource-metrics API (`metrics.k8s.io`) the HPAs scale on.",
+    )
 
     @field_validator("namespace", "ingress_controller_namespace", "monitoring_namespace")
     @classmethod
