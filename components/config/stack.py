@@ -106,9 +106,14 @@ class StackConfig(_Model):
     @field_validator("services")
     @classmethod
     def _service_names(cls, v: dict[str, ServiceConfig]) -> dict[str, ServiceConfig]:
-        for name in v:
-            if not re.match(r"^[a-z]([a-z0-9-]{0,18}[a-z0-9])?$", name):
-                raise ValueError(f"service name {name!r} must be a short DNS label (<= 20 chars)")
+        bad = [name for name in v if not re.match(r"^[a-z]([a-z0-9-]{0,18}[a-z0-9])?$", name)]
+        if bad:
+            raise ValueError(
+                f"service name(s) {', '.join(map(repr, bad))}: a service name is a DNS label of at most 20 "
+                "characters (lowercase letters, digits and '-', starting with a letter, not ending with '-'), "
+                "because the Kubernetes objects, Cloud Run and ECS services, target groups and service "
+                "accounts are named after it, behind the stack prefix, within their clouds' length limits"
+            )
         return v
 
     @field_validator("settings")
