@@ -163,9 +163,16 @@ def test_a_service_without_what_it_needs_says_which_keys(planned):
 
 
 def test_a_bad_service_name_shows_the_rule_and_why(planned):
-    text = edit(DEV, f"  {NS}:tags:", "    Chat_Service:\n      image: ghcr.io/x/chat:1.0\n      port: 9000\n" + f"  {NS}:tags:")
-    assert_refused(planned(text), "'Chat_Service'", "DNS label of at most 20 characters",
+    """Even when the badly named service has other problems (here: no image)."""
+    text = edit(DEV, f"  {NS}:tags:", "    Chat_Service:\n      port: 9000\n" + f"  {NS}:tags:")
+    assert_refused(planned(text), f"{NS}:services: service name(s) 'Chat_Service'", "DNS label of at most 20 characters",
                    "lowercase letters, digits and '-'", "named after it")
+
+
+def test_a_stack_without_services_says_so_once(planned):
+    text = f"config:\n  {NS}:platform: kubernetes\n  {NS}:environment: dev\n  {NS}:regions: {{primary: local}}\n  {NS}:domain: a.example.com\n"
+    err = assert_refused(planned(text), f"{NS}:services: is required", "(1 problem(s))")
+    assert "image" not in err
 
 
 # --- 5. another platform's section ----------------------------------------------------------------

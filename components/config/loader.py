@@ -164,7 +164,10 @@ def stack_problems(
     services = raw.get("services")
     if isinstance(services, dict):  # `enabled: false` drops a service as leaving it out does
         raw["services"] = {n: s for n, s in services.items() if not (isinstance(s, dict) and s.get("enabled") is False)}
-    merged = _deep_merge(environment_defaults(environment, raw.get("services")), raw)
+    defaults = environment_defaults(environment, raw.get("services"))
+    if "services" not in raw:
+        del defaults["services"]  # "services: is required", not one message per seed service
+    merged = _deep_merge(defaults, raw)
     try:
         config = StackConfig.model_validate(merged)
     except ValidationError as err:
