@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import types
 import typing
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Optional
@@ -60,9 +61,7 @@ def _model_at(loc: tuple[Any, ...]) -> Optional[type[BaseModel]]:
         else:  # a map's key or a list's index: step into the value type
             args = [a for a in typing.get_args(node) if a is not type(None) and a is not Ellipsis]
             node = args[-1] if args else None
-        while typing.get_origin(node) in (typing.Union, typing.Annotated) or (
-            typing.get_origin(node) is not None and node is not None and str(typing.get_origin(node)) == "types.UnionType"
-        ):
+        while typing.get_origin(node) in (typing.Union, typing.Annotated, types.UnionType):  # Optional[X], X | None
             node = next(a for a in typing.get_args(node) if a is not type(None))
     return node if isinstance(node, type) and issubclass(node, BaseModel) else None
 
