@@ -77,3 +77,33 @@ def test_models_are_frozen():
     cfg = parse()
     with pytest.raises(Exception):
         cfg.services["api"].port = 1  # type: ignore[misc]
+
+
+def test_any_service_name_gets_the_per_environment_defaults_of_its_kind():
+    """prod: a new web service gets the web kind's sizes, replicas and canary release; a new worker
+    the seed worker's sizes, heartbeat check and rolling release; a left-out seed service is gone."""
+    raw = stack_raw_config("prod")
+    raw["services"] = {
+        "frontend": raw["services"]["frontend"],
+        "chat": {"image": "ghcr.io/x/chat:1.0.0", "port": 9000},
+        "jobs": {"kind": "worker", "image": "ghcr.io/x/jobs:1.0.0", "command": ["python", "-m", "jobs"]},
+    }
+    cfg = parse_stack_config(raw, "Pulumi.prod.yaml")
+    assert set(cfg.services) == {"frontend", "chat", "jobs"}
+    chat, jobs = cfg.services["chat"], cfg.services["jobs"]
+    assert (chat.kind, chat.cpu, chat.memory, chat.min_replicas, chat.max_replicas) == ("web", 1000, 2048, 2, 6)
+    assert (chat.health_path, chat.route, chat.release.strategy, chat.release.step_minutes) == ("/health", None, "canary", 30)
+    assert (jobs.kind, jobs.cpu, jobs.memory, jobs.min_replicas, jobs.release.strategy) == ("worker", 1000, 1024, 2, "rolling")
+    assert jobs.health_path is None and "/tmp/worker-heartbeat" in jobs.health_command[-1]
+
+
+def test_a_seed_name_of_another_kind_gets_that_kinds_defaults():
+    cfg = parse({"services": {"mcp": {"kind": "worker", "port": None, "command": ["python", "-m", "mcp"]}}})
+    mcp = cfg.services["mcp"]
+    assert (mcp.kind, mcp.port, mcp.cpu, mcp.memory, mcp.release.strategy) == ("worker", None, 100, 256, "rolling")
+
+
+def test_yaml_lists_still_load_as_tuples():
+    cfg = parse()
+    assert cfg.services["api"].uses == ("postgres", "redis", "mongodb", "rabbitmq")
+    assert isinstance(cfg.edge.rate_limits.ai_paths, tuple)

@@ -79,6 +79,69 @@ def available_stacks(project_dir: Path = REPO) -> list[str]:
     return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in project_dir.glob("Pulumi.*.yaml"))
 
 
+class _StackFileLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing duplicate mapping keys at any level as the Pulumi CLI does
+    (it reads stack files with Go's yaml.v3: "mapping key ... already defined at line N"); PyYAML
+    alone keeps the last one, so a second `environment:` would silently turn dev into prod."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[str, int] = {}
+        for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):  # the CLI's config keys are strings
+                raise yaml.constructor.ConstructorError(
+                    None, None, "a mapping key must be a plain string, not a list or mapping", key_node.start_mark
+                )
+            # yaml.v3 compares the keys' text, as here: `1` and "1" are the same key to the CLI
+            if key_node.value in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"mapping key {key_node.value!r} already defined at line {seen[key_node.value]}",
+                    key_node.start_mark,
+                )
+            seen[key_node.value] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
+def _yaml_error(stack_file: str, err: yaml.YAMLError) -> PlanError:
+    """One line: the stack file, where (line, column) and what is wrong; never a traceback."""
+    mark = getattr(err, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    what = getattr(err, "problem", None) or str(err)
+    context = getattr(err, "context", None)
+    return PlanError(f"{stack_file}: not valid YAML{where}: {what}" + (f" ({context})" if context else ""))
+
+
+def read_stack_document(stack_file: Path) -> dict[str, Any]:
+    """The `config:` mapping of a stack file, or PlanError (file, what is wrong, where) for a file
+    the Pulumi CLI would refuse: invalid YAML, duplicate keys, a document or `config:` that is not a
+    mapping, config keys that are not strings."""
+    name = stack_file.name
+    try:
+        document = yaml.load(stack_file.read_text(), Loader=_StackFileLoader)  # noqa: S506 (a SafeLoader)
+    except yaml.YAMLError as err:
+        raise _yaml_error(name, err) from None
+    except UnicodeDecodeError as err:
+        raise PlanError(f"{name}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+    if document is None:
+        document = {}  # an empty stack file: no config (the schema then names what is required)
+    if not isinstance(document, dict):
+        raise PlanError(
+            f"{name}: a stack file is a mapping with a `config:` key (config: {{{PROJECT_KEY_HINT}: ...}}), "
+            f"not a {type(document).__name__}"
+        )
+    raw = document.get("config")
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise PlanError(f"{name}: `config` must be a mapping of `namespace:key: value`, not a {type(raw).__name__}")
+    bad = [repr(k) for k in raw if not isinstance(k, str)]
+    if bad:
+        raise PlanError(f"{name}: config keys must be strings such as `{PROJECT_KEY_HINT}`; found {', '.join(bad)}")
+    return raw
+
+
+PROJECT_KEY_HINT = "ai-assistant-platform:platform"
+
+
 def read_stack_config(stack: str, project_dir: Path = REPO) -> tuple[str, dict[str, str], list[str], list[str]]:
     """Return (project, engine config, secret keys, notes) as the CLI would pass them."""
     from components.config import declared_provided_secret_keys
@@ -90,13 +153,7 @@ def read_stack_config(stack: str, project_dir: Path = REPO) -> tuple[str, dict[s
             f"unknown stack {stack!r}: there is no {stack_file.name}; "
             f"stacks: {', '.join(available_stacks(project_dir)) or 'none'}"
         )
-    try:
-        document = yaml.safe_load(stack_file.read_text()) or {}
-    except yaml.YAMLError as err:
-        raise PlanError(f"{stack_file.name}: not valid YAML: {err}") from None
-    raw = document.get("config") or {}
-    if not isinstance(raw, dict):
-        raise PlanError(f"{stack_file.name}: `config` must be a mapping")
+    raw = read_stack_document(stack_file)
 
     config: dict[str, str] = {}
     secret_keys: list[str] = []
@@ -106,8 +163,8 @@ def read_stack_config(stack: str, project_dir: Path = REPO) -> tuple[str, dict[s
         if isinstance(value, dict) and set(value) == {"secure"}:
             config[full_key] = PLACEHOLDER_SECRET
             secret_keys.append(full_key)
-        elif isinstance(value, (dict, list)):
-            config[full_key] = json.dumps(value)
+        elif isinstance(value, (dict, list)) or value is None:
+            config[full_key] = json.dumps(value, default=str)
         elif isinstance(value, bool):
             config[full_key] = "true" if value else "false"
         else:

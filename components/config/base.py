@@ -6,11 +6,12 @@ Every other module of `components.config` (and each platform's settings beside i
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Iterable, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, model_validator
 from pydantic.alias_generators import to_camel
 
 PROJECT = "ai-assistant-platform"
@@ -77,8 +78,22 @@ def memory_quantity(mib: int) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
+def _tuples(value: Any) -> Any:
+    """YAML/JSON lists as tuples, at any depth (strict mode accepts only tuples for tuple fields)."""
+    if isinstance(value, list):
+        return tuple(_tuples(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _tuples(v) for k, v in value.items()}
+    return value
+
+
 class _Model(BaseModel):
-    """Frozen, strict about unknown keys, camelCase in YAML, snake_case in Python."""
+    """Frozen, strict about unknown keys and types, camelCase in YAML, snake_case in Python.
+
+    Strict types: `port: true`, `minReplicas: "3"`, `cdn: "yes"`, `domain: 5` are refused with the
+    expected type instead of being coerced (a bool is not a number, a quoted number is a string),
+    so what the stack file says is what the cloud gets. YAML lists still load into tuple fields:
+    they become tuples before validation (pydantic's strict mode takes only tuples for them)."""
 
     model_config = ConfigDict(
         frozen=True,
@@ -86,7 +101,13 @@ class _Model(BaseModel):
         alias_generator=to_camel,
         populate_by_name=True,
         str_strip_whitespace=True,
+        strict=True,
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _lists_are_tuples(cls, data: Any) -> Any:
+        return _tuples(data) if isinstance(data, dict) else data
 
 
 _IMAGE_RE = re.compile(
@@ -124,8 +145,33 @@ class Problem:
     allowed: str
 
     def line(self) -> str:
-        shown = "" if self.value is None else f" = {self.value!r}"
-        return f"  {PROJECT}:{self.path}{shown}: {self.allowed}"
+        shown = "" if self.value is None else f" = {_shown(self.value)}"
+        key = f"{PROJECT}:{self.path}" if self.path else PROJECT
+        return f"  {key}{shown}: {self.allowed}"
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def close_keys(key: Any, allowed: Iterable[str]) -> list[str]:
+    """The allowed key `key` is probably a misspelling of (difflib), if any."""
+    return difflib.get_close_matches(str(key), sorted(allowed), n=1, cutoff=0.6)
+
+
+def unknown_key_problem(parent: str, key: Any, allowed: Iterable[str], extra: str = "", value: Any = None) -> Problem:
+    """The one message for a key a section does not have, at any nesting level: the key, the
+    closest allowed spellings (difflib) or else every allowed key. `parent` is the section's path
+    ("" at the top), `extra` what else the section accepts (top level: provided secrets), `value`
+    the key's value when it may be shown (never at the top level: a misspelt secret's key lives there)."""
+    allowed = sorted(allowed)
+    path = f"{parent}.{key}" if parent else str(key)
+    close = close_keys(key, allowed)
+    if close:
+        return Problem(path, value, f"unknown key `{key}` (did you mean `{close[0]}`?)")
+    where = f"under `{parent}`" if parent else "at the top level"
+    return Problem(path, value, f"unknown key `{key}`; allowed {where}: {', '.join(allowed)}{extra}")
 
 
 def problems_error(stack_file: str, problems: "list[Problem]") -> ConfigError:

@@ -70,12 +70,38 @@ _DATA_SIZES: dict[str, dict[str, dict[str, Any]]] = {
 }
 
 
-def environment_defaults(environment: str) -> dict[str, Any]:
-    """The seed defaults for an environment, in stack-file shape (camelCase)."""
+# A service of another name gets the defaults of its kind: a web service those of the seed's
+# smallest web service (mcp: /health, its sizes and replicas), a worker those of the seed worker
+# (sizes, the heartbeat health command).
+_KIND_SEED = {"web": "mcp", "worker": "worker"}
+
+
+def service_defaults(environment: str, name: str, kind: Any = None) -> dict[str, Any]:
+    """The seed defaults of one service: its own when `name` is a seed service of that kind, else
+    those of its kind (`kind` as the stack file says; default web, or the seed service's kind)."""
+    seed_kind = _SERVICE_SHAPES[name]["kind"] if name in _SERVICE_SHAPES else None
+    kind = kind if kind is not None else (seed_kind or "web")
+    if not isinstance(kind, str) or kind not in _KIND_SEED:
+        kind = "web"  # the schema names the bad kind; web defaults keep its other messages quiet
+    seed = name if seed_kind == kind else _KIND_SEED[kind]
+    shape = _SERVICE_SHAPES[seed] if seed == name else {
+        k: v for k, v in _SERVICE_SHAPES[seed].items() if k not in ("port", "route")}
+    return {**copy.deepcopy(shape), **_SERVICE_SIZES[environment][seed],
+            "release": copy.deepcopy(RELEASE_DEFAULTS[environment][kind])}
+
+
+def environment_defaults(environment: str, services: Any = None) -> dict[str, Any]:
+    """The seed defaults for an environment, in stack-file shape (camelCase).
+
+    `services`: the stack file's services (name -> raw settings); each gets the defaults of its
+    name or kind (`service_defaults`), and a seed service it leaves out is not added. None: the
+    four seed services (the config reference lists them)."""
+    if services is None:
+        services = {name: {} for name in _SERVICE_SHAPES}
     services = {
-        name: {**shape, **_SERVICE_SIZES[environment][name],
-               "release": copy.deepcopy(RELEASE_DEFAULTS[environment][shape["kind"]])}
-        for name, shape in _SERVICE_SHAPES.items()
+        name: service_defaults(environment, name, raw.get("kind"))
+        for name, raw in (services.items() if isinstance(services, dict) else ())
+        if isinstance(raw, dict)
     }
     return {
         "services": services,

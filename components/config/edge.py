@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from components.config.base import _Model
 
@@ -29,6 +29,24 @@ class RateLimitsConfig(_Model):
         default=("/api/chat", "/api/ai", "/v1/chat"),
         description="path prefixes of the AI (model-calling) routes that get the stricter `aiRoutesPerMinute`",
     )
+
+    @model_validator(mode="after")
+    def _limits_nest(self) -> "RateLimitsConfig":
+        # Every limit is per client address (Cloud Armor throttles, WAFv2 rate rules keyed on IP,
+        # nginx limit-rpm): a client limit above the global one, or an AI-route limit above the
+        # client one, would never be reached -- a setting that silently does nothing. On Cloud Armor
+        # the AI rule replaces the client rule on AI paths, so a larger AI limit would loosen them.
+        if self.per_client_per_minute > self.global_per_minute:
+            raise ValueError(
+                f"perClientPerMinute ({self.per_client_per_minute}) must not exceed globalPerMinute "
+                f"({self.global_per_minute}): the global limit would cut every client first"
+            )
+        if self.ai_routes_per_minute > self.per_client_per_minute:
+            raise ValueError(
+                f"aiRoutesPerMinute ({self.ai_routes_per_minute}) must not exceed perClientPerMinute "
+                f"({self.per_client_per_minute}): AI routes are the expensive ones (seed 000: 30 <= 60)"
+            )
+        return self
 
 
 class IngressNginxConfig(_Model):

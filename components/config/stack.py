@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Literal, Optional
+from typing import Any, Literal, Optional
 
 from pydantic import Field, field_validator, model_validator
 
@@ -114,12 +114,21 @@ class StackConfig(_Model):
             raise ValueError("must be a lowercase DNS name such as 'ai.example.com'")
         return v
 
-    @field_validator("services")
+    @field_validator("services", mode="before")
     @classmethod
-    def _service_names(cls, v: dict[str, ServiceConfig]) -> dict[str, ServiceConfig]:
-        for name in v:
-            if not re.match(r"^[a-z]([a-z0-9-]{0,18}[a-z0-9])?$", name):
-                raise ValueError(f"service name {name!r} must be a short DNS label (<= 20 chars)")
+    def _service_names(cls, v: Any) -> Any:
+        # before the services themselves: the rule is shown even when a badly named service has
+        # other problems (they are reported under its new name)
+        if not isinstance(v, dict):
+            return v
+        bad = [name for name in v if not isinstance(name, str) or not re.match(r"^[a-z]([a-z0-9-]{0,18}[a-z0-9])?$", name)]
+        if bad:
+            raise ValueError(
+                f"service name(s) {', '.join(map(repr, bad))}: a service name is a DNS label of at most 20 "
+                "characters (lowercase letters, digits and '-', starting with a letter, not ending with '-'), "
+                "because the Kubernetes objects, Cloud Run and ECS services, target groups and service "
+                "accounts are named after it, behind the stack prefix, within their clouds' length limits"
+            )
         return v
 
     @field_validator("settings")
