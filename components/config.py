@@ -31,6 +31,8 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from components import naming
+
 PROJECT = "ai-assistant-platform"
 
 PLATFORMS = ("kubernetes", "gke", "cloudrun", "ecs")
@@ -814,6 +816,12 @@ class StackConfig(_Model):
     monitoring: MonitoringConfig = MonitoringConfig()
     dr: DrConfig = DrConfig()
     tags: dict[str, str] = Field(default_factory=dict, description="extra labels/tags on every resource")
+    name_prefix: Optional[str] = Field(
+        default=None,
+        description="pins the start of every physical cloud name (default: derived from the project and stack "
+        "names, see README 'Physical names'); set it to the old prefix the plan's warning names to keep the names "
+        "of a stack deployed before; changing this replaces every named resource and the data in it",
+    )
     kubernetes: KubernetesConfig = KubernetesConfig()
     gcp: GcpConfig = GcpConfig()
     gke: GkeConfig = GkeConfig()
@@ -848,6 +856,14 @@ class StackConfig(_Model):
                 raise ValueError(
                     f"{key}: {value!r} must be lowercase letters, digits, '_' or '-' (GCP label rules)"
                 )
+        return v
+
+    @field_validator("name_prefix")
+    @classmethod
+    def _name_prefix(cls, v: Optional[str]) -> Optional[str]:
+        problem = v is not None and naming.prefix_problem(v)
+        if problem:
+            raise ValueError(problem)
         return v
 
     @model_validator(mode="after")
@@ -1198,6 +1214,17 @@ class StackContext:
 
     @property
     def prefix(self) -> str:
-        """Short, stable prefix for physical cloud names (GCP service-account ids allow 30 chars).
-        Runs of hyphens collapse to one: RDS, DocumentDB and ElastiCache identifiers reject '--'."""
-        return re.sub(r"-+", "-", f"aia-{re.sub(r'[^a-z0-9-]', '-', self.stack.lower())}")[:16].rstrip("-")
+        """The start of every physical cloud name: `namePrefix`, or `aia-<stack>` when the stack name
+        is clean and fits 16 characters, else hash-shortened (components/naming.py)."""
+        return self.config.name_prefix or naming.stack_prefix(self.project, self.stack, PROJECT)
+
+    @property
+    def stack_token(self) -> str:
+        """The full stack name as a name part (sanitised + hash when it is not clean); for names that
+        carry the stack beside another identity, such as `<gcp project>-<stack>-backups`."""
+        return naming.stack_token(self.project, self.stack, PROJECT)
+
+    @property
+    def naming_notice(self) -> Optional[str]:
+        """A warning when the prefix differs from the one the old scheme gave and nothing pins it."""
+        return naming.rename_notice(self.project, self.stack, PROJECT, self.config.name_prefix)
