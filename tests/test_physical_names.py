@@ -1,7 +1,7 @@
 """Every physical name of every stack is one the cloud accepts (tests/naming_rules.py).
 
-Applied to every AWS and GCP resource of every shipped stack, and of the production stack files
-planned under long and odd stack names (the names derive from the stack name). A type that the
+Applied to every AWS and GCP resource of every shipped stack here, and of each platform's stack
+file planned under long, similar and odd stack names (PLANNED_AS) in tests/test_stack_names.py. A type that the
 program (or the provider, by autonaming) names but that the table does not know fails too.
 """
 
@@ -21,16 +21,18 @@ from tools.harness import Capture, Registration
 from tools.plan import available_stacks, read_stack_config, run_program
 
 # Stack names the CLI accepts (letters, digits, '-', '_', '.', up to 100 characters) that stress
-# the derivation: similar, upper case and odd characters, digits first, 40+ characters.
+# the derivation: similar; 40+ characters with a digit first, upper case, '_' and '.'; and two
+# names that are the same once sanitised, one of them clean.
 SIMILAR = ("staging-team-a", "staging-team-b")
-ODD = ("1st_Team.A", "1st-team-a")  # the same once sanitised
-LONG = "production-eu-west-team-alpha-2-canary-blue"
-# stack file (one per platform) -> the stack names it is planned as
+LONG = "1st_Production-EU-West.Team-Alpha-2.Canary"
+ODD = ("Team_A.prod", "team-a-prod")
+# stack file (one per platform) -> the stack names it is planned as (plans are slow: every derived
+# prefix has the same shape, so the sanitised twins only on one platform)
 PLANNED_AS = {
-    "dev": SIMILAR,  # kubernetes
-    "prod": SIMILAR + ODD,  # cloudrun
+    "dev": SIMILAR + (LONG,),  # kubernetes: names no cloud resource, but every stack must plan
+    "prod": SIMILAR + (LONG,),  # cloudrun
     "prod-gke": SIMILAR + (LONG,),  # gke
-    "prod-aws": SIMILAR + ODD + (LONG,),  # ecs
+    "prod-aws": SIMILAR + (LONG,) + ODD,  # ecs
 }
 AUTONAMED = {"name", "bucket", "accountId"}  # properties the providers generate when absent
 AUTONAME_DEFAULT = 255  # pulumi-aws and pulumi-gcp SetAutonaming(255, "-"), 7 random characters

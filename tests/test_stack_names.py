@@ -1,12 +1,12 @@
 """Stacks never share a physical name, whatever the CLI allows as a stack name.
 
-Each platform's stack file is planned under similar (`staging-team-a` / `staging-team-b`), odd
-(`1st_Team.A` / `1st-team-a`: digits first, '_', '.', upper case, the same once sanitised) and
-40+ character stack names (tests/test_physical_names.py checks every name of those plans against
-its type's rule). Here all plans of one stack file -- one project, one account -- are compared:
-no two stacks may hold the same name where the cloud wants it unique (globally, per account or
-project, per region). Names unique only inside their parent (a service in its cluster) are
-distinct with their parents.
+Each platform's stack file is planned under similar (`staging-team-a` / `staging-team-b`), long
+and odd (40+ characters, a digit first, upper case, '_', '.') and sanitised-twin (`Team_A.prod` /
+`team-a-prod`) stack names (tests/test_physical_names.py: PLANNED_AS). Every name of every plan
+must pass its type's rule (tests/naming_rules.py), and all plans of one stack file -- one
+project, one account -- are compared: no two stacks may hold the same name where the cloud wants
+it unique (globally, per account or project, per region). Names unique only inside their parent
+(a service in its cluster) are distinct with their parents.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from components.config import PROJECT, ConfigError
 from tests.helpers import plan_of
 from tests.naming_rules import NAME_FIELDS, REFERENCES
 from tests.test_config import error_of
-from tests.test_physical_names import PLANNED_AS, SIMILAR, _cloud, _rule_for, name_problems, plan_as, planned_as
+from tests.test_physical_names import LONG, PLANNED_AS, SIMILAR, _cloud, _rule_for, name_problems, plan_as, planned_as
 from tools.harness import Registration
 
 # every character class the CLI accepts in a stack name, in the places they are hardest
@@ -66,7 +66,7 @@ def test_no_two_stacks_share_a_physical_name(stack_file):
     for stack, resources in plans.items():
         assert name_problems(resources) == [], stack  # each name valid, unique inside its stack
     assert shared_names(plans) == []
-    if stack_file != "dev":  # kubernetes names no cloud resource; the others must have been compared
+    if stack_file != "dev":  # the names of the other platforms must have been compared
         for stack, resources in plans.items():
             prefix = naming.stack_prefix(PROJECT, stack, PROJECT)
             assert sum(str(r.inputs.get(f, "")).startswith(prefix) for r in resources for f in NAME_FIELDS) > 10
@@ -100,13 +100,16 @@ def test_clean_short_stack_names_keep_the_prefix_they_always_had():
         assert naming.rename_notice(PROJECT, stack, PROJECT, None) is None
 
 
-def test_a_stack_whose_names_change_is_warned_and_can_keep_them():
-    stack_file, stack = "dev", SIMILAR[0]
-    _, warnings = planned_as(stack_file, stack)
-    old, new = naming.legacy_prefix(stack), naming.stack_prefix(PROJECT, stack, PROJECT)
+def test_a_stack_whose_names_change_is_warned():
+    _, warnings = planned_as("dev", LONG)
+    old, new = naming.legacy_prefix(LONG), naming.stack_prefix(PROJECT, LONG, PROJECT)
     assert old != new
     assert any(f"`namePrefix: {old}`" in w and repr(new) in w for w in warnings), warnings
-    pinned, warnings = planned_as("prod", stack, (("namePrefix", old),))
+
+
+def test_a_pinned_prefix_keeps_the_old_names_without_a_warning():
+    old = naming.legacy_prefix(SIMILAR[0])
+    pinned, warnings = planned_as("prod", SIMILAR[0], (("namePrefix", old),))
     assert not any("namePrefix" in w for w in warnings), warnings
     assert pinned.one("gcp:redis/instance:Instance").inputs["name"] == f"{old}-redis"
 
