@@ -7,6 +7,8 @@ from components.platform import build_platform
 
 try:
     context = load_stack_context()
+    if context.naming_notice:
+        pulumi.log.warn(context.naming_notice)
     outputs = build_platform(context)
 except ConfigError as err:
     # One clear message, no traceback, nothing registered.

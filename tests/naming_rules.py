@@ -270,9 +270,10 @@ RULES: dict[str, list[Rule]] = {
     "gcp:sql/user:User": [
         Rule("name", 63, r"[A-Za-z_][A-Za-z0-9_.@-]*", "parent", evidence="PostgreSQL role name: up to 63 bytes")],
     "gcp:storage/bucket:Bucket": [
-        Rule("name", 63, r"[a-z0-9][a-z0-9_.-]*[a-z0-9]", "global", min=3, not_pattern=r"^goog|google|g00gle",
+        Rule("name", 63, r"[a-z0-9][a-z0-9_.-]*[a-z0-9]", "global", min=3, not_pattern=r"^goog|google|g00gle|\.",
              evidence="Cloud Storage bucket names: 3-63 lowercase letters, digits, - _ .; a letter or digit at "
-             "both ends; no 'goog' prefix or 'google'; globally unique")],
+             "both ends; no 'goog' prefix or 'google'; globally unique; a name with a dot is a domain name and "
+             "is refused unless the deployer verified that domain (Search Console), which no stack can assume")],
     "gcp:workflows/workflow:Workflow": [
         Rule("name", 64, r"[A-Za-z][A-Za-z0-9_-]*[A-Za-z0-9]", "region",
              evidence="Workflows id: a letter first, up to 64 letters, digits, - _, a letter or digit last")],

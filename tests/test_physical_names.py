@@ -1,7 +1,7 @@
 """Every physical name of every stack is one the cloud accepts (tests/naming_rules.py).
 
-Applied to every AWS and GCP resource of every shipped stack, and of the production stack files
-planned under long and odd stack names (the names derive from the stack name). A type that the
+Applied to every AWS and GCP resource of every shipped stack here, and of each platform's stack
+file planned under long, similar and odd stack names (PLANNED_AS) in tests/test_stack_names.py. A type that the
 program (or the provider, by autonaming) names but that the table does not know fails too.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import logging
 import re
 from collections import defaultdict
 
@@ -19,33 +20,54 @@ from tests.naming_rules import NAME_FIELDS, REFERENCES, RULES
 from tools.harness import Capture, Registration
 from tools.plan import available_stacks, read_stack_config, run_program
 
-# (stack file, stack name it is planned as)
-RENAMED = [
-    ("prod-aws", "production-eu-west-team-alpha-2"),
-    ("prod", "production-eu-west-team-alpha-2"),
-    ("prod-aws", "Team_A--x.prod"),
-]
+# Stack names the CLI accepts (letters, digits, '-', '_', '.', up to 100 characters) that stress
+# the derivation: similar; 40+ characters with a digit first, upper case, '_' and '.'; and two
+# names that are the same once sanitised, one of them clean.
+SIMILAR = ("staging-team-a", "staging-team-b")
+LONG = "1st_Production-EU-West.Team-Alpha-2.Canary"
+ODD = ("Team_A.prod", "team-a-prod")
+# stack file (one per platform) -> the stack names it is planned as (plans are slow: every derived
+# prefix has the same shape, so the sanitised twins only on one platform)
+PLANNED_AS = {
+    "dev": SIMILAR + (LONG,),  # kubernetes: names no cloud resource, but every stack must plan
+    "prod": SIMILAR + (LONG,),  # cloudrun
+    "prod-gke": SIMILAR + (LONG,),  # gke
+    "prod-aws": SIMILAR + (LONG,) + ODD,  # ecs
+}
 AUTONAMED = {"name", "bucket", "accountId"}  # properties the providers generate when absent
 AUTONAME_DEFAULT = 255  # pulumi-aws and pulumi-gcp SetAutonaming(255, "-"), 7 random characters
 RANDOM_SUFFIX = "-a1b2c3d"
 
 
 @functools.lru_cache(maxsize=None)
+def planned_as(
+    stack_file: str, stack_name: str, extra_config: tuple[tuple[str, str], ...] = ()
+) -> tuple[Capture, tuple[str, ...]]:
+    """The program with the config of `Pulumi.<stack_file>.yaml` (plus `extra_config`, project keys),
+    run as stack `stack_name`, and the warnings it logged (mocks send them to `logging`)."""
+    project, config, secret_keys, _ = read_stack_config(stack_file)
+    config = {**config, **{f"{project}:{key}": value for key, value in extra_config}}
+    handler = _Recorder(logging.WARNING)
+    logging.getLogger().addHandler(handler)
+    try:
+        capture = run_program(project, stack_name, config, secret_keys)
+    finally:
+        logging.getLogger().removeHandler(handler)
+    return capture, tuple(record.getMessage() for record in handler.records)
+
+
 def plan_as(stack_file: str, stack_name: str) -> Capture:
     """The program with the config of `Pulumi.<stack_file>.yaml`, run as stack `stack_name`."""
-    project, config, secret_keys, _ = read_stack_config(stack_file)
-    return run_program(project, stack_name, config, secret_keys)
+    return planned_as(stack_file, stack_name)[0]
 
 
-def _captures():
-    for stack in available_stacks():
-        yield pytest.param(stack, id=stack)
-    for stack_file, name in RENAMED:
-        yield pytest.param((stack_file, name), id=f"{stack_file}-as-{name}")
+class _Recorder(logging.Handler):
+    def __init__(self, level: int):
+        super().__init__(level)
+        self.records: list[logging.LogRecord] = []
 
-
-def _capture(which) -> Capture:
-    return plan_of(which).capture if isinstance(which, str) else plan_as(*which)
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
 
 
 def _cloud(reg: Registration) -> bool:
@@ -108,14 +130,10 @@ def name_problems(resources: list[Registration]) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("which", list(_captures()))
-def test_every_physical_name_is_valid(which):
-    assert name_problems(_capture(which).resources) == []
-
-
-def test_long_stack_names_are_planned_with_their_own_names():
-    names = {r.inputs.get("identifier") for r in plan_as("prod-aws", "production-eu-west-team-alpha-2").resources}
-    assert "aia-production-e-postgres" in names
+@pytest.mark.parametrize("stack", available_stacks())
+def test_every_physical_name_is_valid(stack):
+    # the same stack files planned under other stack names: tests/test_stack_names.py
+    assert name_problems(plan_of(stack).capture.resources) == []
 
 
 def _reg(type_token: str, inputs: dict, name: str = "x") -> Registration:

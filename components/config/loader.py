@@ -12,6 +12,7 @@ from typing import Any, Iterable, Mapping, Optional
 
 from pydantic import BaseModel, ValidationError
 
+from components import naming
 from components.config.base import (
     ENVIRONMENTS,
     PLATFORMS,
@@ -300,6 +301,17 @@ class StackContext:
 
     @property
     def prefix(self) -> str:
-        """Short, stable prefix for physical cloud names (GCP service-account ids allow 30 chars).
-        Runs of hyphens collapse to one: RDS, DocumentDB and ElastiCache identifiers reject '--'."""
-        return re.sub(r"-+", "-", f"aia-{re.sub(r'[^a-z0-9-]', '-', self.stack.lower())}")[:16].rstrip("-")
+        """The start of every physical cloud name: `namePrefix`, or `aia-<stack>` when the stack name
+        is clean and fits 16 characters, else hash-shortened (components/naming.py)."""
+        return self.config.name_prefix or naming.stack_prefix(self.project, self.stack, PROJECT)
+
+    @property
+    def stack_token(self) -> str:
+        """The full stack name as a name part (sanitised + hash when it is not clean); for names that
+        carry the stack beside another identity, such as `<gcp project>-<stack>-backups`."""
+        return naming.stack_token(self.project, self.stack, PROJECT)
+
+    @property
+    def naming_notice(self) -> Optional[str]:
+        """A warning when the prefix differs from the one the old scheme gave and nothing pins it."""
+        return naming.rename_notice(self.project, self.stack, PROJECT, self.config.name_prefix)

@@ -7,6 +7,7 @@ from typing import Any, Literal, Optional
 
 from pydantic import Field, field_validator, model_validator
 
+from components import naming
 from components.config.base import (
     _DOMAIN_RE,
     _LABEL_RE,
@@ -102,6 +103,12 @@ class StackConfig(_Model):
     )
     dr: DrConfig = Field(default=DrConfig(), description="disaster recovery: RPO/RTO, backups and their retention, failover checks")
     tags: dict[str, str] = Field(default_factory=dict, description="extra labels/tags on every resource, beside app, environment and managed-by (GCP label rules: lowercase)")
+    name_prefix: Optional[str] = Field(
+        default=None,
+        description="pins the start of every physical cloud name (default: derived from the project and stack "
+        "names, see README 'Physical names'); set it to the old prefix the plan's warning names to keep the names "
+        "of a stack deployed before; changing this replaces every named resource and the data in it",
+    )
     kubernetes: KubernetesConfig = KubernetesConfig()
     gcp: GcpConfig = GcpConfig()
     gke: GkeConfig = GkeConfig()
@@ -145,6 +152,14 @@ class StackConfig(_Model):
                 raise ValueError(
                     f"{key}: {value!r} must be lowercase letters, digits, '_' or '-' (GCP label rules)"
                 )
+        return v
+
+    @field_validator("name_prefix")
+    @classmethod
+    def _name_prefix(cls, v: Optional[str]) -> Optional[str]:
+        problem = v is not None and naming.prefix_problem(v)
+        if problem:
+            raise ValueError(problem)
         return v
 
     @model_validator(mode="after")

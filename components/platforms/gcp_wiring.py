@@ -47,6 +47,7 @@ from components.edge.gcp_armor import CloudArmorPolicy, CloudArmorPolicyArgs
 from components.data.gcp_placement import backup_location
 from components.gcp.project import ProjectApis, ProjectApisArgs, ServiceAccounts, ServiceAccountsArgs, WorkloadIdentity
 from components.monitoring.gcp import CloudMonitoring, CloudMonitoringArgs, UptimeTarget
+from components.naming import bounded
 from components.network.gcp import GcpNetwork, GcpNetworkArgs
 from components.secrets.app_secrets import AppSecrets
 from components.secrets.gcp import SecretAccess, SecretManagerStore, SecretManagerStoreArgs
@@ -252,7 +253,8 @@ def backups(
     cfg = foundation.config
     project = foundation.project
     accounts = foundation.accounts
-    bucket_name = f"{project}-{foundation.context.stack}-backups".lower()[:63].rstrip("-")
+    # global namespace: the GCP project id and the full stack name; dots would make it a domain name
+    bucket_name = bounded(f"{project}-{foundation.context.stack_token}-backups", 63)
     writers: list[BucketWriter] = []
     if exports:
         writers.append(
