@@ -23,6 +23,7 @@ REPLACING_KEYS: dict[str, str] = {
     "regions.primary": "every regional resource's region: Cloud SQL, Memorystore, the RabbitMQ disk, RDS, ...",
     "regions.secondary": "the cross-region replicas' region and the Backup for GKE plans' location",
     "gcp.project": "every GCP resource's project",
+    "namePrefix": "every physical cloud name, so every named resource (and the data in it)",
     "gcp.firestoreLocation": "Firestore's locationId",
     "gcp.backupLocation": "the backup bucket's location",
     "gcp.redisTier": "Memorystore's tier",
