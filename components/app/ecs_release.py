@@ -213,22 +213,19 @@ def alarm_specs(rollback: RollbackConfig, target_groups: Sequence[pulumi.Input[s
     latency_queries += [_tg_metric(f"l{i}", "TargetResponseTime", "p95", tg, alb) for i, tg in groups]
     unhealthy_queries = [worst("unhealthy", [f"u{i}" for i, _ in groups], "unhealthy targets")]
     unhealthy_queries += [_tg_metric(f"u{i}", "UnHealthyHostCount", "Maximum", tg, alb) for i, tg in groups]
+    def sustained(description: str, threshold: float, minutes: int, queries: list) -> dict:
+        """Above `threshold` in each of `minutes` one-minute periods in a row."""
+        return dict(description=description, threshold=threshold, comparison_operator="GreaterThanThreshold",
+                    evaluation_periods=minutes, datapoints_to_alarm=minutes, metric_queries=queries)
+
     return {
-        "5xx": dict(
-            description=f"5xx > {rollback.error_rate_percent}% of requests for {rollback.error_rate_minutes} min",
-            threshold=rollback.error_rate_percent,
-            comparison_operator="GreaterThanThreshold",
-            evaluation_periods=rollback.error_rate_minutes,
-            datapoints_to_alarm=rollback.error_rate_minutes,
-            metric_queries=error_queries,
+        "5xx": sustained(
+            f"5xx > {rollback.error_rate_percent}% of requests for {rollback.error_rate_minutes} min",
+            rollback.error_rate_percent, rollback.error_rate_minutes, error_queries,
         ),
-        "p95": dict(
-            description=f"p95 > {rollback.latency_p95_seconds}s for {rollback.latency_minutes} min",
-            threshold=rollback.latency_p95_seconds,
-            comparison_operator="GreaterThanThreshold",
-            evaluation_periods=rollback.latency_minutes,
-            datapoints_to_alarm=rollback.latency_minutes,
-            metric_queries=latency_queries,
+        "p95": sustained(
+            f"p95 > {rollback.latency_p95_seconds}s for {rollback.latency_minutes} min",
+            rollback.latency_p95_seconds, rollback.latency_minutes, latency_queries,
         ),
         "unhealthy": dict(
             description=f"a target failed {rollback.consecutive_health_failures} health checks in a row",

@@ -1,8 +1,8 @@
 """Releases: a public web service in production rolls a bad release back by itself.
 
 Seed 001 (automated failure detection and rollback), seed 002 (automatic rollback on 3+ failed
-health checks, 5 % errors for 5 min, p95 > 5 s for 10 min). Environment specific: mandatory in
-production stacks, advisory in staging, disabled in dev (policies/config/*.json).
+health checks, 5 % errors for 5 min, p95 > 5 s for 10 min). Environment specific: disabled in dev
+(rolling releases, policies/config/dev.json), mandatory in staging (canaries like prod's) and prod.
 
 What "automatic rollback" is on each platform:
 - ECS: the service's CloudWatch alarms with `rollback` (the release alarms of
@@ -43,6 +43,14 @@ def _names_a_template(analysis: Any) -> Any:
     return bool(templates)
 
 
+def _fail_when_known(check: Check, values: list[tuple[Any, str]], message: str) -> None:
+    """Fail with `message` unless one of `values` is unknown (then the check cannot verify it)."""
+    for value, where in values:
+        if not check.known(value, where):
+            return
+    check.fail(message)
+
+
 def _ecs(args: ResourceValidationArgs, check: Check) -> None:
     balancers = seq(get(args.props, "loadBalancers"), "loadBalancers")
     if not check.known(balancers, "loadBalancers") or not balancers:
@@ -53,17 +61,16 @@ def _ecs(args: ResourceValidationArgs, check: Check) -> None:
     breaker_rollback = truthy(get(args.props, "deploymentCircuitBreaker.rollback"))
     if alarms_on is True and alarms_rollback is True or breaker_on is True and breaker_rollback is True:
         return
-    for value, what in (
-        (alarms_on, "alarms.enable"),
-        (alarms_rollback, "alarms.rollback"),
-        (breaker_on, "deploymentCircuitBreaker.enable"),
-        (breaker_rollback, "deploymentCircuitBreaker.rollback"),
-    ):
-        if not check.known(value, what):
-            return
-    check.fail(
+    _fail_when_known(
+        check,
+        [
+            (alarms_on, "alarms.enable"),
+            (alarms_rollback, "alarms.rollback"),
+            (breaker_on, "deploymentCircuitBreaker.enable"),
+            (breaker_rollback, "deploymentCircuitBreaker.rollback"),
+        ],
         "public ECS service has no automatic rollback: neither `alarms` with enable and rollback "
-        "nor `deploymentCircuitBreaker` with enable and rollback."
+        "nor `deploymentCircuitBreaker` with enable and rollback.",
     )
 
 
@@ -88,12 +95,11 @@ def _rollout(args: ResourceValidationArgs, check: Check) -> None:
     verdicts = [(_names_a_template(block), where) for block, where in candidates]
     if any(v is True for v, _ in verdicts):
         return
-    for value, where in verdicts:
-        if not check.known(value, where):
-            return
-    check.fail(
+    _fail_when_known(
+        check,
+        verdicts,
         "Rollout strategy has no analysis naming a template (steps[].analysis, a background `analysis`, "
-        "or prePromotionAnalysis): a bad release is never rolled back automatically."
+        "or prePromotionAnalysis): a bad release is never rolled back automatically.",
     )
 
 
