@@ -10,7 +10,7 @@ POLICY_VENV := policies/venv
 # Checkov's own virtualenv (requirements-scan.txt): its dependencies never touch ./venv's pins.
 SCAN_VENV ?= venv-scan
 
-.PHONY: test plan plan-json bench clean venv-scan scan
+.PHONY: test plan plan-json bench clean venv-scan scan release-status release-promote release-abort release-rollback release-wait release-prepare
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,29 @@ venv-scan: $(SCAN_VENV)/.installed  ## build ./venv-scan (pinned Checkov) for `m
 # ratio >= 95 %), 1 (below) or 2 (error) and says which.
 scan: $(VENV)/.installed $(SCAN_VENV)/.installed  ## Checkov over STACK's offline plan: pass ratio, fails below 95 %
 	$(PY) -m tools.scan --stack $(STACK) --checkov $(SCAN_VENV)/bin/checkov
+
+# Releases (tools/release.py): STACK and SERVICE (a service, or `all`); DRY_RUN=1 prints the native
+# commands without running them. e.g. `make release-rollback STACK=prod-aws SERVICE=api`
+SERVICE ?= all
+RELEASE = $(PY) -m tools.release $(STACK) $(SERVICE) $(1) $(if $(DRY_RUN),--dry-run)
+
+release-status: $(VENV)/.installed  ## where SERVICE's release is (traffic split, deployments)
+	$(call RELEASE,status)
+
+release-promote: $(VENV)/.installed  ## give SERVICE's candidate all traffic now
+	$(call RELEASE,promote)
+
+release-abort: $(VENV)/.installed  ## stop SERVICE's release, traffic back to the stable version
+	$(call RELEASE,abort)
+
+release-rollback: $(VENV)/.installed  ## seed 001 emergency rollback: switch SERVICE's traffic back
+	$(call RELEASE,rollback)
+
+release-wait: $(VENV)/.installed  ## wait for SERVICE's release; fails when it was rolled back
+	$(call RELEASE,wait)
+
+release-prepare: $(VENV)/.installed  ## cloudrun, before `pulumi up`: pin traffic to the serving revision
+	$(call RELEASE,prepare)
 
 clean:
 	rm -rf $(VENV) $(POLICY_VENV) $(SCAN_VENV) .pytest_cache

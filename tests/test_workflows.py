@@ -405,7 +405,7 @@ def test_reusable_job_gets_pulumi_and_cloud_credentials_by_oidc_from_variables()
         "service_account": "${{ vars.GCP_SERVICE_ACCOUNT }}",
     }
     gcloud = step_with(job, "google-github-actions/setup-gcloud")
-    assert gcloud["if"] == "steps.target.outputs.platform == 'gke'"
+    assert gcloud["if"] == "steps.target.outputs.cloud == 'gcp'"  # GKE auth plugin, Cloud Run releases
     assert gcloud["with"]["install_components"] == "gke-gcloud-auth-plugin"
     aws = step_with(job, "aws-actions/configure-aws-credentials")
     assert aws["if"] == "steps.target.outputs.cloud == 'aws'"
@@ -635,3 +635,29 @@ def test_the_smoke_test_refuses_outputs_without_a_routed_service(tmp_path):
         cwd=REPO, env=env, capture_output=True, text=True, timeout=60,
     )
     assert result.returncode == 2 and "no URL for routed service 'api'" in result.stdout
+
+
+def test_deploy_waits_for_every_release():
+    """An `up` pins Cloud Run traffic first, then waits for the releases it started and fails when
+    one is rolled back (tools/release.py); the job's timeout covers the longest release."""
+    from tools.release import release_minutes, routed_services
+    from tests.helpers import make_context
+
+    job = _reusable_job()
+    steps = job["steps"]
+    ids = [s.get("id") or s["name"] for s in steps]
+    prepare = next(s for s in steps if "all prepare" in s.get("run", ""))
+    wait = next(s for s in steps if "all wait" in s.get("run", ""))
+    assert prepare["if"] == "inputs.command == 'up' && steps.target.outputs.platform == 'cloudrun'"
+    assert wait["if"].startswith("inputs.command == 'up'")
+    assert ids.index(prepare["name"]) < ids.index("pulumi") < ids.index(wait["name"]) < ids.index("outputs")
+    assert "tools.release" in wait["run"] and "set +e" not in wait["run"]
+    longest = max(
+        release_minutes(make_context(stack).config.enabled_services[name])
+        for stack in PRODUCTION_STACKS
+        for name in routed_services(stack)
+    )
+    up_timeout = int(re.search(r"'up' && (\d+)", job["timeout-minutes"]).group(1))
+    assert up_timeout >= longest + 60, (up_timeout, longest)  # the release plus an `up` of an hour
+    aws = step_with(job, "aws-actions/configure-aws-credentials")
+    assert int(aws["with"]["role-duration-seconds"]) >= up_timeout * 60

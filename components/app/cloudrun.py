@@ -22,7 +22,9 @@ Web services (`kind: web`) become `cloudrunv2.Service`:
   the internet; the global load balancer is the only way in, so the IAM invoker check is disabled
   for them: the LB carries no identity), `INTERNAL_ONLY` for internal services (e.g. MCP) which
   keep the IAM invoker check (callers send an ID token for the callee's URL);
-- the service's own service account, deletion protection in prod, labels.
+- the service's own service account, deletion protection in prod, labels;
+- releases (components/app/cloudrun_release.py): labels `release-strategy`/`release-rollback`, and for
+  canary/blue-green services `ignore_changes` on traffic, which the release loop owns.
 
 The worker (`kind: worker`) becomes a `cloudrunv2.WorkerPool` (the pinned provider has it): no
 ingress at all, CPU always allocated, a fixed instance count of at least one
@@ -42,6 +44,7 @@ from typing import Mapping, Optional, Sequence, Union
 import pulumi
 import pulumi_gcp as gcp
 
+from components.app.cloudrun_release import loop_owns_traffic, release_labels
 from components.base import PlatformComponent
 from components.config import ConfigError, ServiceConfig, StackContext, memory_quantity
 from components.secrets.gcp import SecretRef
@@ -199,7 +202,9 @@ class CloudRunService(PlatformComponent):
                     # limits who can reach the service. Internal services keep the IAM check.
                     invoker_iam_disabled=self.public,
                     deletion_protection=protect,
-                    labels=labels,
+                    # the release contract (components/app/cloudrun_release.py): service labels only,
+                    # a template label would be part of every revision
+                    labels={**labels, **release_labels(svc)},
                     template=gcp.cloudrunv2.ServiceTemplateArgs(
                         service_account=args.service_account_email,
                         labels=labels,
@@ -245,7 +250,11 @@ class CloudRunService(PlatformComponent):
                         ],
                     ),
                 ),
-                opts=self.child_opts(depends_on=args.depends_on),
+                # a canary/blue-green release's traffic belongs to the release loop (tools/release.py),
+                # which pins it to named revisions: Pulumi sets it at creation only
+                opts=self.child_opts(
+                    depends_on=args.depends_on, ignore_changes=["traffics"] if loop_owns_traffic(svc) else None
+                ),
             )
             self.uri = self.resource.uri
             if not self.public:

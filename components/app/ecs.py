@@ -57,6 +57,14 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import PlatformComponent
+from components.app.ecs_release import (
+    deployment_configuration,
+    ecs_strategy,
+    has_release_alarms,
+    load_balancer_role_policy,
+    load_balancer_trust,
+    release_alarms,
+)
 from components.config import ServiceConfig, StackContext
 from components.data.connection import ENV_VARS
 from components.images import ecr_repository_arns
@@ -290,6 +298,13 @@ class EcsAppArgs:
     load_balancer_dependencies: Sequence[pulumi.Resource] = ()
     # the groups every task joins besides its own (components/network/aws.py: `tasks`)
     shared_security_group_ids: Sequence[pulumi.Input[str]] = ()
+    # releases (components/app/ecs_release.py): routed service -> its alternate target group ARN and
+    # production listener rule ARN (canary/blueGreen only), and the CloudWatch dimensions of the ALB
+    # and of each routed service's target groups (primary, alternate) for the rollback alarms
+    alternate_target_group_arns: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    production_rule_arns: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    alb_arn_suffix: Optional[pulumi.Input[str]] = None
+    target_group_dimensions: Mapping[str, Sequence[pulumi.Input[str]]] = field(default_factory=dict)
 
 
 class EcsApp(PlatformComponent):
@@ -332,9 +347,53 @@ class EcsApp(PlatformComponent):
         self.log_group_names: dict[str, str] = {}
         self.task_sizes: dict[str, tuple[int, int]] = {}
         self.internal_hosts: dict[str, str] = {}
+        self.release_strategies: dict[str, str] = {}
+        self._release_grants: list[pulumi.Resource] = []
         for svc_name, svc in services.items():
             self._service(svc_name, svc, cluster, namespace, region)
-        self.register_outputs({"clusterName": self.cluster_name, "services": dict(self.service_names)})
+        self.register_outputs(
+            {
+                "clusterName": self.cluster_name,
+                "services": dict(self.service_names),
+                "releaseStrategies": dict(self.release_strategies),
+            }
+        )
+
+    def _traffic_shift(self, name: str, svc: ServiceConfig, tags: dict) -> Optional[aws.ecs.ServiceLoadBalancerAdvancedConfigurationArgs]:
+        """For a canary/blue-green release: the alternate target group, the production listener rule
+        and the role ECS assumes to move traffic between them (components/app/ecs_release.py)."""
+        args = self.args
+        if name not in args.alternate_target_group_arns:
+            return None
+        if name not in args.production_rule_arns:
+            raise ValueError(f"service {name}: a {svc.release.strategy} release needs its production listener rule")
+        primary, alternate, rule = (
+            args.target_group_arns[name], args.alternate_target_group_arns[name], args.production_rule_arns[name]
+        )
+        role = aws.iam.Role(
+            self.child_name(name, "ecs-lb"),
+            aws.iam.RoleArgs(
+                name=bounded(f"{self.context.prefix}-{name}-ecs-lb", 64),
+                description=f"ECS moves {name}'s ALB traffic between its two target groups during a release",
+                assume_role_policy=pulumi.Output.from_input(args.account_id).apply(load_balancer_trust),
+                tags=tags,
+            ),
+            opts=self.child_opts(),
+        )
+        grant = aws.iam.RolePolicy(
+            self.child_name(name, "ecs-lb-policy"),
+            aws.iam.RolePolicyArgs(
+                role=role.id,
+                policy=pulumi.Output.all(primary, alternate, rule).apply(
+                    lambda a: load_balancer_role_policy(a[:2], a[2])
+                ),
+            ),
+            opts=self.child_opts(),
+        )
+        self._release_grants.append(grant)
+        return aws.ecs.ServiceLoadBalancerAdvancedConfigurationArgs(
+            alternate_target_group_arn=alternate, production_listener_rule=rule, role_arn=role.arn
+        )
 
     def _service(self, name: str, svc: ServiceConfig, cluster, namespace, region: str) -> None:
         cfg = self.config
@@ -426,6 +485,7 @@ class EcsApp(PlatformComponent):
 
         load_balancers = None
         registries = None
+        alarms = None
         # the service starts tasks at once: the agent's grant and every secret value must exist first
         depends_on: list[pulumi.Resource] = [execution_grant, *(args.secret_versions[s] for s in secret_names)]
         if svc.kind == "web" and svc.route is not None:
@@ -433,10 +493,23 @@ class EcsApp(PlatformComponent):
                 raise ValueError(f"service {name} has a route but no ALB target group")
             load_balancers = [
                 aws.ecs.ServiceLoadBalancerArgs(
-                    target_group_arn=args.target_group_arns[name], container_name=name, container_port=svc.port
+                    target_group_arn=args.target_group_arns[name],
+                    container_name=name,
+                    container_port=svc.port,
+                    advanced_configuration=self._traffic_shift(name, svc, tags),
                 )
             ]
             depends_on += list(args.load_balancer_dependencies)
+            if name in args.alternate_target_group_arns:
+                # ECS assumes the role as soon as the service exists: its grant first
+                depends_on.append(self._release_grants[-1])
+            if has_release_alarms(svc):
+                if args.alb_arn_suffix is None or name not in args.target_group_dimensions:
+                    raise ValueError(f"service {name}: its release alarms need the ALB and target group dimensions")
+                alarms = release_alarms(
+                    self, self.child_name, self.child_opts, self.context.prefix, name, svc,
+                    args.target_group_dimensions[name], args.alb_arn_suffix, tags,
+                )
         elif svc.kind == "web" and namespace is not None:
             discovery = aws.servicediscovery.Service(
                 self.child_name(name, "discovery"),
@@ -473,19 +546,36 @@ class EcsApp(PlatformComponent):
                 health_check_grace_period_seconds=60 if load_balancers else None,
                 service_registries=registries,
                 deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(enable=True, rollback=True),
+                # the release strategy and its rollback alarms (components/app/ecs_release.py);
+                # services without a load balancer have no traffic to shift: rolling
+                deployment_configuration=deployment_configuration(
+                    svc.release if load_balancers else svc.release.model_copy(update={"strategy": "rolling"})
+                ),
+                alarms=alarms,
                 deployment_minimum_healthy_percent=100,
                 deployment_maximum_percent=200,
                 availability_zone_rebalancing="ENABLED",
                 enable_ecs_managed_tags=True,
                 propagate_tags="SERVICE",
                 enable_execute_command=False,
-                # `up` fails when the tasks do not start, instead of reporting success with none running
-                wait_for_steady_state=True,
+                # `up` fails when the tasks do not start, instead of reporting success with none running.
+                # A canary/blue-green release is steady only after its last bake (hours in prod, past
+                # the provider's 20 min timeout): the deploy workflow's release wait
+                # (`tools/release.py <stack> all wait`) watches those and fails when ECS rolls back.
+                wait_for_steady_state=name not in args.alternate_target_group_arns,
                 tags=tags,
             ),
-            opts=self.child_opts(depends_on=depends_on, ignore_changes=["desiredCount"]),
+            # a canary/blue-green release ends with ECS swapping the primary and alternate target
+            # groups of `loadBalancers`: that is the release's outcome, not drift to undo
+            opts=self.child_opts(
+                depends_on=depends_on,
+                ignore_changes=["desiredCount", "loadBalancers"] if name in args.alternate_target_group_arns else ["desiredCount"],
+            ),
         )
         self.service_names[name] = name
+        self.release_strategies[name] = ecs_strategy(
+            svc.release if load_balancers else svc.release.model_copy(update={"strategy": "rolling"})
+        )["strategy"]
         self.log_group_names[name] = log_group_name
 
         target = aws.appautoscaling.Target(

@@ -16,10 +16,15 @@ Creates:
   readiness path, 120 s deregistration delay so in-flight streams finish); a port change replaces
   it, and since Pulumi creates a replacement before deleting the old one (deleteBeforeReplace
   off), the port in the name keeps the two apart: the listener rule and the ECS service move to
-  the new group in place, then the old one is deleted;
+  the new group in place, then the old one is deleted; its health check marks a target unhealthy
+  after `release.rollback.consecutiveHealthFailures` failures in a row (seed 002: 3);
+- per routed service whose release shifts traffic (canary, blueGreen: components/app/ecs_release.py)
+  a second, alternate target group `<prefix>-<service>-<port>-b` of the same shape, for the new
+  version's tasks;
 - an HTTPS listener (certificate from ACM, policy ELBSecurityPolicy-TLS13-1-2-2021-06: TLS 1.3 and
   1.2 only) whose default action is a fixed 403, plus per routed service a rule forwarding
-  requests for its host (and paths) that carry the origin secret;
+  requests for its host (and paths) that carry the origin secret (a release's rule forwards to both
+  target groups, weights 100/0; ECS moves the weights, so Pulumi ignores changes to its actions);
 - an HTTP listener that only redirects to HTTPS (301).
 """
 
@@ -34,6 +39,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from components.base import PlatformComponent
+from components.app.ecs_release import health_failures, shifts_traffic
 from components.config import StackContext
 from components.naming import bounded
 from components.storage.s3 import expire_objects, private_bucket, tls_only_statement
@@ -46,6 +52,11 @@ LOG_DELIVERY_SERVICE = "logdelivery.elasticloadbalancing.amazonaws.com"
 def target_group_name(prefix: str, service: str, port: int) -> str:
     """`aia-prod-aws-api-8080`: at most 32 characters (hash-shortened), letters, digits, hyphens."""
     return bounded(f"{prefix}-{service}-{port}", 32)
+
+
+def alternate_target_group_name(prefix: str, service: str, port: int) -> str:
+    """`aia-prod-aws-api-8080-b`: the second target group of a canary/blue-green release."""
+    return bounded(f"{prefix}-{service}-{port}-b", 32)
 
 
 def path_patterns(paths: Sequence[str]) -> list[str]:
@@ -71,7 +82,9 @@ class AwsLoadBalancerArgs:
 
 class AwsLoadBalancer(PlatformComponent):
     """ALB, listeners, rules, target groups, log bucket, origin secret. Exposes `alb`,
-    `target_group_arns`, `target_groups` (service -> TargetGroup), `rules` (the listener rules),
+    `target_group_arns`, `target_groups` (service -> TargetGroup), `alternate_target_groups` and
+    `alternate_target_group_arns` (releases that shift traffic), `rules` (the listener rules),
+    `rules_by_service`,
     `origin_secret` (secret Output), `logs_bucket`, `logs_bucket_ownership`."""
 
     TYPE = "aiplatform:edge:AwsLoadBalancer"
@@ -110,34 +123,18 @@ class AwsLoadBalancer(PlatformComponent):
         )
 
         self.target_groups: dict[str, aws.lb.TargetGroup] = {}
+        # service -> the second target group ECS moves traffic to during a canary/blue-green release
+        self.alternate_target_groups: dict[str, aws.lb.TargetGroup] = {}
         for svc_name, svc in cfg.enabled_services.items():
             if svc.kind != "web" or svc.route is None:
                 continue
-            self.target_groups[svc_name] = aws.lb.TargetGroup(
-                self.child_name(svc_name, "tg"),
-                aws.lb.TargetGroupArgs(
-                    # `port` (like protocol, target type and VPC) replaces a target group; Pulumi creates
-                    # the replacement first, so the name carries the port: old and new never clash
-                    name=target_group_name(prefix, svc_name, svc.port),
-                    port=svc.port,
-                    protocol="HTTP",
-                    target_type="ip",
-                    vpc_id=args.vpc_id,
-                    deregistration_delay=120,
-                    health_check=aws.lb.TargetGroupHealthCheckArgs(
-                        enabled=True,
-                        path=svc.effective_readiness_path or "/",
-                        protocol="HTTP",
-                        matcher="200-399",
-                        interval=15,
-                        timeout=5,
-                        healthy_threshold=2,
-                        unhealthy_threshold=3,
-                    ),
-                    tags={**self.labels, "service": svc_name},
-                ),
-                opts=self.child_opts(),
+            self.target_groups[svc_name] = self._target_group(
+                args, svc_name, svc, "tg", target_group_name(prefix, svc_name, svc.port)
             )
+            if shifts_traffic(svc):
+                self.alternate_target_groups[svc_name] = self._target_group(
+                    args, svc_name, svc, "tg-alternate", alternate_target_group_name(prefix, svc_name, svc.port)
+                )
 
         https = self._listener(
             "https",
@@ -163,6 +160,7 @@ class AwsLoadBalancer(PlatformComponent):
         )
 
         self.rules: list[aws.lb.ListenerRule] = []
+        self.rules_by_service: dict[str, aws.lb.ListenerRule] = {}
         for priority, (svc_name, tg) in enumerate(self.target_groups.items(), start=1):
             svc = cfg.enabled_services[svc_name]
             conditions = [
@@ -189,15 +187,68 @@ class AwsLoadBalancer(PlatformComponent):
                         listener_arn=https.arn,
                         priority=priority * 10,
                         conditions=conditions,
-                        actions=[aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=tg.arn)],
+                        actions=[self._forward(svc_name, tg)],
                         tags={**self.labels, "service": svc_name},
                     ),
-                    opts=self.child_opts(),
+                    # during a release ECS moves the weights of the forward action: they are its, not drift
+                    opts=self.child_opts(
+                        ignore_changes=["actions"] if svc_name in self.alternate_target_groups else None
+                    ),
                 )
             )
+            self.rules_by_service[svc_name] = self.rules[-1]
         self.https_listener = https
         self.target_group_arns = {n: tg.arn for n, tg in self.target_groups.items()}
+        self.alternate_target_group_arns = {n: tg.arn for n, tg in self.alternate_target_groups.items()}
         self.register_outputs({"dnsName": self.alb.dns_name, "targetGroups": sorted(self.target_groups)})
+
+    def _target_group(
+        self, args: AwsLoadBalancerArgs, svc_name: str, svc: Any, key: str, name: str
+    ) -> aws.lb.TargetGroup:
+        """An `ip` target group of a routed service (the primary one, or the alternate of a release)."""
+        return aws.lb.TargetGroup(
+            self.child_name(svc_name, key),
+            aws.lb.TargetGroupArgs(
+                # `port` (like protocol, target type and VPC) replaces a target group; Pulumi creates
+                # the replacement first, so the name carries the port: old and new never clash
+                name=name,
+                port=svc.port,
+                protocol="HTTP",
+                target_type="ip",
+                vpc_id=args.vpc_id,
+                deregistration_delay=120,
+                health_check=aws.lb.TargetGroupHealthCheckArgs(
+                    enabled=True,
+                    path=svc.effective_readiness_path or "/",
+                    protocol="HTTP",
+                    matcher="200-399",
+                    interval=15,
+                    timeout=5,
+                    healthy_threshold=2,
+                    # seed 002: a target is unhealthy after this many failed checks in a row, which
+                    # the release's `unhealthy` alarm turns into a rollback
+                    unhealthy_threshold=health_failures(svc),
+                ),
+                tags={**self.labels, "service": svc_name},
+            ),
+            opts=self.child_opts(),
+        )
+
+    def _forward(self, svc_name: str, tg: aws.lb.TargetGroup) -> aws.lb.ListenerRuleActionArgs:
+        """Forward to the service's target group; with a release that shifts traffic, a weighted
+        forward to both groups (100/0) whose weights ECS moves."""
+        alternate = self.alternate_target_groups.get(svc_name)
+        if alternate is None:
+            return aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=tg.arn)
+        return aws.lb.ListenerRuleActionArgs(
+            type="forward",
+            forward=aws.lb.ListenerRuleActionForwardArgs(
+                target_groups=[
+                    aws.lb.ListenerRuleActionForwardTargetGroupArgs(arn=tg.arn, weight=100),
+                    aws.lb.ListenerRuleActionForwardTargetGroupArgs(arn=alternate.arn, weight=0),
+                ]
+            ),
+        )
 
     def _listener(
         self, key: str, port: int, protocol: str, default_action: aws.lb.ListenerDefaultActionArgs, **tls: Any

@@ -27,6 +27,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.app.ecs import EcsApp, EcsAppArgs
+from components.app.ecs_release import release_problems
 from components.config import ConfigError, StackConfig, StackContext
 from components.data.amazonmq import AmazonMqRabbitMq
 from components.data.aws import AwsDataArgs, validate_aws_data
@@ -72,6 +73,7 @@ def validate(config: StackConfig, stack_file: str) -> None:
                 f"  ai-assistant-platform:aws.runtimes: {name!r} is not an enabled service "
                 f"(enabled: {', '.join(sorted(config.enabled_services))})"
             )
+    problems += [problem.line() for problem in release_problems(config)]
     if problems:
         raise ConfigError(f"{stack_file}: invalid configuration; nothing was created.\n" + "\n".join(problems))
     validate_aws_data(config, stack_file)
@@ -177,6 +179,13 @@ def build(context: StackContext) -> dict[str, Any]:
             logs_kms_key_arn=keys.arn("logs"),
             target_group_arns=alb.target_group_arns,
             load_balancer_dependencies=alb.rules,
+            alternate_target_group_arns=alb.alternate_target_group_arns,
+            production_rule_arns={n: alb.rules_by_service[n].arn for n in alb.alternate_target_groups},
+            alb_arn_suffix=alb.alb.arn_suffix,
+            target_group_dimensions={
+                n: [tg.arn_suffix] + ([alb.alternate_target_groups[n].arn_suffix] if n in alb.alternate_target_groups else [])
+                for n, tg in alb.target_groups.items()
+            },
         ),
         opts=on_primary,
     )

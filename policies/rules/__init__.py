@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from pulumi_policy import Policy
 
-from . import availability, backups, containers, data, exposure, hsts, iam, network, pod_security, protection, secrets, storage, tagging, transport, waf
+from . import availability, backups, containers, data, exposure, hsts, iam, network, pod_security, protection, releases, secrets, storage, tagging, transport, waf
 
 THEMES = (transport, waf, data, backups, protection, availability, containers, secrets, network, storage, tagging,
-          iam, exposure, pod_security, hsts)
+          iam, exposure, pod_security, hsts, releases)
 
 ALL_POLICIES: list[Policy] = [
     # transport
@@ -73,6 +73,8 @@ ALL_POLICIES: list[Policy] = [
     # hsts
     hsts.hsts_on_public_edge,
     hsts.cloudfront_hsts,
+    # releases (environment specific)
+    releases.automatic_rollback_in_production,
 ]
 
 POLICIES_BY_NAME: dict[str, Policy] = {p.name: p for p in ALL_POLICIES}

@@ -40,6 +40,10 @@ def _build(context, providers):
             secrets_kms_key_arn="arn:key/secrets",
             logs_kms_key_arn="arn:key/logs",
             target_group_arns={"frontend": "arn:tg/frontend", "api": "arn:tg/api"},
+            alternate_target_group_arns={"frontend": "arn:tg/frontend-b", "api": "arn:tg/api-b"},
+            production_rule_arns={"frontend": "arn:rule/frontend", "api": "arn:rule/api"},
+            alb_arn_suffix="app/alb/1",
+            target_group_dimensions={n: [f"targetgroup/{n}/1", f"targetgroup/{n}-b/2"] for n in ("frontend", "api")},
         ),
         opts=on_primary(providers),
     )
@@ -128,7 +132,17 @@ def test_services_private_with_circuit_breaker_and_full_capacity_rollouts(app):
         assert svc["deploymentMinimumHealthyPercent"] == 100
         assert svc["launchType"] == "FARGATE"
     assert services["api"]["loadBalancers"] == [
-        {"targetGroupArn": "arn:tg/api", "containerName": "api", "containerPort": 8080}
+        {
+            "targetGroupArn": "arn:tg/api",
+            "containerName": "api",
+            "containerPort": 8080,
+            # prod releases are canaries: ECS moves traffic to the alternate group through the rule
+            "advancedConfiguration": {
+                "alternateTargetGroupArn": "arn:tg/api-b",
+                "productionListenerRule": "arn:rule/api",
+                "roleArn": "arn:aws:iam:us-east-1:123456789012:app-api-ecs-lb",
+            },
+        }
     ]
     assert "loadBalancers" not in services["worker"] and "serviceRegistries" not in services["worker"]
     assert "loadBalancers" not in services["mcp"] and services["mcp"]["serviceRegistries"]
@@ -184,7 +198,8 @@ def test_services_wait_for_secret_values_and_the_agent_grant_and_for_steady_stat
     by_urn = {r.urn: r for r in app.resources}
     for svc in app.of_type("aws:ecs/service:Service"):
         name = svc.inputs["name"]
-        assert svc.inputs["waitForSteadyState"] is True
+        # a canary/blue-green release outlasts `up`: the deploy workflow's release wait watches it
+        assert svc.inputs["waitForSteadyState"] is ("advancedConfiguration" not in (svc.inputs.get("loadBalancers") or [{}])[0])
         deps = {by_urn[u].name for u in svc.dependencies}
         assert f"app-{name}-execution-policy" in deps
         _, container = _containers(app)[name]

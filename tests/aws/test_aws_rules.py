@@ -230,7 +230,7 @@ PUBLISHED: dict[str, dict[str, list[frozenset[str]]]] = {
     "AWS/ApplicationELB": {
         m: [frozenset({"LoadBalancer"}), frozenset({"LoadBalancer", "TargetGroup"})]
         for m in ("HealthyHostCount", "HTTPCode_Target_5XX_Count", "RequestCount", "TargetResponseTime")
-    },
+    } | {"UnHealthyHostCount": [frozenset({"LoadBalancer", "TargetGroup"})]},  # per target group only
     "AWS/ECS": {m: [frozenset({"ClusterName"}), frozenset({"ClusterName", "ServiceName"})]
                 for m in ("CPUUtilization", "MemoryUtilization")},
     "ECS/ContainerInsights": {"RunningTaskCount": [frozenset({"ClusterName", "ServiceName"})]},

@@ -28,12 +28,15 @@ def _target_groups(run):
 def test_a_port_change_gives_the_target_group_a_new_name():
     before = _target_groups(run_aws(_alb))
     after = _target_groups(run_aws(_alb, overrides={"services": {"api": {"port": 9090}, "frontend": {"port": 3001}}}))
-    assert sorted(before) == sorted(after) == ["alb-api-tg", "alb-frontend-tg"]
+    assert sorted(before) == sorted(after) == [
+        "alb-api-tg", "alb-api-tg-alternate", "alb-frontend-tg", "alb-frontend-tg-alternate"
+    ]
     for logical in before:
         for prop in TARGET_GROUP_REPLACED_BY:
             assert before[logical][prop] != after[logical][prop]
         assert before[logical]["name"] != after[logical]["name"], f"{logical}: a port change could not be replaced"
     assert after["alb-api-tg"]["name"] == "aia-prod-aws-api-9090"
+    assert after["alb-api-tg-alternate"]["name"] == "aia-prod-aws-api-9090-b"
 
 
 def test_target_group_names_fit_even_for_long_service_names():

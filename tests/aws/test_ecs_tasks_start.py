@@ -73,7 +73,10 @@ def test_every_service_waits_for_the_secret_values_and_grants_its_tasks_read(sta
     checked = 0
     for service, task, containers, by_urn, arns in _task_services(plan):
         waits_for = _closure(service, by_urn)
-        assert service.inputs.get("waitForSteadyState") is True, f"{service.urn}: `up` would not see tasks fail"
+        # a canary/blue-green release outlasts `up`: the deploy workflow's release wait watches it
+        # (tests/test_workflows.py::test_deploy_waits_for_every_release)
+        shifting = "advancedConfiguration" in (service.inputs.get("loadBalancers") or [{}])[0]
+        assert service.inputs.get("waitForSteadyState") is not shifting, f"{service.urn}: `up` would not see tasks fail"
         for container in containers:
             for secret in container.get("secrets", []):
                 # arn:aws:secretsmanager:<region>:<account>:secret:<name>[:<json-key>:<stage>:<version>]

@@ -48,7 +48,11 @@ def test_rules_forward_only_requests_with_the_origin_secret(alb):
     api = rules["alb-api-rule"]
     assert {"hostHeader": {"values": ["api.ai-assistant.example.com"]}} in api["conditions"]
     assert {"httpHeader": {"httpHeaderName": "X-Origin-Verify", "values": ["[secret]"]}} in api["conditions"]
-    assert api["actions"] == [{"type": "forward", "targetGroupArn": "arn:aws:lb:us-east-1:123456789012:alb-api-tg"}]
+    # prod releases are canaries: a weighted forward to both target groups, whose weights ECS moves
+    assert api["actions"] == [{"type": "forward", "forward": {"targetGroups": [
+        {"arn": "arn:aws:lb:us-east-1:123456789012:alb-api-tg", "weight": 100},
+        {"arn": "arn:aws:lb:us-east-1:123456789012:alb-api-tg-alternate", "weight": 0},
+    ]}}]
     tg = alb.named("alb-api-tg").inputs
     assert tg["targetType"] == "ip" and tg["healthCheck"]["path"] == "/ready"
 

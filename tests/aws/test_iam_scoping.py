@@ -49,6 +49,14 @@ RESOURCE_LEVEL: dict[str, bool] = {
     "s3:ReplicateTags": True,
     "sns:Publish": True,
     "cloudwatch:PutMetricData": False,
+    # ECS moving a release's traffic (components/app/ecs_release.py)
+    "elasticloadbalancing:DescribeListeners": False,
+    "elasticloadbalancing:DescribeRules": False,
+    "elasticloadbalancing:DescribeTargetGroups": False,
+    "elasticloadbalancing:DescribeTargetHealth": False,
+    "elasticloadbalancing:RegisterTargets": True,
+    "elasticloadbalancing:DeregisterTargets": True,
+    "elasticloadbalancing:ModifyRule": True,
 }
 
 # identity policy documents: (type token, input property holding the JSON document)

@@ -30,6 +30,7 @@ CUSTOM_RESOURCES = {
     "kubernetes:networking.gke.io/v1beta1:FrontendConfig",
     "kubernetes:cloud.google.com/v1:BackendConfig",
     "kubernetes:monitoring.coreos.com/v1:PrometheusRule",
+    "kubernetes:argoproj.io/v1alpha1:Rollout",
 }
 _GETTER_RE = re.compile(
     r"@pulumi\.getter(?:\(name=\"(\w+)\"\))?\n"

@@ -150,3 +150,41 @@ def register(case: Callable[..., None]) -> None:
     case(P, "short max-age", lambda: _distribution(_headers_policy(accessControlMaxAgeSec=3600)), "fail", "max-age below")
     case(P, "no override", lambda: _distribution(_headers_policy(override=False)), "fail", "override")
     case(P, "unknown policy id", lambda: _distribution(_headers_policy(), policy_id=U), "unknown")
+
+    # --- releases ----------------------------------------------------------------------------
+    P = "automatic-rollback-in-production"
+    ECS = "aws:ecs/service:Service"
+    ROLLOUT = "kubernetes:argoproj.io/v1alpha1:Rollout"
+    RUN = "gcp:cloudrunv2/service:Service"
+    LB = [{"targetGroupArn": "arn:tg", "containerName": "api", "containerPort": 8080}]
+    NO_BREAKER = {"enable": True, "rollback": False}
+    alarms = {"alarmNames": ["aia-api-release-5xx"], "enable": True, "rollback": True}
+    case(P, "ecs alarms rollback", lambda: res(ECS, {"loadBalancers": LB, "alarms": alarms, "deploymentCircuitBreaker": NO_BREAKER}), "pass")
+    case(P, "ecs circuit breaker rollback", lambda: res(ECS, {"loadBalancers": LB, "deploymentCircuitBreaker": {"enable": True, "rollback": True}}), "pass")
+    case(P, "ecs alarms without rollback", lambda: res(ECS, {"loadBalancers": LB, "alarms": dict(alarms, rollback=False), "deploymentCircuitBreaker": NO_BREAKER}), "fail", "no automatic rollback")
+    case(P, "ecs nothing", lambda: res(ECS, {"loadBalancers": LB}), "fail", "no automatic rollback")
+    case(P, "ecs without load balancer is not public", lambda: res(ECS, {"deploymentCircuitBreaker": NO_BREAKER}), "pass")
+    case(P, "ecs unknown alarms", lambda: res(ECS, {"loadBalancers": LB, "alarms": {"alarmNames": ["a"], "enable": True, "rollback": U}, "deploymentCircuitBreaker": NO_BREAKER}), "unknown")
+
+    def rollout(strategy: Any) -> dict[str, Any]:
+        return k8s(ROLLOUT, "Rollout", spec={"workloadRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "api"}, "strategy": strategy})
+
+    analysis = {"templates": [{"templateName": "error-rate"}]}
+    case(P, "rollout canary step analysis", lambda: rollout({"canary": {"steps": [{"setWeight": 10}, {"analysis": analysis}]}}), "pass")
+    case(P, "rollout canary background analysis", lambda: rollout({"canary": {"analysis": analysis, "steps": [{"setWeight": 10}, {"pause": {"duration": "30m"}}]}}), "pass")
+    case(P, "rollout blue-green pre-promotion", lambda: rollout({"blueGreen": {"activeService": "api", "previewService": "api-preview", "prePromotionAnalysis": analysis}}), "pass")
+    case(P, "rollout canary pauses only", lambda: rollout({"canary": {"steps": [{"setWeight": 10}, {"pause": {}}]}}), "fail", "no analysis")
+    case(P, "rollout analysis without templates", lambda: rollout({"blueGreen": {"activeService": "api", "prePromotionAnalysis": {"templates": []}}}), "fail", "no analysis")
+    case(P, "rollout without strategy", lambda: rollout({}), "fail", "neither a canary nor a blueGreen")
+    case(P, "rollout unknown steps", lambda: rollout({"canary": {"steps": U}}), "unknown")
+
+    def run_service(ingress: Any, **labels: Any) -> dict[str, Any]:
+        return res(RUN, {"name": "api", "location": "europe-west1", "ingress": ingress, "labels": labels, "template": {"containers": [{"image": "x"}]}})
+
+    LB_ONLY = "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"
+    case(P, "cloud run canary automatic", lambda: run_service(LB_ONLY, **{"release-strategy": "canary", "release-rollback": "automatic"}), "pass")
+    case(P, "cloud run internal only", lambda: run_service("INGRESS_TRAFFIC_INTERNAL_ONLY", **{"release-strategy": "rolling"}), "pass")
+    case(P, "cloud run rolling", lambda: run_service(LB_ONLY, **{"release-strategy": "rolling", "release-rollback": "automatic"}), "fail", "release-strategy='rolling'")
+    case(P, "cloud run manual rollback", lambda: run_service(LB_ONLY, **{"release-strategy": "bluegreen", "release-rollback": "manual"}), "fail", "release-rollback='manual'")
+    case(P, "cloud run unlabelled", lambda: run_service(LB_ONLY), "fail", "no automatic rollback")
+    case(P, "cloud run unknown label", lambda: run_service(LB_ONLY, **{"release-strategy": U, "release-rollback": "automatic"}), "unknown")
