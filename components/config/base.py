@@ -13,11 +13,13 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 from pydantic.alias_generators import to_camel
 
+from components.data.registry import DATA_SERVICE_NAMES
+
 PROJECT = "ai-assistant-platform"
 
 PLATFORMS = ("kubernetes", "gke", "cloudrun", "ecs")
 ENVIRONMENTS = ("dev", "staging", "prod")
-DATA_SERVICES = ("postgres", "redis", "mongodb", "rabbitmq")
+DATA_SERVICES = DATA_SERVICE_NAMES  # the registry's (components/data/registry.py), in its order
 
 class ConfigError(Exception):
     """Invalid stack configuration. The message is complete and safe to print as is."""

@@ -40,9 +40,10 @@ import pulumi_aws as aws
 
 from components.base import PlatformComponent
 from components.config import StackContext
+from components.data.registry import built_on, ports_on, reached
 from components.images import ecr_repository_arns, stack_images
 
-DATA_PORTS = {"postgres": 5432, "redis": 6379, "mongodb": 27017, "rabbitmq": 5671}
+DATA_PORTS = ports_on("ecs")  # the registry's (components/data/registry.py)
 CLOUDFRONT_ORIGIN_PREFIX_LIST = "com.amazonaws.global.cloudfront.origin-facing"
 INTERFACE_ENDPOINTS = ("secretsmanager", "logs")
 # only when an image comes from a private ECR repository in the region (the others go through NAT)
@@ -351,7 +352,7 @@ class AwsNetwork(PlatformComponent):
         self.endpoints_sg = self._sg("endpoints", "VPC interface endpoints: HTTPS from the services", vpc_id)
         service_sgs = {n: self._sg(f"svc-{n}", f"ECS service {n}", vpc_id) for n in services}
         data_sgs = {
-            d: self._sg(f"data-{d}", f"{d}: from the services that use it", vpc_id) for d in cfg.data.enabled()
+            d: self._sg(f"data-{d}", f"{d}: from the services that use it", vpc_id) for d in built_on(cfg)
         }
 
         internal = {n: s for n, s in services.items() if s.kind == "web" and s.route is None}
@@ -367,7 +368,7 @@ class AwsNetwork(PlatformComponent):
                              target_sg=service_sgs[other])
                 self._ingress(f"{other}-from-{name}", service_sgs[other], other_svc.port, f"from service {name}",
                               source_sg=sg)
-            for used in svc.uses:
+            for used in reached(svc.uses, cfg.platform):  # pgvector: the PostgreSQL endpoint
                 port = DATA_PORTS[used]
                 self._egress(f"{name}-to-{used}", sg, port, f"to {used}", target_sg=data_sgs[used])
                 self._ingress(f"{used}-from-{name}", data_sgs[used], port, f"from service {name}", source_sg=sg)

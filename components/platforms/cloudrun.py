@@ -39,11 +39,18 @@ def required_apis(context: StackContext) -> list[str]:
         "workflows.googleapis.com",
         "cloudscheduler.googleapis.com",
     ]
-    if context.config.data.mongodb.enabled:
+    if backed_by(context.config, "FirestoreMongo"):
         apis.append("firestore.googleapis.com")
     if any(svc.calls for svc in context.config.enabled_services.values()):
         apis.append("dns.googleapis.com")  # the private run.app zone (service-to-service calls)
     return apis
+
+
+def backed_by(config, component: str) -> list[str]:
+    """The enabled data services the registry runs on `component` (a class name) on Cloud Run."""
+    from components.data.registry import backend, built_on
+
+    return [n for n in built_on(config) if backend(n, config.platform).component.endswith(f":{component}")]
 
 
 def call_order(config) -> list[str]:
@@ -74,8 +81,11 @@ def validate(context: StackContext) -> None:
     """Platform-specific checks, before anything is registered: one ConfigError naming every problem."""
     from components.app.cloudrun import RESERVED_ENV, cloud_run_size
 
+    from components.data.registry import data_problems
+
     cfg = context.config
     problems = deletion_protection_problems(context)
+    problems += [p.line().strip() for p in data_problems(cfg)]
     for name, svc in cfg.enabled_services.items():
         try:
             cloud_run_size(svc.cpu, svc.memory, svc.concurrency, whole_cpus_only=svc.kind == "worker")
@@ -134,9 +144,9 @@ def build(context: StackContext) -> dict[str, Any]:
         WorkloadIdentity(name=name, description=f"Cloud Run {svc.kind} {name}", roles=TELEMETRY_ROLES)
         for name, svc in services.items()
     ]
-    if data.rabbitmq.enabled:
-        identities.append(WorkloadIdentity(name="rabbitmq", description="RabbitMQ VM", roles=VM_AGENT_ROLES))
-    identities.append(gcp_wiring.backup_identity(postgres=data.postgres.enabled))
+    for name in backed_by(cfg, "RabbitMqVm"):
+        identities.append(WorkloadIdentity(name=name, description="RabbitMQ VM", roles=VM_AGENT_ROLES))
+    identities.append(gcp_wiring.backup_identity(postgres=bool(backed_by(cfg, "CloudSqlPostgres"))))
     cidrs = {primary: gcfg.network_cidr}
     if secondary:
         cidrs[secondary] = gcfg.secondary_network_cidr
@@ -146,7 +156,7 @@ def build(context: StackContext) -> dict[str, Any]:
         apis=required_apis(context),
         identities=identities,
         subnets=cidrs,
-        agents=[gcp_wiring.FIRESTORE_API] if data.mongodb.enabled else [],
+        agents=[gcp_wiring.FIRESTORE_API] if backed_by(cfg, "FirestoreMongo") else [],
     )
     apis, accounts, network = foundation.apis, foundation.accounts, foundation.network
 
@@ -156,37 +166,38 @@ def build(context: StackContext) -> dict[str, Any]:
     connections = gcp_wiring.managed_connections(postgres, redis)
     firestore = rabbitmq = None
     firestore_location = None
-    if data.mongodb.enabled:
+    for name in backed_by(cfg, "FirestoreMongo"):
         firestore_location = pinned_firestore_location(cfg)
         firestore = FirestoreMongo(
-            "mongodb",
+            name,
             FirestoreMongoArgs(
                 context=context,
                 project=project,
-                settings=data.mongodb,
+                settings=getattr(data, name),
                 location=firestore_location,
                 deletion_protection=protect_data,
                 depends_on=apis.needs("firestore.googleapis.com"),
             ),
         )
-        connections["mongodb"] = firestore.connection
-    if data.rabbitmq.enabled:
+        connections[name] = firestore.connection
+    for name in backed_by(cfg, "RabbitMqVm"):
         rabbitmq = RabbitMqVm(
-            "rabbitmq",
+            name,
             RabbitMqVmArgs(
                 context=context,
                 project=project,
-                settings=data.rabbitmq,
+                settings=getattr(data, name),
                 region=primary,
                 network=network,
                 client_ranges=list(cidrs.values()),
-                service_account_email=accounts.emails["rabbitmq"],
-                service_account_member=accounts.members["rabbitmq"],
+                service_account_email=accounts.emails[name],
+                service_account_member=accounts.members[name],
                 allow_iap_ssh=gcfg.allow_iap_ssh,
                 depends_on=apis.needs("compute.googleapis.com", "secretmanager.googleapis.com"),
             ),
         )
-        connections["rabbitmq"] = rabbitmq.connection
+        connections[name] = rabbitmq.connection
+    connections = gcp_wiring.with_hosted(cfg, connections)
     store = gcp_wiring.secret_store(foundation, app_secrets, postgres, connections)
 
     def secrets_of(name: str) -> list[str]:
@@ -280,7 +291,7 @@ def build(context: StackContext) -> dict[str, Any]:
         postgres_replica=postgres.replica_name if postgres else None,
         firestore_location=firestore_location,
         redis_instance=redis.instance_name if redis else None,
-        rabbitmq_disk=f"{context.prefix}-rabbitmq-regional" if rabbitmq else None,
+        rabbitmq_disk=rabbitmq.regional_disk_name if rabbitmq else None,
         rabbitmq_recovery_minutes=recovery_minutes() if rabbitmq else None,
         rabbitmq_snapshot_minutes=snapshot_interval_hours(cfg.dr.rpo_minutes) * 60 if rabbitmq else None,
         backup_bucket=bucket.bucket_name,
@@ -297,7 +308,7 @@ def build(context: StackContext) -> dict[str, Any]:
             for name, by_region in run.items()
         },
         "secretIds": {name: secret.secret_id for name, secret in store.secrets.items()},
-        "postgres": gcp_wiring.postgres_outputs(postgres),
+        **gcp_wiring.managed_outputs(postgres),
         "backupBucket": bucket.bucket_name,
         "dr": report,
     }
