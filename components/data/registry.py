@@ -187,6 +187,12 @@ def built_on(config: Any) -> tuple[str, ...]:
     return tuple(n for n in config.data.enabled() if backend(n, config.platform).component is not None)
 
 
+def backed_by(config: Any, component: str) -> list[str]:
+    """The enabled data services the stack's platform runs on the class named `component`
+    (e.g. "CloudSqlPostgres"), without importing it."""
+    return [n for n in built_on(config) if backend(n, config.platform).component.endswith(f":{component}")]
+
+
 def in_cluster(config: Any) -> tuple[str, ...]:
     """The enabled data services that run as StatefulSets on the stack's cluster."""
     return tuple(n for n in config.data.enabled() if backend(n, config.platform).kind == IN_CLUSTER)
@@ -256,7 +262,7 @@ def hosted_connections(config: Any, connections: Mapping[str, Any]) -> dict[str,
 
 
 __all__ = [
-    "Backend", "DataService", "DATA_SERVICE_NAMES", "ENV_VARS", "IN_CLUSTER", "REGISTRY", "backend",
+    "Backend", "DataService", "DATA_SERVICE_NAMES", "ENV_VARS", "IN_CLUSTER", "REGISTRY", "backed_by", "backend",
     "built_on", "component_class", "data_problems", "endpoint_of", "hosted_connections", "hosted_problems", "in_cluster",
     "ports_on", "reached",
 ]

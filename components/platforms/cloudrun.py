@@ -27,6 +27,7 @@ import pulumi
 
 from components.config import ConfigError, StackContext
 from components.gcp import deletion_protection_problems, project_id, raise_config_problems, shared_apis
+from components.data.registry import backed_by
 from components.secrets.app_secrets import AppSecrets, AppSecretsArgs
 
 
@@ -44,13 +45,6 @@ def required_apis(context: StackContext) -> list[str]:
     if any(svc.calls for svc in context.config.enabled_services.values()):
         apis.append("dns.googleapis.com")  # the private run.app zone (service-to-service calls)
     return apis
-
-
-def backed_by(config, component: str) -> list[str]:
-    """The enabled data services the registry runs on `component` (a class name) on Cloud Run."""
-    from components.data.registry import backend, built_on
-
-    return [n for n in built_on(config) if backend(n, config.platform).component.endswith(f":{component}")]
 
 
 def call_order(config) -> list[str]:

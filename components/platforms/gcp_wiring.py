@@ -185,11 +185,6 @@ def with_hosted(config: StackConfig, connections: Mapping[str, DataConnection]) 
     return {**connections, **hosted_connections(config, connections)}
 
 
-def uses_backend(config: StackConfig, cls: type) -> list[str]:
-    """The enabled data services `cls` runs on this platform (e.g. CloudSqlPostgres)."""
-    return [n for n in built_on(config) if component_class(n, config.platform) is cls]
-
-
 def service_secrets(config: StackConfig, name: str, connections: Mapping[str, DataConnection]) -> list[str]:
     """The secret env names service `name` reads: its own secrets and those of the data it uses."""
     svc = config.enabled_services[name]

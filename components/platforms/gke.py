@@ -73,9 +73,9 @@ def data_problem_lines(config) -> list[str]:
 
 
 def cloud_sql_enabled(config) -> bool:
-    from components.data.registry import backend, built_on
+    from components.data.registry import backed_by
 
-    return any(backend(n, config.platform).component.endswith(":CloudSqlPostgres") for n in built_on(config))
+    return bool(backed_by(config, "CloudSqlPostgres"))
 
 
 def check_ranges(context: StackContext) -> None:
@@ -141,9 +141,8 @@ def build(context: StackContext) -> dict[str, Any]:
     from components.cluster.gke_storage import GkeStorage, GkeStorageArgs
     from components.data.kubernetes_statefulset import InClusterDataArgs
     from components.data.registry import component_class, in_cluster
-    from components.dr.gke_offsite import offsite_component_name
     from components.dr.gke_backup import GkeBackup, GkeBackupArgs
-    from components.dr.gke_offsite import OffsiteDumpAccess, OffsiteDumpAccessArgs
+    from components.dr.gke_offsite import OffsiteDumpAccess, OffsiteDumpAccessArgs, offsite_component_name
     from components.dr.kubernetes import KubernetesBackups, KubernetesBackupsArgs, OffsiteCopy
     from components.edge.gke import GkeIngress, GkeIngressArgs
     from components.gcp.project import TELEMETRY_ROLES, WorkloadIdentity
