@@ -39,6 +39,8 @@ class ScrapeTarget:
     port_name: str = METRICS_PORT_NAME
     path: str = "/metrics"
     metrics: tuple[str, ...] = ()
+    # (Secret name, key) of a Bearer token the endpoint wants (Qdrant's read-only API key)
+    bearer_secret: Optional[tuple[str, str]] = None
 
 
 def selector_labels(name: str) -> dict[str, str]:

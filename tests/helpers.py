@@ -24,8 +24,74 @@ def project_copy(directory: Path, stack_files: dict[str, str]) -> Path:
     return directory
 
 
+# --- variants: a shipped stack with the vector database on (`dev+vectordb`) ------------------------
+
+VECTORDB = "+vectordb"
+VECTORDB_CLIENTS = ("api", "worker")  # seed 004: the orchestrator and its workers search vectors
+
+
+def with_vectordb(stack: str) -> str:
+    return f"{stack}{VECTORDB}"
+
+
+def base_stack(stack: str) -> str:
+    return stack.removesuffix(VECTORDB)
+
+
+def variant_overrides(stack: str) -> dict[str, Any]:
+    """What the `+vectordb` variant changes in its shipped stack: `data.vectordb.enabled` and the
+    vector database in the `uses` of the api and the worker."""
+    if not stack.endswith(VECTORDB):
+        return {}
+    services = _raw_of(base_stack(stack)).get("services", {})
+    return {
+        "data": {"vectordb": {"enabled": True}},
+        "services": {
+            name: {"uses": [*services[name].get("uses", []), "vectordb"]}
+            for name in VECTORDB_CLIENTS
+            if name in services
+        },
+    }
+
+
+def vectordb_stacks(stacks: "list[str] | tuple[str, ...]") -> tuple[str, ...]:
+    return tuple(with_vectordb(s) for s in stacks)
+
+
+def _raw_of(stack: str) -> dict[str, Any]:
+    _, config, _, _ = read_stack_config(stack)
+    return {
+        key.partition(":")[2]: _decode(value)
+        for key, value in config.items()
+        if key.partition(":")[0] == PROJECT and key.partition(":")[2] in TOP_LEVEL_KEYS
+    }
+
+
+@functools.lru_cache(maxsize=None)
+def variant_project(stack: str) -> Path:
+    """A copy of the project whose `Pulumi.<base>.yaml` is the variant's (same stack name, so the
+    same physical names), with the policy pack's config beside it."""
+    import tempfile
+
+    import yaml
+
+    base = base_stack(stack)
+    directory = Path(tempfile.mkdtemp(prefix=f"variant-{base}-"))
+    document = yaml.safe_load((REPO / f"Pulumi.{base}.yaml").read_text())
+    config = document["config"]
+    for key, value in variant_overrides(stack).items():
+        full = f"{PROJECT}:{key}"
+        config[full] = _deep_merge(config.get(full, {}), value)
+    project_copy(directory, {base: yaml.safe_dump(document, sort_keys=False)})
+    (directory / "policies").symlink_to(REPO / "policies")
+    return directory
+
+
 def stack_raw_config(stack: str, overrides: Optional[dict[str, Any]] = None) -> dict[str, Any]:
-    """The structured project config of a shipped stack file, with `overrides` deep-merged."""
+    """The structured project config of a shipped stack file (or its `+vectordb` variant), with
+    `overrides` deep-merged."""
+    if stack.endswith(VECTORDB):
+        return _deep_merge(_deep_merge(_raw_of(base_stack(stack)), variant_overrides(stack)), overrides or {})
     _, config, _, _ = read_stack_config(stack)
     raw = {
         key.partition(":")[2]: _decode(value)
@@ -38,9 +104,9 @@ def stack_raw_config(stack: str, overrides: Optional[dict[str, Any]] = None) -> 
 def make_context(stack: str = "dev", overrides: Optional[dict[str, Any]] = None) -> StackContext:
     """A StackContext for a shipped stack (optionally altered). Call it inside a mocked program:
     provided secrets become secret Outputs with a placeholder value."""
-    config = parse_stack_config(stack_raw_config(stack, overrides), f"Pulumi.{stack}.yaml")
+    config = parse_stack_config(stack_raw_config(stack, overrides), f"Pulumi.{base_stack(stack)}.yaml")
     provided = {name: pulumi.Output.secret(f"placeholder-{name.lower()}") for name in config.secrets.provided}
-    return StackContext(project=PROJECT, stack=stack, config=config, provided_secrets=provided)
+    return StackContext(project=PROJECT, stack=base_stack(stack), config=config, provided_secrets=provided)
 
 
 def run_component(
@@ -49,12 +115,14 @@ def run_component(
     overrides: Optional[dict[str, Any]] = None,
 ) -> Capture:
     """Run `build(context)` alone under mocks and return what it registered."""
-    return run_mocked(lambda: build(make_context(stack, overrides)), project=PROJECT, stack=stack)
+    return run_mocked(lambda: build(make_context(stack, overrides)), project=PROJECT, stack=base_stack(stack))
 
 
 @functools.lru_cache(maxsize=None)
 def plan_of(stack: str) -> Plan:
-    """The offline plan of a shipped stack, computed once per test session."""
+    """The offline plan of a shipped stack (or its `+vectordb` variant), computed once per test session."""
+    if stack.endswith(VECTORDB):
+        return run_plan(base_stack(stack), variant_project(stack))
     return run_plan(stack)
 
 

@@ -32,6 +32,7 @@ EMITTED: dict[str, frozenset[str]] = {
     "oliver006/redis_exporter": frozenset({"redis_up", "redis_connected_clients", "redis_memory_used_bytes", "redis_memory_max_bytes"}),
     "percona/mongodb_exporter": frozenset({"mongodb_up", "mongodb_ss_connections"}),
     "rabbitmq": frozenset({"rabbitmq_identity_info", "rabbitmq_build_info", "rabbitmq_queue_messages_ready", "rabbitmq_queue_messages_unacked", "rabbitmq_alarms_memory_used_watermark"}),
+    "qdrant/qdrant": frozenset({"app_info", "collections_total", "collections_vector_total"}),
     "registry.k8s.io/ingress-nginx/controller": frozenset({"nginx_ingress_controller_requests", "nginx_ingress_controller_request_duration_seconds_bucket"}),
 }
 # the app's metric contract (components/monitoring/metrics.py): what the services' own images serve
@@ -175,3 +176,22 @@ def test_every_data_service_in_the_cluster_is_watched(stack):
     assert data_pods and data_pods <= {s.job for s in sources}
     alerts = {alert for alert, _, _ in alert_selectors(stack)}
     assert "DatabaseUnreachable" in alerts
+
+
+@pytest.mark.parametrize("stack", KUBERNETES_STACKS)
+def test_every_data_service_in_the_cluster_has_a_down_alert(stack):
+    """DatabaseUnreachable reads, for each in-cluster data service, a metric its own scrape source
+    serves (its exporter's `*_up`, or the scrape's `up` of a service that serves its metrics itself,
+    such as RabbitMQ and Qdrant): a data service added without one is never alerted on."""
+    sources, _ = sources_of(stack)
+    data_jobs = {
+        o["metadata"]["name"] for o in k8s_objects(plan_of(stack).capture.resources) if o["kind"] == "StatefulSet"
+        and o["metadata"]["labels"].get("app.kubernetes.io/component") == "data"
+    }
+    covered = set()
+    for alert, metric, matchers in alert_selectors(stack):
+        if alert != "DatabaseUnreachable":
+            continue
+        jobs = _jobs(matchers.get(contract.SERVICE_LABEL))
+        covered |= {s.job for s in sources if metric in s.metrics and (jobs is None or s.job in jobs)}
+    assert data_jobs and data_jobs <= covered, f"no down alert for {sorted(data_jobs - covered)}"

@@ -24,8 +24,15 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
-from tests.helpers import k8s_objects, plan_of
-from tools.plan import available_stacks
+from tests.helpers import k8s_objects, plan_of, vectordb_stacks
+from tools.plan import available_stacks as shipped_stacks
+
+
+def available_stacks() -> list[str]:
+    """The shipped stacks and, for those with custom resources (Kubernetes), each with the vector
+    database on: its PodMonitor (with a Bearer token) must match the CRD too."""
+    kubernetes = [s for s in shipped_stacks() if plan_of(s).platform in ("kubernetes", "gke")]
+    return shipped_stacks() + list(vectordb_stacks(kubernetes))
 
 REPO = Path(__file__).resolve().parent.parent
 VALIDATOR = REPO / "tests" / "crd_validate.mjs"

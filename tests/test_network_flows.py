@@ -22,13 +22,17 @@ from typing import Callable, Iterable
 import pytest
 
 from components.config import StackConfig
-from tests.helpers import k8s_objects, make_context, plan_of
+from tests.helpers import k8s_objects, make_context, plan_of, vectordb_stacks
 from tests.kubernetes.network_model import Cluster, Flow, cluster_of
 from tests.kubernetes.scrape_model import scrape_targets
 from tools.plan import available_stacks
 
-# every stack whose workloads run on Kubernetes (today dev and prod-gke)
-KUBERNETES_STACKS = tuple(s for s in available_stacks() if make_context(s).config.platform in ("kubernetes", "gke"))
+# every stack whose workloads run on Kubernetes (dev, staging-gke, prod-gke), and each of them with
+# the vector database on (`<stack>+vectordb`, tests/helpers.py)
+_SHIPPED_ON_KUBERNETES = tuple(
+    s for s in available_stacks() if make_context(s).config.platform in ("kubernetes", "gke")
+)
+KUBERNETES_STACKS = _SHIPPED_ON_KUBERNETES + vectordb_stacks(_SHIPPED_ON_KUBERNETES)
 ITS_PORT = "<its port>"
 # managed data services outside the cluster (gke: Cloud SQL, Memorystore with in-transit TLS)
 MANAGED_PORTS = {"postgres": 5432, "redis": 6378}
@@ -72,6 +76,11 @@ NEEDS = (
     need("rabbitmq",                          "rabbitmq",                    "4369/TCP", "25672/TCP", when=clustered("rabbitmq")),
     need("backup-postgres",                   "postgres",                    "5432/TCP"),
     need("backup-mongodb",                    "mongodb",                     "27017/TCP"),
+    # Qdrant's clients may use gRPC beside REST (6333, "<its port>"); its snapshot API on 6333
+    need("<each client of the vector database>", "vectordb",                 "6334/TCP"),
+    need("vectordb",                          "vectordb",                    "6335/TCP",         when=clustered("vectordb")),
+    need("backup-vectordb",                   "vectordb",                    "6333/TCP"),
+    need("backup-vectordb",                   "internet",                    "443/TCP",          when=on("gke")),
     # the dump's copy into the tiered GCS bucket, over Private Google Access (components/dr/gke_offsite.py)
     need("backup-mongodb",                    "internet",                    "443/TCP",          when=on("gke")),
     # Workload Identity: every pod may ask the GKE metadata server (components/cluster/gke_identity.py)
@@ -123,6 +132,9 @@ SOURCE_ROLES: dict[str, Callable[[World], Iterable[str]]] = {
         n for n, s in w.cfg.enabled_services.items() if set(s.secrets) & set(w.cfg.secrets.provided)
     ],
     "<Google's load balancers>": lambda w: sorted(GOOGLE_FRONT_ENDS),
+    "<each client of the vector database>": lambda w: [
+        n for n, s in w.cfg.enabled_services.items() if "vectordb" in s.uses
+    ],
     "<every pod>": lambda w: [e.name for e in w.cluster.endpoints if e.namespace == w.cfg.kubernetes.namespace],
 }
 TARGET_ROLES: dict[str, Callable[[World, str], Iterable[tuple[str, int]]]] = {

@@ -268,7 +268,7 @@ class KubernetesApp(PlatformComponent):
             egress.append(
                 k8s.networking.v1.NetworkPolicyEgressRuleArgs(
                     to=[peer(pod_labels=connection.peer.pod_labels, cidr=connection.peer.cidr)],
-                    ports=tcp_ports(connection.port),
+                    ports=tcp_ports(connection.port, *connection.extra_ports),
                 )
             )
         for other_name, other in web.items():

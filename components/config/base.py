@@ -14,11 +14,13 @@ from typing import Annotated, Any, Iterable, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, model_validator
 from pydantic.alias_generators import to_camel
 
+from components.data.registry import DATA_SERVICE_NAMES
+
 PROJECT = "ai-assistant-platform"
 
 PLATFORMS = ("kubernetes", "gke", "cloudrun", "ecs")
 ENVIRONMENTS = ("dev", "staging", "prod")
-DATA_SERVICES = ("postgres", "redis", "mongodb", "rabbitmq")
+DATA_SERVICES = DATA_SERVICE_NAMES  # the registry's (components/data/registry.py), in its order
 
 class ConfigError(Exception):
     """Invalid stack configuration. The message is complete and safe to print as is."""

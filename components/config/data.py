@@ -1,12 +1,14 @@
-"""The `data` section: PostgreSQL, Redis, MongoDB and RabbitMQ, each enabled and sized per stack."""
+"""The `data` section: one key per data service of the registry (components/data/registry.py:
+PostgreSQL, Redis, MongoDB, RabbitMQ, the vector database), each enabled and sized per stack."""
 
 from __future__ import annotations
 
 from typing import Optional
 
-from pydantic import Field
+from pydantic import Field, create_model
 
 from components.config.base import DATA_SERVICES, MebiBytes, Millicores, _Model
+from components.data.registry import REGISTRY
 
 
 class DataServiceConfig(_Model):
@@ -33,11 +35,19 @@ class DataServiceConfig(_Model):
         "Amazon MQ instance class, RabbitMQ VM machine type); none: the platform's default for the environment")
 
 
-class DataConfig(_Model):
-    postgres: DataServiceConfig
-    redis: DataServiceConfig
-    mongodb: DataServiceConfig
-    rabbitmq: DataServiceConfig
+class _DataConfigBase(_Model):
+    """One `DataServiceConfig` per data service of the registry, by its name."""
 
     def enabled(self) -> tuple[str, ...]:
         return tuple(n for n in DATA_SERVICES if getattr(self, n).enabled)
+
+
+# a field per registry entry: adding a data service to the registry adds its `data.<name>` key
+DataConfig = create_model(
+    "DataConfig",
+    __base__=_DataConfigBase,
+    **{
+        name: (DataServiceConfig, Field(description=REGISTRY[name].description or REGISTRY[name].title))
+        for name in DATA_SERVICES
+    },
+)

@@ -9,6 +9,7 @@ import copy
 from typing import Any
 
 from components.config.release import RELEASE_DEFAULTS
+from components.data.registry import REGISTRY
 
 
 _SERVICE_SHAPES: dict[str, dict[str, Any]] = {
@@ -45,28 +46,11 @@ _SERVICE_SIZES: dict[str, dict[str, dict[str, Any]]] = {
     },
 }
 
-# seed 003 resource table (prod), scaled down for dev and staging
+# seed 003 resource table (prod), scaled down for dev and staging: declared per data service in
+# the registry (components/data/registry.py)
 _DATA_SIZES: dict[str, dict[str, dict[str, Any]]] = {
-    "dev": {
-        "postgres": {"storageGi": 10, "cpu": "250m", "memory": "512Mi", "version": "16"},
-        "redis": {"storageGi": 2, "cpu": "100m", "memory": "256Mi", "version": "7.2"},
-        "mongodb": {"storageGi": 10, "cpu": "250m", "memory": "512Mi", "version": "7.0"},
-        "rabbitmq": {"storageGi": 5, "cpu": "250m", "memory": "512Mi", "version": "3.13"},
-    },
-    "staging": {
-        "postgres": {"storageGi": 20, "cpu": "500m", "memory": "1Gi", "version": "16"},
-        "redis": {"storageGi": 5, "cpu": "100m", "memory": "256Mi", "version": "7.2"},
-        "mongodb": {"storageGi": 20, "cpu": "500m", "memory": "1Gi", "version": "7.0"},
-        "rabbitmq": {"storageGi": 10, "cpu": "500m", "memory": "1Gi", "version": "3.13"},
-    },
-    "prod": {
-        "postgres": {"storageGi": 100, "cpu": "500m", "memory": "1Gi", "version": "16", "ha": True},
-        "redis": {"storageGi": 10, "cpu": "100m", "memory": "256Mi", "version": "7.2", "ha": True},
-        "mongodb": {"storageGi": 100, "cpu": "500m", "memory": "1Gi", "version": "7.0", "ha": True,
-                    "replicas": 3},
-        "rabbitmq": {"storageGi": 20, "cpu": "500m", "memory": "1Gi", "version": "3.13", "ha": True,
-                     "replicas": 3},
-    },
+    environment: {name: dict(service.sizes[environment]) for name, service in REGISTRY.items()}
+    for environment in ("dev", "staging", "prod")
 }
 
 

@@ -96,7 +96,7 @@ class StackConfig(_Model):
     settings: dict[str, str] = Field(default_factory=dict, description="plain, non-secret app settings every service gets as environment variables (a ConfigMap on Kubernetes); secrets go under `secrets`")
     secrets: SecretsConfig = Field(default=SecretsConfig(), description="Application secrets, by environment variable name.")
     services: dict[str, ServiceConfig]
-    data: DataConfig = Field(description="the data services (PostgreSQL, Redis, MongoDB, RabbitMQ), each enabled and sized per stack")
+    data: DataConfig = Field(description="the data services (PostgreSQL, Redis, MongoDB, RabbitMQ, the vector database), each enabled and sized per stack")
     edge: EdgeConfig = Field(default=EdgeConfig(), description="the public edge: CDN, WAF, rate limits, timeouts, TLS headers")
     monitoring: MonitoringConfig = Field(
         default=MonitoringConfig(), description="alerts, dashboards, notification targets and budgets (seeds 000-002)"

@@ -24,7 +24,7 @@ users through its API, so a change to `users` replaces the broker (docs/deploy-a
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 import pulumi
 import pulumi_aws as aws
@@ -91,3 +91,14 @@ class AmazonMqRabbitMq(PlatformComponent):
         url = pulumi.Output.all(endpoint, self.password.result).apply(lambda a: _with_credentials(a[0], a[1]))
         self.connection = DataConnection(service="rabbitmq", host=host, port=PORT, url=pulumi.Output.secret(url), tls=True)
         self.register_outputs({"brokerName": self.broker_name, "host": host, "logGroup": self.log_group_name})
+
+    # --- what the ECS platform hands on (it iterates the registry, never names a data service) --
+
+    def credentials(self) -> dict[str, pulumi.Output[str]]:
+        return {"RABBITMQ_PASSWORD": self.password.result}
+
+    def monitoring_args(self) -> dict[str, Any]:
+        return {"mq_broker_name": self.broker_name}
+
+    def dr_args(self) -> dict[str, Any]:
+        return {}  # queues: Amazon MQ keeps its own durable storage; jobs are re-enqueued

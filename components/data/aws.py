@@ -33,6 +33,7 @@ import pulumi_random as random
 
 from components.base import PlatformComponent
 from components.config import ConfigError, StackConfig
+from components.data.registry import built_on
 
 # what each managed service offers, keyed by the `data.<service>.version` the stack states
 POSTGRES_VERSIONS = ("13", "14", "15", "16", "17")
@@ -66,7 +67,7 @@ _SERVICE_NAMES = {
 def validate_aws_data(config: StackConfig, stack_file: str) -> None:
     """Raise ConfigError (one message, every problem) for data settings AWS cannot honour."""
     problems = []
-    for name in config.data.enabled():
+    for name in built_on(config):  # a hosted one (pgvector) is its host's version
         svc = getattr(config.data, name)
         allowed = _ALLOWED[name]
         if svc.version not in allowed:

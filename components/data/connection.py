@@ -1,8 +1,9 @@
 """The typed connection object every data service exposes, whatever runs it.
 
 The app layer turns connections into the environment variables the seeds use, always through the
-platform's secret store (never a plain env value): `DATABASE_URL`, `REDIS_URL`,
-`MONGODB_CONNECTION_URI`, `QUEUE_CONNECTIONURL`.
+platform's secret store (never a plain env value): the env var the registry declares per data
+service (`DATABASE_URL`, `REDIS_URL`, `MONGODB_CONNECTION_URI`, `QUEUE_CONNECTIONURL`,
+`VECTOR_DB_URL`), plus a backend's `extra_secrets` (a CA certificate, Qdrant's API key).
 """
 
 from __future__ import annotations
@@ -12,12 +13,7 @@ from typing import Iterable, Mapping, Optional
 
 import pulumi
 
-ENV_VARS: Mapping[str, str] = {
-    "postgres": "DATABASE_URL",
-    "redis": "REDIS_URL",
-    "mongodb": "MONGODB_CONNECTION_URI",
-    "rabbitmq": "QUEUE_CONNECTIONURL",
-}
+from components.data.registry import ENV_VARS  # data service -> its URL's env var
 
 
 @dataclass(frozen=True)
@@ -33,7 +29,7 @@ class NetworkPeer:
 class DataConnection:
     """Connection to one data service. `url` carries the credentials and is a secret Output."""
 
-    service: str  # postgres | redis | mongodb | rabbitmq
+    service: str  # a data service of the registry
     host: pulumi.Output[str]
     port: int
     url: pulumi.Output[str]
@@ -41,6 +37,8 @@ class DataConnection:
     peer: NetworkPeer = field(default_factory=NetworkPeer)
     # more secret env a client needs, e.g. the server CA of a TLS-only cache
     extra_secrets: Mapping[str, pulumi.Output[str]] = field(default_factory=dict)
+    # more ports its clients use beside `port` (Qdrant's gRPC 6334)
+    extra_ports: tuple[int, ...] = ()
 
     @property
     def env_var(self) -> str:

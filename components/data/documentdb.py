@@ -21,7 +21,7 @@ is a secret Output.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 import pulumi
 import pulumi_aws as aws
@@ -116,3 +116,14 @@ class DocumentDb(PlatformComponent):
         )
         self.connection = DataConnection(service="mongodb", host=host, port=PORT, url=pulumi.Output.secret(url), tls=True)
         self.register_outputs({"clusterIdentifier": self.cluster_identifier, "host": host})
+
+    # --- what the ECS platform hands on (it iterates the registry, never names a data service) --
+
+    def credentials(self) -> dict[str, pulumi.Output[str]]:
+        return {"MONGODB_PASSWORD": self.password.result}
+
+    def monitoring_args(self) -> dict[str, Any]:
+        return {"docdb_cluster_id": self.cluster_identifier}
+
+    def dr_args(self) -> dict[str, Any]:
+        return {"docdb_cluster_arn": self.cluster.arn, "docdb_cluster_identifier": self.cluster_identifier}

@@ -13,7 +13,7 @@ The id (`<prefix>-redis`) never depends on config values. Returns a `DataConnect
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 import pulumi
 import pulumi_aws as aws
@@ -78,3 +78,14 @@ class ElastiCacheRedis(PlatformComponent):
         url = pulumi.Output.all(host, self.auth_token.result).apply(lambda a: f"rediss://:{a[1]}@{a[0]}:{PORT}/0")
         self.connection = DataConnection(service="redis", host=host, port=PORT, url=pulumi.Output.secret(url), tls=True)
         self.register_outputs({"replicationGroupId": self.replication_group_id, "host": host})
+
+    # --- what the ECS platform hands on (it iterates the registry, never names a data service) --
+
+    def credentials(self) -> dict[str, pulumi.Output[str]]:
+        return {"REDIS_AUTH_TOKEN": self.auth_token.result}
+
+    def monitoring_args(self) -> dict[str, Any]:
+        return {"redis_member_ids": self.member_cluster_ids}
+
+    def dr_args(self) -> dict[str, Any]:
+        return {}  # a cache: rebuilt empty, not backed up

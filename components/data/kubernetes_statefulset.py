@@ -68,6 +68,7 @@ class InClusterDataService(PlatformComponent):
 
     SERVICE: ClassVar[str]
     IMAGE: ClassVar[str]
+    UID: ClassVar[int] = DATA_UID  # the uid its image runs as
     PORT: ClassVar[int]
     DATA_PATH: ClassVar[str]
     USERNAME: ClassVar[str] = "app"
@@ -139,7 +140,7 @@ class InClusterDataService(PlatformComponent):
                     spec=k8s.core.v1.PodSpecArgs(
                         automount_service_account_token=False,
                         enable_service_links=False,
-                        security_context=pod_security_context(DATA_UID),
+                        security_context=pod_security_context(self.UID),
                         termination_grace_period_seconds=60,
                         init_containers=self.init_containers() or None,
                         containers=[self.container(ports), *self._sidecars()],
@@ -170,31 +171,13 @@ class InClusterDataService(PlatformComponent):
                 self.child_name("pdb"), self.SERVICE, self.namespace, self.object_labels, self.pod_labels, self.child_opts()
             )
 
-        self.connection = DataConnection(
-            service=self.SERVICE,
-            host=pulumi.Output.concat(self.SERVICE, ".", self.namespace, ".svc.cluster.local"),
-            port=self.PORT,
-            url=pulumi.Output.secret(self.url()),
-            tls=False,
-            peer=NetworkPeer(pod_labels=self.pod_labels),
-        )
-        self.scrape_target = ScrapeTarget(
-            name=self.SERVICE,
-            namespace=self.namespace,
-            pod_labels=self.pod_labels,
-            metrics=self.exporter.metrics,
-        )
+        self.connection = self.make_connection()
+        self.scrape_target = self.make_scrape_target()
         self.register_outputs({"host": self.connection.host, "port": self.PORT})
 
     def _network_policies(self) -> None:
         """See the module docstring: clients and Prometheus in; members to each other, with DNS."""
-        ingress = [
-            # clients: the platform's own pods (each client's egress policy narrows this to the
-            # data services it uses)
-            k8s.networking.v1.NetworkPolicyIngressRuleArgs(
-                from_=[peer(pod_labels={"app": self.context.labels["app"]})], ports=tcp_ports(self.PORT)
-            ),
-        ]
+        ingress = self.client_ingress_rules()
         if self.config.monitoring.enabled:
             ingress.append(
                 k8s.networking.v1.NetworkPolicyIngressRuleArgs(
@@ -217,6 +200,33 @@ class InClusterDataService(PlatformComponent):
                     k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=[members], ports=tcp_ports(*self.PEER_PORTS)),
                 ],
             )
+
+    def make_connection(self) -> DataConnection:
+        return DataConnection(
+            service=self.SERVICE,
+            host=pulumi.Output.concat(self.SERVICE, ".", self.namespace, ".svc.cluster.local"),
+            port=self.PORT,
+            url=pulumi.Output.secret(self.url()),
+            tls=False,
+            peer=NetworkPeer(pod_labels=self.pod_labels),
+        )
+
+    def make_scrape_target(self) -> ScrapeTarget:
+        return ScrapeTarget(
+            name=self.SERVICE,
+            namespace=self.namespace,
+            pod_labels=self.pod_labels,
+            metrics=self.exporter.metrics,
+        )
+
+    def client_ingress_rules(self) -> list[k8s.networking.v1.NetworkPolicyIngressRuleArgs]:
+        """Who may connect as a client: the platform's own pods (each client's egress policy
+        narrows this to the data services it uses)."""
+        return [
+            k8s.networking.v1.NetworkPolicyIngressRuleArgs(
+                from_=[peer(pod_labels={"app": self.context.labels["app"]})], ports=tcp_ports(self.PORT)
+            ),
+        ]
 
     def _sidecars(self) -> list[k8s.core.v1.ContainerArgs]:
         return [self.exporter.container] if self.exporter.container is not None else []
@@ -285,7 +295,7 @@ class InClusterDataService(PlatformComponent):
                 for port_name, port in ports.items()
             ],
             resources=resources(s.cpu, s.memory, s.cpu * 2, s.memory * 2),
-            security_context=container_security_context(DATA_UID),
+            security_context=container_security_context(self.UID),
             liveness_probe=exec_probe(probe, 30, 20),
             readiness_probe=exec_probe(readiness or probe, 10, 10),
             volume_mounts=[

@@ -283,11 +283,12 @@ class RabbitMqVm(PlatformComponent):
         # A regional disk (synchronously replicated to two zones): a zone outage loses nothing,
         # and the VM can be recreated in the other zone with the same data.
         zones = [zone, *(z for z in (f"{args.region}-b", f"{args.region}-c") if z != zone)][:2]
+        self.regional_disk_name = f"{prefix}-rabbitmq-regional"
         self.disk = gcp.compute.RegionDisk(
             self.child_name("regional-data"),
             gcp.compute.RegionDiskArgs(
                 project=args.project,
-                name=f"{prefix}-rabbitmq-regional",
+                name=self.regional_disk_name,
                 region=args.region,
                 replica_zones=zones,
                 type="pd-balanced",

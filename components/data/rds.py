@@ -25,7 +25,7 @@ updates the instance in place instead of replacing it. Returns a `DataConnection
 from __future__ import annotations
 
 import json
-from typing import Optional
+from typing import Any, Optional
 
 import pulumi
 import pulumi_aws as aws
@@ -126,6 +126,26 @@ class RdsPostgres(PlatformComponent):
             tls=True,
         )
         self.register_outputs({"identifier": self.identifier, "host": self.instance.address})
+
+    # --- what the ECS platform hands on (it iterates the registry, never names a data service) --
+
+    def credentials(self) -> dict[str, pulumi.Output[str]]:
+        """Generated secrets for Secrets Manager, by secret name."""
+        return {"POSTGRES_PASSWORD": self.password.result}
+
+    def monitoring_args(self) -> dict[str, Any]:
+        """AwsMonitoringArgs for this instance's alarms."""
+        return {
+            "postgres": {
+                "identifier": self.identifier,
+                "instance_class": self.instance_class,
+                "allocated_storage_gi": self.allocated_storage_gi,
+            }
+        }
+
+    def dr_args(self) -> dict[str, Any]:
+        """AwsDisasterRecoveryArgs: the instance AWS Backup protects."""
+        return {"rds_instance_arn": self.instance.arn, "rds_identifier": self.identifier}
 
     def _monitoring_role(self) -> tuple[aws.iam.Role, aws.iam.RolePolicyAttachment]:
         """The role RDS enhanced monitoring assumes to publish OS metrics to CloudWatch Logs."""

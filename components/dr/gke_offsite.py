@@ -23,6 +23,12 @@ from components.config import StackContext
 from components.dr.kubernetes import backup_service_account
 
 
+def offsite_component_name(service: str) -> str:
+    """The component's name for one dumped data service. MongoDB's keeps the name it had when it
+    was the only one (`backups-offsite`): a new name would replace its IAM bindings."""
+    return "backups-offsite" if service == "mongodb" else f"backups-offsite-{service}"
+
+
 def object_prefix_condition(bucket: str, prefixes: Sequence[str]) -> str:
     """CEL over the object resource name: true only below one of `prefixes` (each ends in '/')."""
     return " || ".join(

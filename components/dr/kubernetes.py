@@ -45,7 +45,7 @@ component alerts when a backup CronJob has not succeeded for `monitoring.thresho
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping, Optional
 
 import pulumi
@@ -55,6 +55,7 @@ from components.app.kubernetes import HTTPS_PORT, PRIVATE_RANGES
 from components.base import PlatformComponent
 from components.config import ConfigError, StackContext
 from components.data.connection import DataConnection
+from components.data.registry import REGISTRY
 from components.kubernetes_objects import (
     COMPONENT_LABEL,
     NAME_LABEL,
@@ -71,8 +72,9 @@ from components.kubernetes_objects import (
 )
 from components.monitoring.metrics import BACKUP_JOB_PREFIX
 
-# the data services this component dumps; others in `connections` are ignored
-DUMPED_SERVICES = ("postgres", "mongodb")
+# the data services this component dumps (the registry's `dumped_in_cluster`); others in
+# `connections` are ignored
+DUMPED_SERVICES = tuple(name for name, s in REGISTRY.items() if s.dumped_in_cluster)
 BACKUP_DIR = "/backups"
 RUN_AS = 1000
 BACKOFF_LIMIT = 2
@@ -130,6 +132,43 @@ find {dir} -maxdepth 1 -name 'mongodb-*.archive.gz' -mtime +"$((RETENTION_DAYS -
 find {dir} -maxdepth 1 -name 'mongodb-*.partial' -mmin +1440 -exec rm -f {{}} \\;
 """
 
+# Qdrant (the vector database): a snapshot of every collection on every node (a node's snapshot
+# holds the shards it stores; one node when Qdrant is not clustered), through the snapshot API,
+# downloaded into one archive and then deleted from Qdrant. The key goes in a header file, not argv.
+_VECTORDB_SCRIPT = """\
+set -eu
+umask 077
+stamp="$(date -u +%Y%m%dT%H%M%SZ)"
+work="{dir}/.vectordb-work-${{stamp}}"  # hidden: the upload's glob never sees it
+target="{dir}/vectordb-${{stamp}}.tar"
+printf 'api-key: %s\\n' "$QDRANT_API_KEY" > /tmp/api-key-header
+q() {{ curl -sS --fail --retry 3 -H @/tmp/api-key-header "$@"; }}
+# the peers' p2p URIs (distributed mode), on their REST port; none: a single node
+nodes="$(q "$QDRANT_URL/cluster" | grep -o '"uri":"[^"]*"' | cut -d'"' -f4 | sed 's,:{p2p}/*$,:{rest},')"
+[ -n "$nodes" ] || nodes="$QDRANT_URL"
+collections="$(q "$QDRANT_URL/collections" | grep -o '"name":"[^"]*"' | cut -d'"' -f4)"
+mkdir -p "$work"
+i=0
+for node in $nodes; do
+  for c in $collections; do
+    name="$(q -X POST "$node/collections/$c/snapshots?wait=true" | sed -n 's/.*"name" *: *"\\([^"]*\\)".*/\\1/p')"
+    [ -n "$name" ] || {{ echo "no snapshot of $c on $node" >&2; exit 1; }}
+    q -o "$work/node$i-$c.snapshot" "$node/collections/$c/snapshots/$name"
+    q -X DELETE "$node/collections/$c/snapshots/$name" > /dev/null
+  done
+  i=$((i + 1))
+done
+rm -f /tmp/api-key-header
+tar -cf "${{target}}.partial" -C "$work" .
+rm -rf "$work"
+mv "${{target}}.partial" "${{target}}"
+echo "wrote ${{target}} ($(du -k "${{target}}" | cut -f1) KiB)"
+# keep RETENTION_DAYS days: delete archives that are RETENTION_DAYS days old or older
+find {dir} -maxdepth 1 -name 'vectordb-*.tar' -mtime +"$((RETENTION_DAYS - 1))" -print -exec rm -f {{}} \\;
+find {dir} -maxdepth 1 -name 'vectordb-*.partial' -mmin +1440 -exec rm -f {{}} \\;
+find {dir} -maxdepth 1 -name '.vectordb-work-*' -mmin +1440 -exec rm -rf {{}} \\;
+"""
+
 # Copies the newest complete dump (names sort by their UTC stamp) into every tier due today.
 _UPLOAD_SCRIPT = """\
 set -eu
@@ -181,6 +220,13 @@ class _Dump:
     script: str
     env_var: str  # the env var the script reads the connection URL from
     secret_key: str
+    # env var -> the connection's extra secret it reads (Qdrant's API key), in the same Secret
+    extra_env: Mapping[str, str] = field(default_factory=dict)
+
+
+def _extra_key(service: str, env: str) -> str:
+    """The backup Secret's key of a dump's extra secret: vectordb + QDRANT_API_KEY -> vectordb-qdrant-api-key."""
+    return f"{service}-{env.lower().replace('_', '-')}"
 
 
 @dataclass(frozen=True)
@@ -189,7 +235,13 @@ class KubernetesBackupsArgs:
     namespace: pulumi.Input[str]
     connections: Mapping[str, DataConnection]  # keys "postgres"/"mongodb" present when those run in-cluster
     storage_class: Optional[pulumi.Input[str]] = None
-    offsite: Optional[OffsiteCopy] = None  # gke: copy every dump into the tiered backup bucket
+    # gke: copy every dump into the tiered backup bucket (one OffsiteCopy for all, or one per service)
+    offsite: Optional[OffsiteCopy | Mapping[str, OffsiteCopy]] = None
+
+    def offsite_of(self, service: str) -> Optional[OffsiteCopy]:
+        if self.offsite is None or isinstance(self.offsite, OffsiteCopy):
+            return self.offsite
+        return self.offsite[service]
 
 
 class KubernetesBackups(PlatformComponent):
@@ -212,8 +264,15 @@ class KubernetesBackups(PlatformComponent):
                 metadata=metadata(CREDENTIALS_SECRET, args.namespace, self._labels("backup")),
                 type="Opaque",
                 string_data={
-                    dump.secret_key: pulumi.Output.secret(args.connections[service].url)
-                    for service, dump in dumps.items()
+                    **{
+                        dump.secret_key: pulumi.Output.secret(args.connections[service].url)
+                        for service, dump in dumps.items()
+                    },
+                    **{
+                        _extra_key(service, env): pulumi.Output.secret(args.connections[service].extra_secrets[source])
+                        for service, dump in dumps.items()
+                        for env, source in dump.extra_env.items()
+                    },
                 },
                 opts=self.child_opts(),
             )
@@ -223,7 +282,7 @@ class KubernetesBackups(PlatformComponent):
                 self.volumes[service] = volume
                 self.cron_jobs[service] = self._cron_job(service, dump, args, volume, credentials)
                 self._network_policies(service, connection, args)
-                if args.offsite is not None:
+                if args.offsite_of(service) is not None:
                     self._offsite_network_policy(service, args)
 
         self.register_outputs(
@@ -249,6 +308,13 @@ class KubernetesBackups(PlatformComponent):
                 script=_MONGODB_SCRIPT.format(dir=BACKUP_DIR),
                 env_var="MONGODB_URI",
                 secret_key="mongodb-url",
+            ),
+            "vectordb": _Dump(
+                image=UPLOADER_IMAGE,  # curl and a shell are all the snapshot API needs
+                script=_VECTORDB_SCRIPT.format(dir=BACKUP_DIR, p2p=6335, rest=6333),
+                env_var="QDRANT_URL",
+                secret_key="vectordb-url",
+                extra_env={"QDRANT_API_KEY": "VECTOR_DB_API_KEY"},
             ),
         }
 
@@ -311,6 +377,7 @@ class KubernetesBackups(PlatformComponent):
             command=["/bin/sh", "-c", dump.script],
             env=[
                 secret_env(dump.env_var, credentials.metadata.name, dump.secret_key),
+                *(secret_env(env, credentials.metadata.name, _extra_key(service, env)) for env in dump.extra_env),
                 k8s.core.v1.EnvVarArgs(name="RETENTION_DAYS", value=str(dr.retention.daily_days)),
                 k8s.core.v1.EnvVarArgs(name="HOME", value="/tmp"),
             ],
@@ -322,7 +389,8 @@ class KubernetesBackups(PlatformComponent):
                 k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp"),
             ],
         )
-        upload = self._upload_container(service, args.offsite) if args.offsite is not None else None
+        offsite = args.offsite_of(service)
+        upload = self._upload_container(service, offsite) if offsite is not None else None
         pod = k8s.core.v1.PodSpecArgs(
             restart_policy="Never",
             # Workload Identity needs no token in the pod: the GKE metadata server mints it
@@ -395,14 +463,15 @@ class KubernetesBackups(PlatformComponent):
 
     def _service_account(self, service: str, args: KubernetesBackupsArgs) -> pulumi.Output[str]:
         """The backup pod's identity: acts as the offsite Google service account (Workload Identity)."""
-        assert args.offsite is not None
+        offsite = args.offsite_of(service)
+        assert offsite is not None
         account = k8s.core.v1.ServiceAccount(
             self.child_name("serviceaccount", service),
             metadata=metadata(
                 backup_service_account(service),
                 args.namespace,
                 self._labels("backup", service),
-                {WI_ANNOTATION: args.offsite.service_account_email},
+                {WI_ANNOTATION: offsite.service_account_email},
             ),
             automount_service_account_token=False,
             opts=self.child_opts(),

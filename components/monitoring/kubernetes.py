@@ -342,6 +342,16 @@ class KubernetesMonitoring(PlatformComponent):
                         "scheme": "http",
                         "interval": "30s",
                         "scrapeTimeout": "10s",
+                        **(
+                            {
+                                "authorization": {
+                                    "type": "Bearer",
+                                    "credentials": {"name": target.bearer_secret[0], "key": target.bearer_secret[1]},
+                                }
+                            }
+                            if target.bearer_secret is not None
+                            else {}
+                        ),
                     }
                 ],
             },

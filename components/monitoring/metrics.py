@@ -53,6 +53,9 @@ BACKUP_JOB_PREFIX = "backup-"
 # redis_exporter): 0 means the exporter cannot reach its database.
 DATABASE_UP_METRICS = ("pg_up", "mongodb_up", "redis_up")
 RABBITMQ_JOB = "rabbitmq"
+VECTORDB_JOB = "vectordb"  # Qdrant serves its own /metrics (components/data/qdrant.py)
+# data services that serve their metrics themselves, with no `*_up` gauge: the scrape's `up` tells
+SELF_SCRAPED_JOBS = (RABBITMQ_JOB, VECTORDB_JOB)
 RABBITMQ_IDENTITY_INFO = "rabbitmq_identity_info"
 
 RATE_WINDOW = "5m"
@@ -326,8 +329,7 @@ def alert_rules(
 def _data_service_alerts(ns: str, exporters: Mapping[str, Iterable[str]], t: ThresholdsConfig) -> list[AlertRule]:
     served = {metric for metrics in exporters.values() for metric in metrics}
     down = [f"({metric}{_sel(ns)} == 0)" for metric in DATABASE_UP_METRICS if metric in served]
-    if RABBITMQ_JOB in exporters:
-        down.append(f"(up{_sel(ns, _eq(SERVICE_LABEL, RABBITMQ_JOB))} == 0)")
+    down += [f"(up{_sel(ns, _eq(SERVICE_LABEL, job))} == 0)" for job in SELF_SCRAPED_JOBS if job in exporters]
     rules = []
     if down:
         rules.append(

@@ -50,9 +50,10 @@ import pulumi_aws as aws
 
 from components.base import PlatformComponent
 from components.config import StackContext
+from components.data.registry import built_on, ports_on, reached
 from components.images import ecr_repository_arns, stack_images
 
-DATA_PORTS = {"postgres": 5432, "redis": 6379, "mongodb": 27017, "rabbitmq": 5671}
+DATA_PORTS = ports_on("ecs")  # the registry's (components/data/registry.py)
 CLOUDFRONT_ORIGIN_PREFIX_LIST = "com.amazonaws.global.cloudfront.origin-facing"
 INTERFACE_ENDPOINTS = ("secretsmanager", "logs")
 # only when an image comes from a private ECR repository in the region (the others go through NAT)
@@ -370,7 +371,7 @@ class AwsNetwork(PlatformComponent):
                      cidr="0.0.0.0/0")
         service_sgs = {n: self._sg(f"svc-{n}", f"ECS service {n}", vpc_id) for n in services}
         data_sgs = {
-            d: self._sg(f"data-{d}", f"{d}: from the services that use it", vpc_id) for d in cfg.data.enabled()
+            d: self._sg(f"data-{d}", f"{d}: from the services that use it", vpc_id) for d in built_on(cfg)
         }
         for used, sg in data_sgs.items():
             # every task may knock; only the tasks whose own group lets them out (users) get through
@@ -391,7 +392,7 @@ class AwsNetwork(PlatformComponent):
             elif name in internal:
                 self._ingress(f"{name}-from-tasks", sg, svc.port, "from the ECS tasks (Cloud Map)",
                               source_sg=self.tasks_sg)
-            for used in svc.uses:
+            for used in reached(svc.uses, cfg.platform):  # pgvector: the PostgreSQL endpoint
                 self._egress(f"{name}-to-{used}", sg, DATA_PORTS[used], f"to {used}", target_sg=data_sgs[used])
 
         self.alb_security_group_id = self.alb_sg.id

@@ -27,6 +27,7 @@ import pulumi
 
 from components.config import ConfigError, StackContext
 from components.gcp import deletion_protection_problems, project_id, raise_config_problems, shared_apis
+from components.data.registry import backed_by
 from components.secrets.app_secrets import AppSecrets, AppSecretsArgs
 
 
@@ -39,7 +40,7 @@ def required_apis(context: StackContext) -> list[str]:
         "workflows.googleapis.com",
         "cloudscheduler.googleapis.com",
     ]
-    if context.config.data.mongodb.enabled:
+    if backed_by(context.config, "FirestoreMongo"):
         apis.append("firestore.googleapis.com")
     if any(svc.calls for svc in context.config.enabled_services.values()):
         apis.append("dns.googleapis.com")  # the private run.app zone (service-to-service calls)
@@ -59,8 +60,11 @@ def validate(context: StackContext) -> None:
     """Platform-specific checks, before anything is registered: one ConfigError naming every problem."""
     from components.app.cloudrun import RESERVED_ENV, cloud_run_size
 
+    from components.data.registry import data_problems
+
     cfg = context.config
     problems = deletion_protection_problems(context)
+    problems += [p.line().strip() for p in data_problems(cfg)]
     for name, svc in cfg.enabled_services.items():
         try:
             cloud_run_size(svc.cpu, svc.memory, svc.concurrency, whole_cpus_only=svc.kind == "worker")
@@ -116,9 +120,9 @@ def build(context: StackContext) -> dict[str, Any]:
         WorkloadIdentity(name=name, description=f"Cloud Run {svc.kind} {name}", roles=TELEMETRY_ROLES)
         for name, svc in services.items()
     ]
-    if data.rabbitmq.enabled:
-        identities.append(WorkloadIdentity(name="rabbitmq", description="RabbitMQ VM", roles=VM_AGENT_ROLES))
-    identities.append(gcp_wiring.backup_identity(postgres=data.postgres.enabled))
+    for name in backed_by(cfg, "RabbitMqVm"):
+        identities.append(WorkloadIdentity(name=name, description="RabbitMQ VM", roles=VM_AGENT_ROLES))
+    identities.append(gcp_wiring.backup_identity(postgres=bool(backed_by(cfg, "CloudSqlPostgres"))))
     cidrs = {primary: gcfg.network_cidr}
     if secondary:
         cidrs[secondary] = gcfg.secondary_network_cidr
@@ -128,7 +132,7 @@ def build(context: StackContext) -> dict[str, Any]:
         apis=required_apis(context),
         identities=identities,
         subnets=cidrs,
-        agents=[gcp_wiring.FIRESTORE_API] if data.mongodb.enabled else [],
+        agents=[gcp_wiring.FIRESTORE_API] if backed_by(cfg, "FirestoreMongo") else [],
     )
     apis, accounts, network = foundation.apis, foundation.accounts, foundation.network
 
@@ -138,37 +142,38 @@ def build(context: StackContext) -> dict[str, Any]:
     connections = gcp_wiring.managed_connections(postgres, redis)
     firestore = rabbitmq = None
     firestore_location = None
-    if data.mongodb.enabled:
+    for name in backed_by(cfg, "FirestoreMongo"):
         firestore_location = pinned_firestore_location(cfg)
         firestore = FirestoreMongo(
-            "mongodb",
+            name,
             FirestoreMongoArgs(
                 context=context,
                 project=project,
-                settings=data.mongodb,
+                settings=getattr(data, name),
                 location=firestore_location,
                 deletion_protection=protect_data,
                 depends_on=apis.needs("firestore.googleapis.com"),
             ),
         )
-        connections["mongodb"] = firestore.connection
-    if data.rabbitmq.enabled:
+        connections[name] = firestore.connection
+    for name in backed_by(cfg, "RabbitMqVm"):
         rabbitmq = RabbitMqVm(
-            "rabbitmq",
+            name,
             RabbitMqVmArgs(
                 context=context,
                 project=project,
-                settings=data.rabbitmq,
+                settings=getattr(data, name),
                 region=primary,
                 network=network,
                 client_ranges=list(cidrs.values()),
-                service_account_email=accounts.emails["rabbitmq"],
-                service_account_member=accounts.members["rabbitmq"],
+                service_account_email=accounts.emails[name],
+                service_account_member=accounts.members[name],
                 allow_iap_ssh=gcfg.allow_iap_ssh,
                 depends_on=apis.needs("compute.googleapis.com", "secretmanager.googleapis.com"),
             ),
         )
-        connections["rabbitmq"] = rabbitmq.connection
+        connections[name] = rabbitmq.connection
+    connections = gcp_wiring.with_hosted(cfg, connections)
     store = gcp_wiring.secret_store(foundation, app_secrets, postgres, connections)
 
     def secrets_of(name: str) -> list[str]:
@@ -271,7 +276,7 @@ def build(context: StackContext) -> dict[str, Any]:
         postgres_replica=postgres.replica_name if postgres else None,
         firestore_location=firestore_location,
         redis_instance=redis.instance_name if redis else None,
-        rabbitmq_disk=f"{context.prefix}-rabbitmq-regional" if rabbitmq else None,
+        rabbitmq_disk=rabbitmq.regional_disk_name if rabbitmq else None,
         rabbitmq_recovery_minutes=recovery_minutes() if rabbitmq else None,
         rabbitmq_snapshot_minutes=snapshot_interval_hours(cfg.dr.rpo_minutes) * 60 if rabbitmq else None,
         backup_bucket=bucket.bucket_name,
@@ -288,7 +293,7 @@ def build(context: StackContext) -> dict[str, Any]:
             for name, by_region in run.items()
         },
         "secretIds": {name: secret.secret_id for name, secret in store.secrets.items()},
-        "postgres": gcp_wiring.postgres_outputs(postgres),
+        **gcp_wiring.managed_outputs(postgres),
         "backupBucket": bucket.bucket_name,
         "dr": report,
     }

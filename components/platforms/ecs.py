@@ -29,12 +29,9 @@ import pulumi_aws as aws
 from components.app.ecs import EcsApp, EcsAppArgs
 from components.app.ecs_release import release_problems
 from components.config import ConfigError, StackConfig, StackContext
-from components.data.amazonmq import AmazonMqRabbitMq
 from components.data.aws import AwsDataArgs, validate_aws_data
 from components.data.connection import DataConnection
-from components.data.documentdb import DocumentDb
-from components.data.elasticache import ElastiCacheRedis
-from components.data.rds import RdsPostgres
+from components.data.registry import built_on, component_class, data_problems, hosted_connections
 from components.dr.aws import AwsDisasterRecovery, AwsDisasterRecoveryArgs, origin_hostname
 from components.edge.alb import AwsLoadBalancer, AwsLoadBalancerArgs
 from components.edge.aws import AwsCertificates, AwsCertificatesArgs
@@ -74,6 +71,7 @@ def validate(config: StackConfig, stack_file: str) -> None:
                 f"(enabled: {', '.join(sorted(config.enabled_services))})"
             )
     problems += [problem.line() for problem in release_problems(config)]
+    problems += [p.line() for p in data_problems(config)]
     if problems:
         raise ConfigError(f"{stack_file}: invalid configuration; nothing was created.\n" + "\n".join(problems))
     validate_aws_data(config, stack_file)
@@ -110,24 +108,23 @@ def build(context: StackContext) -> dict[str, Any]:
     network = AwsNetwork("network", AwsNetworkArgs(context, account_id, keys.arn("logs")), opts=on_primary)
     app_secrets = AppSecrets("app-secrets", AppSecretsArgs(context))
 
-    enabled = cfg.data.enabled()
-    data_args = {
-        name: AwsDataArgs(
-            context=context,
-            subnet_ids=network.isolated_subnet_ids,
-            security_group_id=network.data_security_group_ids[name],
-            kms_key_arn=keys.arn("data"),
-            log_kms_key_arn=keys.arn("logs"),
+    # every data service with a backend of its own here (the registry's), in parallel
+    data = {
+        name: component_class(name, cfg.platform)(
+            name,
+            AwsDataArgs(
+                context=context,
+                subnet_ids=network.isolated_subnet_ids,
+                security_group_id=network.data_security_group_ids[name],
+                kms_key_arn=keys.arn("data"),
+                log_kms_key_arn=keys.arn("logs"),
+            ),
+            opts=on_primary,
         )
-        for name in enabled
+        for name in built_on(cfg)
     }
-    postgres = RdsPostgres("postgres", data_args["postgres"], opts=on_primary) if "postgres" in enabled else None
-    redis = ElastiCacheRedis("redis", data_args["redis"], opts=on_primary) if "redis" in enabled else None
-    mongodb = DocumentDb("mongodb", data_args["mongodb"], opts=on_primary) if "mongodb" in enabled else None
-    rabbitmq = AmazonMqRabbitMq("rabbitmq", data_args["rabbitmq"], opts=on_primary) if "rabbitmq" in enabled else None
-    connections: dict[str, DataConnection] = {
-        c.connection.service: c.connection for c in (postgres, redis, mongodb, rabbitmq) if c is not None
-    }
+    connections: dict[str, DataConnection] = {c.connection.service: c.connection for c in data.values()}
+    connections.update(hosted_connections(cfg, connections))  # the vector database: pgvector in RDS
 
     certificates = AwsCertificates("certificates", AwsCertificatesArgs(context, global_provider), opts=on_primary)
     alb = AwsLoadBalancer(
@@ -145,14 +142,9 @@ def build(context: StackContext) -> dict[str, Any]:
 
     values: dict[str, Any] = dict(app_secrets.values)
     values.update({c.env_var: c.url for c in connections.values()})
-    credentials = {
-        "POSTGRES_PASSWORD": postgres.password.result if postgres else None,
-        "REDIS_AUTH_TOKEN": redis.auth_token.result if redis else None,
-        "MONGODB_PASSWORD": mongodb.password.result if mongodb else None,
-        "RABBITMQ_PASSWORD": rabbitmq.password.result if rabbitmq else None,
-        "CLOUDFRONT_ORIGIN_SECRET": alb.origin_secret,
-    }
-    values.update({k: pulumi.Output.secret(v) for k, v in credentials.items() if v is not None})
+    credentials = {k: v for component in data.values() for k, v in component.credentials().items()}
+    credentials["CLOUDFRONT_ORIGIN_SECRET"] = alb.origin_secret
+    values.update({k: pulumi.Output.secret(v) for k, v in credentials.items()})
     store = AwsSecretStore(
         "secrets",
         AwsSecretStoreArgs(
@@ -222,18 +214,7 @@ def build(context: StackContext) -> dict[str, Any]:
                 target_group_arn_suffixes=tg_suffixes,
                 distribution_ids={n: d.id for n, d in cdn.distributions.items()},
                 hosts=cdn.hosts,
-                postgres=(
-                    {
-                        "identifier": postgres.identifier,
-                        "instance_class": postgres.instance_class,
-                        "allocated_storage_gi": postgres.allocated_storage_gi,
-                    }
-                    if postgres
-                    else None
-                ),
-                redis_member_ids=redis.member_cluster_ids if redis else (),
-                docdb_cluster_id=mongodb.cluster_identifier if mongodb else None,
-                mq_broker_name=rabbitmq.broker_name if rabbitmq else None,
+                **{k: v for component in data.values() for k, v in component.monitoring_args().items()},
             ),
             opts=on_primary,
         )
@@ -247,10 +228,7 @@ def build(context: StackContext) -> dict[str, Any]:
             alert_topic_arn=monitoring.topic_arn if monitoring else None,
             secondary_provider=secondary,
             secondary_backup_kms_key_arn=keys.secondary_arn("backup"),
-            rds_instance_arn=postgres.instance.arn if postgres else None,
-            rds_identifier=postgres.identifier if postgres else None,
-            docdb_cluster_arn=mongodb.cluster.arn if mongodb else None,
-            docdb_cluster_identifier=mongodb.cluster_identifier if mongodb else None,
+            **{k: v for component in data.values() for k, v in component.dr_args().items()},
             alb_dns_name=alb.alb.dns_name,
             alb_arn_suffix=alb.alb.arn_suffix,
             target_group_arn_suffixes=tg_suffixes,
@@ -271,7 +249,7 @@ def build(context: StackContext) -> dict[str, Any]:
         "ecsServices": dict(app.service_names),
         "taskSizes": {n: {"cpu": c, "memory": m} for n, (c, m) in app.task_sizes.items()},
         "internalServices": dict(app.internal_hosts),
-        "dataEndpoints": {name: conn.host for name, conn in connections.items()},
+        "dataEndpoints": {name: data[name].connection.host for name in data},
         "secretNames": sorted(store.arns),
         "backupVault": dr.vault_name,
         "backupBucket": dr.backup_bucket.bucket,

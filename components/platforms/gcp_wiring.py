@@ -34,6 +34,7 @@ import pulumi
 from components.config import ServiceConfig, StackConfig, StackContext
 from components.data.cloudsql import CloudSqlPostgres, CloudSqlPostgresArgs
 from components.data.connection import DataConnection, secret_env_names
+from components.data.registry import built_on, component_class, hosted_connections
 from components.data.firestore import FirestoreMongo
 from components.data.memorystore import MemorystoreRedis, MemorystoreRedisArgs
 from components.dr.gcp import (
@@ -128,8 +129,9 @@ def build_foundation(
 def cloud_sql_and_memorystore(
     foundation: GcpFoundation,
 ) -> tuple[Optional[CloudSqlPostgres], Optional[MemorystoreRedis]]:
-    """PostgreSQL on Cloud SQL and Redis on Memorystore when enabled, in the primary region (the
-    Cloud SQL replica in the secondary one), on the VPC through Private Service Access."""
+    """The data services the registry runs on Cloud SQL (PostgreSQL) and Memorystore (Redis) on
+    this platform, when enabled, in the primary region (the Cloud SQL replica in the secondary
+    one), on the VPC through Private Service Access."""
     cfg = foundation.config
     gcfg = cfg.gcp
     data = cfg.data
@@ -146,26 +148,28 @@ def cloud_sql_and_memorystore(
         peer_cidr=gcfg.private_service_cidr,
     )
     postgres = redis = None
-    if data.postgres.enabled:
-        postgres = CloudSqlPostgres(
-            "postgres",
-            CloudSqlPostgresArgs(
-                **placement,
-                settings=data.postgres,
-                replica_region=cfg.regions.secondary,
-                max_connections=gcfg.postgres_max_connections,
-                depends_on=foundation.apis.needs("sqladmin.googleapis.com"),
-            ),
-        )
-    if data.redis.enabled:
-        redis = MemorystoreRedis(
-            "redis",
-            MemorystoreRedisArgs(
-                **placement,
-                settings=data.redis,
-                depends_on=foundation.apis.needs("redis.googleapis.com"),
-            ),
-        )
+    for name in built_on(cfg):
+        cls = component_class(name, cfg.platform)
+        if cls is CloudSqlPostgres:
+            postgres = CloudSqlPostgres(
+                name,
+                CloudSqlPostgresArgs(
+                    **placement,
+                    settings=getattr(data, name),
+                    replica_region=cfg.regions.secondary,
+                    max_connections=gcfg.postgres_max_connections,
+                    depends_on=foundation.apis.needs("sqladmin.googleapis.com"),
+                ),
+            )
+        elif cls is MemorystoreRedis:
+            redis = MemorystoreRedis(
+                name,
+                MemorystoreRedisArgs(
+                    **placement,
+                    settings=getattr(data, name),
+                    depends_on=foundation.apis.needs("redis.googleapis.com"),
+                ),
+            )
     return postgres, redis
 
 
@@ -173,12 +177,13 @@ def managed_connections(
     postgres: Optional[CloudSqlPostgres], redis: Optional[MemorystoreRedis]
 ) -> dict[str, DataConnection]:
     """The connections of the managed data services, by data service; the platform adds its own."""
-    connections: dict[str, DataConnection] = {}
-    if postgres is not None:
-        connections["postgres"] = postgres.connection
-    if redis is not None:
-        connections["redis"] = redis.connection
-    return connections
+    return {c.connection.service: c.connection for c in (postgres, redis) if c is not None}
+
+
+def with_hosted(config: StackConfig, connections: Mapping[str, DataConnection]) -> dict[str, DataConnection]:
+    """`connections` plus those of the data services hosted on another's backend (the vector
+    database as pgvector in Cloud SQL: its clients get the PostgreSQL URL as VECTOR_DB_URL)."""
+    return {**connections, **hosted_connections(config, connections)}
 
 
 def service_secrets(config: StackConfig, name: str, connections: Mapping[str, DataConnection]) -> list[str]:
@@ -346,6 +351,12 @@ def cloud_monitoring(
             depends_on=foundation.apis.needs(*monitoring_apis),
         ),
     )
+
+
+def managed_outputs(postgres: Optional[CloudSqlPostgres]) -> dict[str, Any]:
+    """The stack outputs of the managed data services: the Cloud SQL one's under its data
+    service's name (`postgres`, see `postgres_outputs`); none when it is off."""
+    return {postgres.connection.service: postgres_outputs(postgres)} if postgres is not None else {}
 
 
 def postgres_outputs(postgres: Optional[CloudSqlPostgres]) -> Optional[dict[str, Any]]:

@@ -44,7 +44,38 @@ from components.config import StackContext
 from components.gcp import deletion_protection_problems, project_id, raise_config_problems, shared_apis
 
 GKE_SDK_MODULES = ("container", "kms", "gkebackup")
-MONGODB_DUMP_IDENTITY = "mongodb-backup"  # Google service account of the mongodump upload
+
+
+def dump_identity(service: str) -> str:
+    """The Google service account of an in-cluster dump's upload (`mongodb-backup`)."""
+    return f"{service}-backup"
+
+
+def offsite_dumps(config) -> list[str]:
+    """The in-cluster data services whose dumps go to the backup bucket (the registry's
+    `dumped_in_cluster` ones that run on the cluster here)."""
+    from components.data.registry import REGISTRY, in_cluster
+
+    return [n for n in in_cluster(config) if REGISTRY[n].dumped_in_cluster]
+
+
+def dump_description(service: str) -> str:
+    from components.data.registry import REGISTRY
+
+    return f"{REGISTRY[service].dump_tool} upload (Workload Identity)"
+
+
+def data_problem_lines(config) -> list[str]:
+    """The data backends' problems (components/data/registry.py), as raise_config_problems lines."""
+    from components.data.registry import data_problems
+
+    return [p.line().strip() for p in data_problems(config)]
+
+
+def cloud_sql_enabled(config) -> bool:
+    from components.data.registry import backed_by
+
+    return bool(backed_by(config, "CloudSqlPostgres"))
 
 
 def check_ranges(context: StackContext) -> None:
@@ -91,7 +122,7 @@ def required_apis(context: StackContext) -> list[str]:
         "cloudkms.googleapis.com",
         "gkebackup.googleapis.com",
     ]
-    if context.config.data.postgres.enabled:
+    if cloud_sql_enabled(context.config):
         apis += ["workflows.googleapis.com", "cloudscheduler.googleapis.com"]
     return apis
 
@@ -108,9 +139,10 @@ def build(context: StackContext) -> dict[str, Any]:
     from components.cluster.gke import GkeCluster, GkeClusterArgs
     from components.cluster.gke_identity import GkeWorkloadIdentity, GkeWorkloadIdentityArgs
     from components.cluster.gke_storage import GkeStorage, GkeStorageArgs
-    from components.data.kubernetes import IN_CLUSTER_DATA, InClusterDataArgs
+    from components.data.kubernetes_statefulset import InClusterDataArgs
+    from components.data.registry import component_class, in_cluster
     from components.dr.gke_backup import GkeBackup, GkeBackupArgs
-    from components.dr.gke_offsite import OffsiteDumpAccess, OffsiteDumpAccessArgs
+    from components.dr.gke_offsite import OffsiteDumpAccess, OffsiteDumpAccessArgs, offsite_component_name
     from components.dr.kubernetes import KubernetesBackups, KubernetesBackupsArgs, OffsiteCopy
     from components.edge.gke import GkeIngress, GkeIngressArgs
     from components.gcp.project import TELEMETRY_ROLES, WorkloadIdentity
@@ -120,7 +152,10 @@ def build(context: StackContext) -> dict[str, Any]:
 
     cfg = context.config
     gcfg = cfg.gcp
-    raise_config_problems(context, deletion_protection_problems(context) + metrics_server_problems(context))
+    raise_config_problems(
+        context,
+        deletion_protection_problems(context) + metrics_server_problems(context) + data_problem_lines(cfg),
+    )
     check_ranges(context)
     project = project_id(context)
     primary = cfg.regions.primary
@@ -134,10 +169,10 @@ def build(context: StackContext) -> dict[str, Any]:
         WorkloadIdentity(name=name, description=f"GKE {svc.kind} {name} (Workload Identity)", roles=TELEMETRY_ROLES)
         for name, svc in services.items()
     ]
-    if data.postgres.enabled:
+    if cloud_sql_enabled(cfg):
         identities.append(gcp_wiring.backup_identity(postgres=True))
-    if data.mongodb.enabled:  # the mongodump CronJob's upload into the backup bucket; bucket-scoped only
-        identities.append(WorkloadIdentity(name=MONGODB_DUMP_IDENTITY, description="mongodump upload (Workload Identity)"))
+    for service in offsite_dumps(cfg):  # each dump CronJob's upload into the backup bucket; bucket-scoped only
+        identities.append(WorkloadIdentity(name=dump_identity(service), description=dump_description(service)))
     foundation = gcp_wiring.build_foundation(
         context,
         project,
@@ -175,17 +210,17 @@ def build(context: StackContext) -> dict[str, Any]:
     app_secrets = AppSecrets("app-secrets", AppSecretsArgs(context=context))
     postgres, redis = gcp_wiring.cloud_sql_and_memorystore(foundation)
     connections = gcp_wiring.managed_connections(postgres, redis)
-    in_cluster = {}
-    for service in ("mongodb", "rabbitmq"):
-        if getattr(data, service).enabled:
-            in_cluster[service] = IN_CLUSTER_DATA[service](
-                service,
-                InClusterDataArgs(
-                    context, namespace.name, getattr(data, service), storage_class=storage.storage_class
-                ),
-                opts=on_cluster,
-            )
-            connections[service] = in_cluster[service].connection
+    statefulsets = {}
+    for service in in_cluster(cfg):
+        statefulsets[service] = component_class(service, cfg.platform)(
+            service,
+            InClusterDataArgs(
+                context, namespace.name, getattr(data, service), storage_class=storage.storage_class
+            ),
+            opts=on_cluster,
+        )
+        connections[service] = statefulsets[service].connection
+    connections = gcp_wiring.with_hosted(cfg, connections)
 
     # Secret Manager is the record of every secret; the app reads the same values from its
     # Kubernetes Secret (KubernetesApp), and each workload's Google identity may read its own.
@@ -234,30 +269,35 @@ def build(context: StackContext) -> dict[str, Any]:
 
     # --- DR: backup bucket and scheduled Cloud SQL exports, in-cluster dumps, Backup for GKE --
     bucket, exports = gcp_wiring.backups(foundation, exports=postgres is not None, postgres=postgres)
-    if "mongodb" in in_cluster:
+    dumped = offsite_dumps(cfg)
+    for service in dumped:
         # the dumps stay on their volume (fast restores) and go to the bucket's tiers (7 years, off-cluster)
         OffsiteDumpAccess(
-            "backups-offsite",
+            offsite_component_name(service),
             OffsiteDumpAccessArgs(
                 context,
                 bucket_name=bucket.bucket_name,
                 bucket=bucket.bucket.name,
                 tiers=bucket.tiers,
-                account=accounts.accounts[MONGODB_DUMP_IDENTITY].name,
-                member=accounts.members[MONGODB_DUMP_IDENTITY],
+                account=accounts.accounts[dump_identity(service)].name,
+                member=accounts.members[dump_identity(service)],
                 workload_pool=cluster.workload_pool,
                 namespace=namespace.name,
-                service="mongodb",
+                service=service,
             ),
         )
+    if dumped:
         KubernetesBackups(
             "backups-in-cluster",
             KubernetesBackupsArgs(
                 context,
                 namespace.name,
-                {"mongodb": connections["mongodb"]},
+                {service: connections[service] for service in dumped},
                 storage_class=storage.storage_class,
-                offsite=OffsiteCopy(bucket=bucket.bucket_name, service_account_email=accounts.emails[MONGODB_DUMP_IDENTITY]),
+                offsite={
+                    service: OffsiteCopy(bucket=bucket.bucket_name, service_account_email=accounts.emails[dump_identity(service)])
+                    for service in dumped
+                },
             ),
             opts=on_cluster,
         )
@@ -281,7 +321,7 @@ def build(context: StackContext) -> dict[str, Any]:
             # Grafana stays inside the cluster (kubectl port-forward): no second public endpoint
             KubernetesMonitoringArgs(
                 context, namespace.name, services, ingress_class=None,
-                scrape_targets=[component.scrape_target for component in in_cluster.values()],
+                scrape_targets=[component.scrape_target for component in statefulsets.values()],
             ),
             opts=on_cluster,
         )
@@ -317,7 +357,7 @@ def build(context: StackContext) -> dict[str, Any]:
                 lambda ip: [{"name": host, "type": "A", "value": ip} for host in hosts.values()]
             ),
             "secretIds": {name: secret.secret_id for name, secret in store.secrets.items()},
-            "postgres": gcp_wiring.postgres_outputs(postgres),
+            **gcp_wiring.managed_outputs(postgres),
             "backupBucket": bucket.bucket_name,
             "gkeBackupPlans": {tier: plan.name for tier, plan in gke_backup.plans.items()},
         }

@@ -1,8 +1,8 @@
 """`platform: kubernetes`: the whole platform on an existing cluster (dev: kind, minikube, Docker Desktop).
 
 network (the cluster's) -> secrets -> data -> app -> edge -> monitoring -> dr:
-namespace with guard rails; app secrets (provided + generated); PostgreSQL, Redis, MongoDB and
-RabbitMQ as StatefulSets; the four services; ingress-nginx and Ingresses; kube-prometheus-stack
+namespace with guard rails; app secrets (provided + generated); every enabled data service of the
+registry (components/data/registry.py) as a StatefulSet; the services; ingress-nginx and Ingresses; kube-prometheus-stack
 with alerts and dashboards; daily dump CronJobs. The cluster comes from the `kubernetes:context`
 of the stack (or the current kubeconfig context).
 """
@@ -17,11 +17,19 @@ from components.app.kubernetes import KubernetesApp, KubernetesAppArgs
 from components.app.namespace import PlatformNamespace, PlatformNamespaceArgs
 from components.cluster.metrics_server import MetricsServer, MetricsServerArgs, installs_metrics_server
 from components.config import StackContext
-from components.data.kubernetes import IN_CLUSTER_DATA, InClusterDataArgs
+from components.data.kubernetes_statefulset import InClusterDataArgs
+from components.data.registry import component_class, in_cluster
 from components.dr.kubernetes import DUMPED_SERVICES, KubernetesBackups, KubernetesBackupsArgs
 from components.edge.kubernetes import NginxIngress, NginxIngressArgs
 from components.monitoring.kubernetes import KubernetesMonitoring, KubernetesMonitoringArgs
 from components.secrets.app_secrets import AppSecrets, AppSecretsArgs
+
+
+def problems(config) -> list:
+    """What this platform refuses before anything is registered: its data backends' problems."""
+    from components.data.registry import data_problems
+
+    return data_problems(config)
 
 
 def build(context: StackContext) -> dict[str, Any]:
@@ -31,13 +39,13 @@ def build(context: StackContext) -> dict[str, Any]:
         MetricsServer("metrics-server", MetricsServerArgs(context))
     secrets = AppSecrets("app-secrets", AppSecretsArgs(context))
     data = {
-        service: IN_CLUSTER_DATA[service](
+        service: component_class(service, cfg.platform)(
             service,
             InClusterDataArgs(
                 context, namespace.name, getattr(cfg.data, service), storage_class=cfg.kubernetes.storage_class
             ),
         )
-        for service in cfg.data.enabled()
+        for service in in_cluster(cfg)
     }
     connections = {service: component.connection for service, component in data.items()}
     edge_source = NginxIngress.source_for(cfg)
