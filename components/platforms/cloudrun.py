@@ -21,12 +21,14 @@ what only Cloud Run has: Firestore, the RabbitMQ VM, the Cloud Run services and 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import pulumi
 
-from components.config import ConfigError, StackContext
-from components.gcp import deletion_protection_problems, project_id, raise_config_problems, shared_apis
+from components.config import Problem, StackConfig, StackContext
+from components.data.gcp_checks import cloud_sql_problems, memorystore_problems, rabbitmq_vm_problems
+from components.gcp import gcp_problems, project_id, shared_apis
+from components.platforms.limits import cloud_run_problems
 from components.secrets.app_secrets import AppSecrets, AppSecretsArgs
 
 
@@ -46,62 +48,88 @@ def required_apis(context: StackContext) -> list[str]:
     return apis
 
 
-def call_order(config) -> list[str]:
-    """The enabled services, every callee before its callers (a caller gets the callee's URL);
-    a cycle of `calls` is a ConfigError."""
+def _call_cycle(config: StackConfig) -> Optional[list[str]]:
+    """A cycle of `calls` among the enabled services (callee first), or None."""
     services = config.enabled_services
-    ordered: list[str] = []
+    done: set[str] = set()
     visiting: list[str] = []
 
-    def visit(name: str) -> None:
-        if name in ordered:
-            return
+    def visit(name: str) -> Optional[list[str]]:
+        if name in done:
+            return None
         if name in visiting:
-            cycle = " -> ".join(visiting[visiting.index(name):] + [name])
-            raise ConfigError(f"services.{name}.calls: a cycle of calls ({cycle}); a callee cannot call back")
+            return visiting[visiting.index(name):] + [name]
         visiting.append(name)
         for callee in services[name].calls:
-            visit(callee)
+            if (cycle := visit(callee)) is not None:
+                return cycle
         visiting.pop()
-        ordered.append(name)
+        done.add(name)
+        return None
 
+    for name in services:
+        if (cycle := visit(name)) is not None:
+            return cycle
+    return None
+
+
+def call_order(config: StackConfig) -> list[str]:
+    """The enabled services, every callee before its callers (a caller gets the callee's URL);
+    `problems` refuses a cycle of `calls` before anything is built."""
+    services = config.enabled_services
+    ordered: list[str] = []
+
+    def visit(name: str) -> None:
+        if name not in ordered:
+            for callee in services[name].calls:
+                visit(callee)
+            ordered.append(name)
+
+    assert _call_cycle(config) is None, "problems refuses a cycle of calls"
     for name in services:
         visit(name)
     return ordered
 
 
-def validate(context: StackContext) -> None:
-    """Platform-specific checks, before anything is registered: one ConfigError naming every problem."""
-    from components.app.cloudrun import RESERVED_ENV, cloud_run_size
+def problems(config: StackConfig) -> list[Problem]:
+    """What Cloud Run refuses in a config whose schema is valid, before anything is registered (the
+    data backends' problems are `DATA_PROBLEMS`)."""
+    from components.app.cloudrun import RESERVED_ENV
 
-    cfg = context.config
-    problems = deletion_protection_problems(context)
-    for name, svc in cfg.enabled_services.items():
-        try:
-            cloud_run_size(svc.cpu, svc.memory, svc.concurrency, whole_cpus_only=svc.kind == "worker")
-        except ConfigError as err:
-            problems.append(f"ai-assistant-platform:services.{name}: {err}")
-        reserved = sorted(RESERVED_ENV & (set(cfg.settings) | set(svc.env)))
-        if reserved:
-            problems.append(
-                f"ai-assistant-platform:services.{name}: {reserved} are set by Cloud Run itself; rename them"
-            )
-    routed = {n for n, s in cfg.enabled_services.items() if s.route is not None}
-    for name in cfg.gcp.cdn_services:
+    found = gcp_problems(config)
+    for name, svc in config.enabled_services.items():
+        path = f"services.{name}"
+        found += cloud_run_problems(path, svc.cpu, svc.memory, svc.concurrency, worker=svc.kind == "worker")
+        plain = set(config.settings) | set(svc.env)
+        for env in sorted(RESERVED_ENV & plain):
+            found.append(Problem(f"{path}.env", env, "is set by Cloud Run itself; rename it"))
+        for env in sorted(set(svc.secrets) & plain):
+            found.append(Problem(f"{path}.secrets", env, "is also a plain setting (settings or env); a name is one or the other"))
+        for callee in svc.calls:
+            endpoint = f"{callee.upper().replace('-', '_')}_ENDPOINT"
+            if endpoint in plain:
+                found.append(Problem(f"{path}.env", endpoint, f"is set by the platform (the URL of {callee}, in calls); rename it"))
+    routed = {n for n, s in config.enabled_services.items() if s.route is not None}
+    for name in config.gcp.cdn_services:
         if name not in routed:
-            problems.append(
-                f"ai-assistant-platform:gcp.cdnServices: '{name}' is not an enabled service with a route "
-                f"(routed: {sorted(routed)})"
-            )
-    try:
-        call_order(cfg)
-    except ConfigError as err:
-        problems.append(f"ai-assistant-platform:{err}")
-    raise_config_problems(context, problems)
+            found.append(Problem("gcp.cdnServices", name, f"is not an enabled service with a route (routed: {sorted(routed)})"))
+    cycle = _call_cycle(config)
+    if cycle is not None:
+        found.append(Problem(f"services.{cycle[0]}.calls", list(config.enabled_services[cycle[0]].calls),
+                             f"a cycle of calls ({' -> '.join(cycle)}); a callee cannot call back"))
+    return found
+
+
+# the data backends on this platform and what each refuses
+DATA_PROBLEMS = {
+    "postgres": cloud_sql_problems,
+    "redis": memorystore_problems,
+    "mongodb": lambda config: [],  # Firestore: no size; its placement is in gcp_problems
+    "rabbitmq": rabbitmq_vm_problems,
+}
 
 
 def build(context: StackContext) -> dict[str, Any]:
-    validate(context)
     project = project_id(context)
 
     # Provider SDK imports stay here: a Kubernetes stack never pays for them.

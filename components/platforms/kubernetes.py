@@ -16,12 +16,28 @@ import pulumi
 from components.app.kubernetes import KubernetesApp, KubernetesAppArgs
 from components.app.namespace import PlatformNamespace, PlatformNamespaceArgs
 from components.cluster.metrics_server import MetricsServer, MetricsServerArgs, installs_metrics_server
-from components.config import StackContext
+from components.config import Problem, StackConfig, StackContext
 from components.data.kubernetes import IN_CLUSTER_DATA, InClusterDataArgs
-from components.dr.kubernetes import DUMPED_SERVICES, KubernetesBackups, KubernetesBackupsArgs
+from components.dr.kubernetes import DUMPED_SERVICES, KubernetesBackups, KubernetesBackupsArgs, postgres_dump_problems
 from components.edge.kubernetes import NginxIngress, NginxIngressArgs
 from components.monitoring.kubernetes import KubernetesMonitoring, KubernetesMonitoringArgs
 from components.secrets.app_secrets import AppSecrets, AppSecretsArgs
+
+
+def problems(config: StackConfig) -> list[Problem]:
+    """What this platform refuses beyond the schema: nothing of its own (the cluster is given, so
+    its node sizes are unknown, and `regions` is informational); its data backends' problems are
+    `DATA_PROBLEMS`."""
+    return []
+
+
+# the in-cluster data services; PostgreSQL's daily dump needs a pg_dump of its major version
+DATA_PROBLEMS = {
+    "postgres": postgres_dump_problems,
+    "redis": lambda config: [],
+    "mongodb": lambda config: [],
+    "rabbitmq": lambda config: [],
+}
 
 
 def build(context: StackContext) -> dict[str, Any]:
