@@ -28,7 +28,7 @@ import pulumi
 from components.config import Problem, StackConfig, StackContext
 from components.data.gcp_checks import cloud_sql_problems, memorystore_problems, rabbitmq_vm_problems
 from components.gcp import gcp_problems, project_id, shared_apis
-from components.platforms.limits import cloud_run_problems
+from components.platforms.limits import cloud_run_problems, tier_unused
 from components.secrets.app_secrets import AppSecrets, AppSecretsArgs
 
 
@@ -124,7 +124,8 @@ def problems(config: StackConfig) -> list[Problem]:
 DATA_PROBLEMS = {
     "postgres": cloud_sql_problems,
     "redis": memorystore_problems,
-    "mongodb": lambda config: [],  # Firestore: no size; its placement is in gcp_problems
+    # Firestore: no size (its placement is in gcp_problems)
+    "mongodb": tier_unused("mongodb", "Firestore with MongoDB compatibility", "it scales by itself"),
     "rabbitmq": rabbitmq_vm_problems,
 }
 

@@ -44,7 +44,7 @@ from components.config import Problem, StackConfig, StackContext
 from components.data.gcp_checks import cloud_sql_problems, memorystore_problems
 from components.gcp import gcp_problems, project_id, shared_apis
 from components.platforms.limits import BACKUP_FOR_GKE_MAX_RETAIN_DAYS as MAX_RETAIN_DAYS
-from components.platforms.limits import fits_node_problems, machine_type_problems
+from components.platforms.limits import fits_node_problems, machine_type_problems, tier_unused
 
 GKE_SDK_MODULES = ("container", "kms", "gkebackup")
 MONGODB_DUMP_IDENTITY = "mongodb-backup"  # Google service account of the mongodump upload
@@ -132,8 +132,8 @@ DATA_PROBLEMS = {
     "postgres": cloud_sql_problems,
     "redis": memorystore_problems,
     # in the cluster: their requests must fit a node (node_fit_problems); no managed size
-    "mongodb": lambda config: [],
-    "rabbitmq": lambda config: [],
+    "mongodb": tier_unused("mongodb", "an in-cluster StatefulSet"),
+    "rabbitmq": tier_unused("rabbitmq", "an in-cluster StatefulSet"),
 }
 
 

@@ -20,6 +20,7 @@ from components.config import Problem, StackConfig, StackContext
 from components.data.kubernetes import IN_CLUSTER_DATA, InClusterDataArgs
 from components.dr.kubernetes import DUMPED_SERVICES, KubernetesBackups, KubernetesBackupsArgs, postgres_dump_problems
 from components.edge.kubernetes import NginxIngress, NginxIngressArgs
+from components.platforms.limits import tier_unused
 from components.monitoring.kubernetes import KubernetesMonitoring, KubernetesMonitoringArgs
 from components.secrets.app_secrets import AppSecrets, AppSecretsArgs
 
@@ -33,10 +34,10 @@ def problems(config: StackConfig) -> list[Problem]:
 
 # the in-cluster data services; PostgreSQL's daily dump needs a pg_dump of its major version
 DATA_PROBLEMS = {
-    "postgres": postgres_dump_problems,
-    "redis": lambda config: [],
-    "mongodb": lambda config: [],
-    "rabbitmq": lambda config: [],
+    "postgres": lambda config: postgres_dump_problems(config) + tier_unused("postgres", "an in-cluster StatefulSet")(config),
+    "redis": tier_unused("redis", "an in-cluster StatefulSet"),
+    "mongodb": tier_unused("mongodb", "an in-cluster StatefulSet"),
+    "rabbitmq": tier_unused("rabbitmq", "an in-cluster StatefulSet"),
 }
 
 

@@ -278,3 +278,16 @@ def aws_instance_class_problems(path: str, service: str, instance_class: str) ->
     if service == "mongodb" and parts[1] in ("t3", "t4g") and parts[2] != "medium":
         return [Problem(path, instance_class, "Amazon DocumentDB offers the t3 and t4g families only as medium")]
     return []
+
+
+def tier_unused(service: str, runs_as: str, sized_by: str = "cpu, memory and storageGi size it"):
+    """The backend check of a data service whose backend has no managed size: a `tier` would be
+    ignored silently, so it is refused."""
+
+    def problems(config) -> list[Problem]:
+        tier = getattr(config.data, service).tier
+        if tier is None:
+            return []
+        return [Problem(f"data.{service}.tier", tier, f"{runs_as} has no managed size; remove the key ({sized_by})")]
+
+    return problems
