@@ -1,8 +1,10 @@
 """Composes the platform a stack asks for.
 
-`platform` in the stack config picks a module in `components/platforms/`; each wires
-network -> secrets -> data -> app -> edge -> monitoring -> dr for its platform and returns the
-stack outputs. Modules are imported lazily so that a Kubernetes stack never pays for importing
+`platform` in the stack config picks a module in `components/platforms/`. Check, then build: the
+loader first gathers every problem the config has for that platform (`config_problems`: the
+adapter's `problems` and its data backends' problems from the registry) into one ConfigError; only a config
+without any reaches `build_platform`, whose adapter wires network -> secrets -> data -> app -> edge
+-> monitoring -> dr and returns the stack outputs. Modules are imported lazily so that a Kubernetes stack never pays for importing
 the GCP or AWS SDKs.
 """
 
@@ -30,13 +32,40 @@ def _adapter(platform: str, stack: str) -> Any:
         ) from None
 
 
+def route_problems(config: StackConfig) -> list[Problem]:
+    """Two enabled services on the same host and path: every platform's edge (Ingress, URL map,
+    ALB rules, CloudFront) would send that path to only one of them."""
+    owner: dict[tuple[str, str], str] = {}
+    found = []
+    for name, svc in config.enabled_services.items():
+        if svc.route is None:
+            continue
+        host = config.host(svc.route)
+        for path in svc.route.paths:
+            key = (host, path.rstrip("/") or "/")
+            if key in owner:
+                found.append(Problem(
+                    f"services.{name}.route.paths", path,
+                    f"{host}{path} is already the route of services.{owner[key]}; give each service "
+                    "its own subdomain or path",
+                ))
+            else:
+                owner[key] = name
+    return found
+
+
 def config_problems(config: StackConfig, stack: str) -> list[Problem]:
-    """Every problem the platform adapter (and the data backends it lists) finds in a config whose
-    schema is valid, without registering anything. `load_stack_context` gathers these with the
-    secrets' problems into one ConfigError before anything is built."""
+    """Every problem a config whose schema is valid has for its platform, without registering
+    anything: the routes (all platforms), the adapter's `problems(config)` and, for each enabled
+    data service, its backend's (`components.data.registry.data_problems`).
+    `load_stack_context` gathers these with the secrets' problems into one ConfigError before
+    anything is built."""
     adapter = _adapter(config.platform, stack)
-    check = getattr(adapter, "problems", None)
-    return list(check(config)) if check is not None else []
+    found = route_problems(config) + list(adapter.problems(config))
+    from components.data.registry import data_problems
+
+    found += data_problems(config)
+    return found
 
 
 def build_platform(context: StackContext) -> dict[str, Any]:

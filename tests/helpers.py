@@ -118,6 +118,29 @@ def run_component(
     return run_mocked(lambda: build(make_context(stack, overrides)), project=PROJECT, stack=base_stack(stack))
 
 
+def problems_of(stack: str, overrides: Optional[dict[str, Any]] = None) -> list:
+    """`components.platform.config_problems` of a shipped stack (optionally altered), inside a mocked
+    program with the stack's engine config (the GCP adapters read `gcp:project` from it); asserts
+    that finding them registered nothing."""
+    from components.platform import config_problems
+
+    project, config, secret_keys, _ = read_stack_config(stack)
+    found: list = []
+
+    def program():
+        parsed = parse_stack_config(stack_raw_config(stack, overrides), f"Pulumi.{stack}.yaml")
+        found.extend(config_problems(parsed, stack))
+
+    capture = run_mocked(program, project=project, stack=stack, config=config, secret_keys=secret_keys)
+    assert not capture.resources, "problems must not register anything"
+    return found
+
+
+def problem_lines(stack: str, overrides: Optional[dict[str, Any]] = None) -> str:
+    """The problems of `problems_of`, as the lines of the ConfigError the loader would raise."""
+    return "\n".join(p.line() for p in problems_of(stack, overrides))
+
+
 @functools.lru_cache(maxsize=None)
 def plan_of(stack: str) -> Plan:
     """The offline plan of a shipped stack (or its `+vectordb` variant), computed once per test session."""

@@ -1,8 +1,8 @@
 """The app layer on Cloud Run v2 (`cloudrun`): one service in one region per component.
 
 Web services (`kind: web`) become `cloudrunv2.Service`:
-- image pinned by the config (tag or digest), CPU/memory mapped onto what Cloud Run accepts (see
-  `cloud_run_cpu`), min/max instances from min/maxReplicas, `max_instance_request_concurrency`
+- image pinned by the config (tag or digest), CPU/memory as the config states
+  them (see below), min/max instances from min/maxReplicas, `max_instance_request_concurrency`
   from `concurrency`;
 - request timeout = `edge.streamingTimeoutSeconds` (SSE responses stream for minutes; behind a
   serverless NEG the load balancer honours the Cloud Run timeout, it has no timeout of its own);
@@ -30,10 +30,11 @@ The worker (`kind: worker`) becomes a `cloudrunv2.WorkerPool` (the pinned provid
 ingress at all, CPU always allocated, a fixed instance count of at least one
 (`max(1, minReplicas)`), same egress and secret references.
 
-CPU mapping (Cloud Run accepts 1, 2, 4, 6 or 8 vCPU, or less than one vCPU only with a
-concurrency of 1): a fractional request becomes `<n>m` when concurrency is 1 and is rounded up to
-1 vCPU otherwise; above 1 vCPU it is rounded up to the next allowed size, and raised further when
-the memory needs it (Cloud Run allows at most 4 GiB per vCPU). Worker pools accept whole vCPUs only.
+CPU and memory are the config's, unrounded: Cloud Run offers 1, 2, 4, 6 or 8 vCPU with memory in
+a range per size, or less than one vCPU only with concurrency 1, at most 1 GiB and the first
+generation execution environment (which such a service then gets); worker pools take whole vCPUs
+only. The `cloudrun` adapter refuses any other size before anything is built
+(`components/platforms/limits.py`).
 """
 
 from __future__ import annotations
@@ -46,29 +47,18 @@ import pulumi_gcp as gcp
 
 from components.app.cloudrun_release import loop_owns_traffic, release_labels
 from components.base import PlatformComponent
-from components.config import ConfigError, ServiceConfig, StackContext, memory_quantity
+from components.config import ServiceConfig, StackContext, cpu_quantity, memory_quantity
+from components.platforms.limits import cloud_run_fractional
 from components.secrets.gcp import SecretRef
 
-WHOLE_CPUS = (1, 2, 4, 6, 8)
-MAX_MIB_PER_CPU = 4096
 # Cloud Run sets these itself and rejects them in a revision.
 RESERVED_ENV = frozenset({"PORT", "K_SERVICE", "K_REVISION", "K_CONFIGURATION"})
 
 
-def cloud_run_size(millicores: int, memory_mib: int, concurrency: int, *, whole_cpus_only: bool = False) -> tuple[str, str]:
-    """(cpu, memory) for a Cloud Run container, per the mapping in the module docstring."""
-    memory_mib = max(memory_mib, 512)
-    if millicores < 1000 and concurrency == 1 and not whole_cpus_only and memory_mib <= 1024:
-        return f"{max(millicores, 80)}m", memory_quantity(memory_mib)
-    needed = max(millicores / 1000, memory_mib / MAX_MIB_PER_CPU)
-    cpu = next((c for c in WHOLE_CPUS if c >= needed), None)
-    if cpu is None:
-        raise ConfigError(
-            f"{millicores}m CPU / {memory_mib}Mi memory exceeds Cloud Run's largest size (8 vCPU, 32Gi)"
-        )
-    # Cloud Run needs at least 2 GiB for 4 vCPU and 4 GiB for 6 or 8 vCPU.
-    floor = {4: 2048, 6: 4096, 8: 4096}.get(cpu, 0)
-    return str(cpu), memory_quantity(max(memory_mib, floor))
+def cloud_run_size(millicores: int, memory_mib: int) -> tuple[str, str]:
+    """(cpu, memory) of a Cloud Run container: exactly the config's, which the `cloudrun` adapter's
+    problems have checked against what Cloud Run offers (`components/platforms/limits.py`)."""
+    return cpu_quantity(millicores), memory_quantity(memory_mib)
 
 
 @dataclass(frozen=True)
@@ -106,15 +96,11 @@ class CloudRunService(PlatformComponent):
 
     def __init__(self, name: str, args: CloudRunServiceArgs, opts: Optional[pulumi.ResourceOptions] = None):
         svc = args.service
-        # Validate before registering anything: a bad service fails the program with one message.
-        clash = sorted(set(args.secret_env) & set(args.plain_env))
-        if clash:
-            raise ConfigError(f"services.{args.service_name}: {clash} are both secrets and plain settings")
-        reserved = sorted(RESERVED_ENV & (set(args.secret_env) | set(args.plain_env)))
-        if reserved:
-            raise ConfigError(f"services.{args.service_name}: {reserved} are set by Cloud Run itself; rename them")
+        # the `cloudrun` adapter's problems refuse these configs before anything is built
+        assert not set(args.secret_env) & set(args.plain_env), "a name is both a secret and a plain setting"
+        assert not RESERVED_ENV & (set(args.secret_env) | set(args.plain_env)), "Cloud Run sets these itself"
         worker = svc.kind == "worker"
-        cpu, memory = cloud_run_size(svc.cpu, svc.memory, svc.concurrency, whole_cpus_only=worker)
+        cpu, memory = cloud_run_size(svc.cpu, svc.memory)
 
         super().__init__(name, args.context, opts)
         cfg = self.config
@@ -210,7 +196,10 @@ class CloudRunService(PlatformComponent):
                         labels=labels,
                         timeout=f"{cfg.edge.streaming_timeout_seconds}s",
                         max_instance_request_concurrency=svc.concurrency,
-                        execution_environment="EXECUTION_ENVIRONMENT_GEN2",
+                        # less than one vCPU runs only in the first generation (limits.py)
+                        execution_environment="EXECUTION_ENVIRONMENT_GEN1"
+                        if cloud_run_fractional(svc.cpu)
+                        else "EXECUTION_ENVIRONMENT_GEN2",
                         scaling=gcp.cloudrunv2.ServiceTemplateScalingArgs(
                             min_instance_count=svc.min_replicas, max_instance_count=svc.max_replicas
                         ),

@@ -9,7 +9,7 @@ Creates an ECS cluster with Container Insights and, per enabled service:
   Secrets Manager only); a task role (the application's identity) with no
   permissions: add what the application needs there, nothing else gets it. Both roles can only be
   assumed by ECS tasks of this account;
-- a task definition: FARGATE, `awsvpc`, CPU/memory mapped to a valid Fargate size (below), non-root
+- a task definition: FARGATE, `awsvpc`, CPU/memory as configured (a valid Fargate size, below), non-root
   user `1000`, read-only root filesystem, all capabilities dropped, an init process; a task volume at
   every path the image writes (`WRITABLE_PATHS` per `aws.runtimes` kind: /tmp, and .next/cache for
   Next.js), which a non-essential `volume-init` container (`aws.initImage`, root without any
@@ -30,7 +30,8 @@ Creates an ECS cluster with Container Insights and, per enabled service:
   scale-in cooldown 300 s (the seeds' scale-down window), scale-out 60 s. The service ignores
   `desiredCount` changes after creation, so a deployment never resets what autoscaling chose.
 
-Fargate sizes (config `cpu`/`memory` are the task size; rounded up to the nearest valid pair):
+Fargate sizes (config `cpu`/`memory` are the task size and must be one of these pairs: the `ecs`
+adapter refuses any other before anything is built, `components/platforms/limits.py`):
 
 | vCPU | CPU units | memory (MiB) |
 |---|---|---|
@@ -69,6 +70,7 @@ from components.config import ServiceConfig, StackContext
 from components.data.connection import ENV_VARS
 from components.images import ecr_repository_arns
 from components.naming import bounded
+from components.platforms.limits import FARGATE_SIZES
 
 CPU_TARGET_PERCENT = 70.0
 MEMORY_TARGET_PERCENT = 80.0
@@ -91,27 +93,11 @@ WRITABLE_PATHS: dict[str, tuple[str, ...]] = {
 }
 
 
-# (cpu units, allowed memory MiB)
-FARGATE_SIZES: tuple[tuple[int, tuple[int, ...]], ...] = (
-    (256, (512, 1024, 2048)),
-    (512, tuple(range(1024, 4097, 1024))),
-    (1024, tuple(range(2048, 8193, 1024))),
-    (2048, tuple(range(4096, 16385, 1024))),
-    (4096, tuple(range(8192, 30721, 1024))),
-    (8192, tuple(range(16384, 61441, 4096))),
-    (16384, tuple(range(32768, 122881, 8192))),
-)
-
-
 def fargate_size(millicores: int, memory_mib: int) -> tuple[int, int]:
-    """The smallest valid Fargate (cpu units, memory MiB) with at least the requested vCPU and memory."""
-    for units, memories in FARGATE_SIZES:
-        if units * 1000 < millicores * 1024:
-            continue
-        fitting = [m for m in memories if m >= memory_mib]
-        if fitting:
-            return units, fitting[0]
-    raise ValueError(f"{millicores}m / {memory_mib}Mi is larger than the largest Fargate task (16 vCPU / 120 GiB)")
+    """The Fargate task (cpu units, memory MiB) of a service: exactly its config, which the `ecs`
+    adapter's problems have checked against the offered combinations (`limits.FARGATE_SIZES`)."""
+    assert memory_mib in FARGATE_SIZES.get(millicores, ()), "ecs.problems refuses sizes Fargate does not offer"
+    return millicores * 1024 // 1000, memory_mib
 
 
 def _assume_role_policy(account_id: str, region: str) -> str:
@@ -273,7 +259,7 @@ def container_definition(
     if not writable_paths:
         return [container]
     if init_image is None:
-        raise ValueError(f"service {name}: writable paths {list(writable_paths)} need an init image")
+        raise AssertionError(f"service {name}: writable paths {list(writable_paths)} need an init image")
     container["dependsOn"] = [{"containerName": INIT_CONTAINER, "condition": "SUCCESS"}]
     return [init_container(init_image, writable_paths, log_group, region), container]
 

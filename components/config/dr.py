@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from pydantic import Field, field_validator
 
 from components.config.base import _Model
@@ -52,4 +54,14 @@ class DrConfig(_Model):
     def _cron(cls, v: str) -> str:
         if len(v.split()) != 5:
             raise ValueError("must be a 5-field cron expression such as '0 2 * * *'")
+        return v
+
+    @field_validator("maintenance_window")
+    @classmethod
+    def _weekly_window(cls, v: str) -> str:
+        # the GCP/GKE/AWS maintenance windows and the schedule checks all parse this shape
+        day = "(MON|TUE|WED|THU|FRI|SAT|SUN)"
+        time = "([01][0-9]|2[0-3]):[0-5][0-9]"
+        if not re.fullmatch(f"{day}:{time}-{day}:{time}", v):
+            raise ValueError("must be a weekly UTC window such as 'SUN:02:00-SUN:04:00' (DAY:HH:MM-DAY:HH:MM)")
         return v

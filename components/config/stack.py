@@ -206,16 +206,6 @@ class StackConfig(_Model):
                     )
         return self
 
-    @model_validator(mode="after")
-    def _gcp_placement(self) -> "StackConfig":
-        # pinned ForceNew placement and the export schedule of the GCP data services
-        from components.data.gcp_placement import placement_problems
-
-        problems = placement_problems(self)
-        if problems:
-            raise ValueError(f"GCP data placement ({len(problems)} problem(s)):\n    " + "\n    ".join(problems))
-        return self
-
     # --- derived facts the components share -------------------------------------------------
 
     @property

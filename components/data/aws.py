@@ -4,8 +4,9 @@ subnet group and generated credential every adapter creates.
 The adapters: `rds.py` (PostgreSQL), `elasticache.py` (Redis), `documentdb.py` (MongoDB API),
 `amazonmq.py` (RabbitMQ). Each returns a `DataConnection` (connection.py).
 
-`validate_aws_data(config)` runs before any resource is registered (called by the ECS platform),
-so an engine version a managed service does not offer fails with one message that names the key.
+The backend checks (`rds_problems`, ..., named by the `ecs` backends in components/data/registry.py) run before any resource
+is registered, so an engine version or instance class a managed service does not offer fails in
+the one message of every problem of the stack file.
 
 Service log groups: RDS and DocumentDB create the log group of each exported log themselves
 (`/aws/rds/instance/<id>/<log>`, `/aws/docdb/<cluster>/<log>`) with no retention and no KMS key,
@@ -32,8 +33,8 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from components.base import PlatformComponent
-from components.config import ConfigError, StackConfig
-from components.data.registry import built_on
+from components.config import Problem, StackConfig
+from components.platforms.limits import aws_instance_class_problems
 
 # what each managed service offers, keyed by the `data.<service>.version` the stack states
 POSTGRES_VERSIONS = ("13", "14", "15", "16", "17")
@@ -64,27 +65,42 @@ _SERVICE_NAMES = {
 }
 
 
-def validate_aws_data(config: StackConfig, stack_file: str) -> None:
-    """Raise ConfigError (one message, every problem) for data settings AWS cannot honour."""
-    problems = []
-    for name in built_on(config):  # a hosted one (pgvector) is its host's version
-        svc = getattr(config.data, name)
-        allowed = _ALLOWED[name]
-        if svc.version not in allowed:
-            problems.append(
-                f"  ai-assistant-platform:data.{name}.version = {svc.version!r}: {_SERVICE_NAMES[name]} offers "
-                f"{', '.join(allowed)} (set it in {stack_file})"
-            )
-    if "rabbitmq" in config.data.enabled():
-        mq = config.data.rabbitmq
-        tier = mq.tier or DEFAULT_TIERS["rabbitmq"][config.environment]
-        if mq.ha and tier.startswith("mq.t3"):
-            problems.append(
-                f"  ai-assistant-platform:data.rabbitmq.tier = {tier!r}: a CLUSTER_MULTI_AZ broker (ha: true) "
-                "needs mq.m5.large or larger"
-            )
-    if problems:
-        raise ConfigError(f"{stack_file}: invalid configuration; nothing was created.\n" + "\n".join(problems))
+def _version_problems(config: StackConfig, name: str) -> list[Problem]:
+    svc = getattr(config.data, name)
+    allowed = _ALLOWED[name]
+    if svc.version not in allowed:
+        return [Problem(f"data.{name}.version", svc.version, f"{_SERVICE_NAMES[name]} offers {', '.join(allowed)}")]
+    return []
+
+
+def _tier_problems(config: StackConfig, name: str) -> list[Problem]:
+    return aws_instance_class_problems(f"data.{name}.tier", name, tier_of(config, name))
+
+
+def rds_problems(config: StackConfig) -> list[Problem]:
+    """PostgreSQL on RDS: an engine major RDS offers and an RDS instance class."""
+    return _version_problems(config, "postgres") + _tier_problems(config, "postgres")
+
+
+def elasticache_problems(config: StackConfig) -> list[Problem]:
+    """Redis on ElastiCache: an engine version ElastiCache offers and a cache node type."""
+    return _version_problems(config, "redis") + _tier_problems(config, "redis")
+
+
+def documentdb_problems(config: StackConfig) -> list[Problem]:
+    """MongoDB on DocumentDB: a DocumentDB engine version and instance class."""
+    return _version_problems(config, "mongodb") + _tier_problems(config, "mongodb")
+
+
+def amazonmq_problems(config: StackConfig) -> list[Problem]:
+    """RabbitMQ on Amazon MQ: a RabbitMQ version and host instance type; a CLUSTER_MULTI_AZ broker
+    (`ha: true`) needs mq.m5.large or larger."""
+    problems = _version_problems(config, "rabbitmq") + _tier_problems(config, "rabbitmq")
+    mq = config.data.rabbitmq
+    tier = tier_of(config, "rabbitmq")
+    if mq.ha and tier.startswith("mq.t3"):
+        problems.append(Problem("data.rabbitmq.tier", tier, "a CLUSTER_MULTI_AZ broker (ha: true) needs mq.m5.large or larger"))
+    return problems
 
 
 def tier_of(config: StackConfig, service: str) -> str:

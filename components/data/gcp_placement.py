@@ -10,12 +10,12 @@ own (`gcp.firestoreLocation`, `gcp.backupLocation`, `gcp.redisTier`), with a def
 existing stacks already run. Production stacks must set the pinned keys explicitly: a change is
 then an edit of a line that says what it replaces, never the side effect of another key. An
 ordinary key that disagrees with a pinned one (`data.redis.ha` against `gcp.redisTier`) is refused
-with a ConfigError that says what would be replaced.
+with a problem (before anything is built) that says what would be replaced.
 
 The nightly export's schedule is decided here too: outside Cloud SQL's backup window and the
 maintenance window, with a margin (`components/schedule_windows.py`).
 
-SDK-free: the config validation runs it before anything is registered.
+SDK-free: the GCP adapters' `problems` run it before anything is registered.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from components import schedule_windows as sw
+from components.config.base import Problem
 from components.gcp import firestore_multi_region_of, multi_region_of
 
 if TYPE_CHECKING:
@@ -92,12 +93,12 @@ def export_schedule(config: "StackConfig") -> str:
     return f"{slot % 60} {slot // 60} * * *"
 
 
-def placement_problems(config: "StackConfig") -> list[str]:
-    """What a GCP stack's config gets wrong about pinned placement and the export schedule."""
+def placement_problems(config: "StackConfig") -> list[Problem]:
+    """What a GCP stack's config gets wrong about pinned placement and the export schedule
+    (part of the `cloudrun` and `gke` adapters' problems: `components.gcp.gcp_problems`)."""
     if config.platform not in GCP_PLATFORMS:
         return []
-    problems: list[str] = []
-    key = "ai-assistant-platform:gcp"
+    problems: list[Problem] = []
     if config.is_production:
         pinned = []
         if config.data.redis.enabled:
@@ -108,23 +109,26 @@ def placement_problems(config: "StackConfig") -> list[str]:
         pinned.append(("backupLocation", config.gcp.backup_location, backup_location(config), "the backup bucket"))
         for name, value, default, what in pinned:
             if value is None:
-                problems.append(
-                    f"{key}.{name}: production stacks pin it explicitly ({REPLACES_MARK} {what} and its data); "
-                    f"set it to the value the stack runs today, e.g. {default!r}"
-                )
+                problems.append(Problem(
+                    f"gcp.{name}", None,
+                    f"production stacks pin it explicitly ({REPLACES_MARK} {what} and its data); "
+                    f"set it to the value the stack runs today, e.g. {default!r}",
+                ))
     if config.data.redis.enabled:
         wanted = "STANDARD_HA" if config.data.redis.ha else "BASIC"
         if redis_tier(config) != wanted:
-            problems.append(
-                f"ai-assistant-platform:data.redis.ha = {config.data.redis.ha}: asks for Memorystore {wanted}, but the "
-                f"tier is pinned to {redis_tier(config)} (gcp.redisTier); {REPLACES_MARK} the Memorystore instance "
-                "(cache and sessions are lost): set gcp.redisTier deliberately, or keep data.redis.ha"
-            )
+            problems.append(Problem(
+                "data.redis.ha", config.data.redis.ha,
+                f"asks for Memorystore {wanted}, but the tier is pinned to {redis_tier(config)} (gcp.redisTier); "
+                f"{REPLACES_MARK} the Memorystore instance (cache and sessions are lost): set gcp.redisTier "
+                "deliberately, or keep data.redis.ha",
+            ))
     schedule = export_schedule(config)
     hits = sw.conflicts(sw.cron_schedule("the nightly export", schedule, EXPORT_MINUTES), cloud_sql_windows(config))
     if hits:
-        problems.append(
-            f"{key}.exportSchedule = {schedule!r}: {hits[0]}; Cloud SQL runs one operation at a time, so pick "
-            f"a time at least {sw.DEFAULT_MARGIN_MINUTES} min clear of both windows"
-        )
+        problems.append(Problem(
+            "gcp.exportSchedule", schedule,
+            f"{hits[0]}; Cloud SQL runs one operation at a time, so pick a time at least "
+            f"{sw.DEFAULT_MARGIN_MINUTES} min clear of both windows",
+        ))
     return problems

@@ -61,6 +61,8 @@ def _in_cluster(port: int, component: str, problems: Optional[str] = None) -> Ba
 
 _K8S = "components.data.kubernetes"
 _QDRANT = "components.data.qdrant"
+_GCP_CHECKS = "components.data.gcp_checks"
+_AWS_CHECKS = "components.data.aws"
 
 REGISTRY: Mapping[str, DataService] = {
     s.name: s
@@ -72,10 +74,13 @@ REGISTRY: Mapping[str, DataService] = {
             dumped_in_cluster=True,
             dump_tool="pg_dump",
             backends={
-                "kubernetes": _in_cluster(5432, f"{_K8S}:InClusterPostgres"),
-                "gke": Backend(5432, "Cloud SQL tier (db-custom-2-7680)", "components.data.cloudsql:CloudSqlPostgres"),
-                "cloudrun": Backend(5432, "Cloud SQL tier (db-custom-2-7680)", "components.data.cloudsql:CloudSqlPostgres"),
-                "ecs": Backend(5432, "RDS instance class (db.m6g.large)", "components.data.rds:RdsPostgres"),
+                "kubernetes": _in_cluster(5432, f"{_K8S}:InClusterPostgres", "components.dr.kubernetes:postgres_dump_problems"),
+                "gke": Backend(5432, "Cloud SQL tier (db-custom-2-7680)", "components.data.cloudsql:CloudSqlPostgres",
+                               problems=f"{_GCP_CHECKS}:cloud_sql_problems"),
+                "cloudrun": Backend(5432, "Cloud SQL tier (db-custom-2-7680)", "components.data.cloudsql:CloudSqlPostgres",
+                                    problems=f"{_GCP_CHECKS}:cloud_sql_problems"),
+                "ecs": Backend(5432, "RDS instance class (db.m6g.large)", "components.data.rds:RdsPostgres",
+                               problems=f"{_AWS_CHECKS}:rds_problems"),
             },
             # seed 003 resource table (prod), scaled down for dev and staging
             sizes={
@@ -91,9 +96,12 @@ REGISTRY: Mapping[str, DataService] = {
             backends={
                 "kubernetes": _in_cluster(6379, f"{_K8S}:InClusterRedis"),
                 # Memorystore with in-transit encryption serves TLS on 6378
-                "gke": Backend(6378, "Memorystore GB", "components.data.memorystore:MemorystoreRedis"),
-                "cloudrun": Backend(6378, "Memorystore GB", "components.data.memorystore:MemorystoreRedis"),
-                "ecs": Backend(6379, "ElastiCache node type (cache.r7g.large)", "components.data.elasticache:ElastiCacheRedis"),
+                "gke": Backend(6378, "Memorystore GB", "components.data.memorystore:MemorystoreRedis",
+                               problems=f"{_GCP_CHECKS}:memorystore_problems"),
+                "cloudrun": Backend(6378, "Memorystore GB", "components.data.memorystore:MemorystoreRedis",
+                                    problems=f"{_GCP_CHECKS}:memorystore_problems"),
+                "ecs": Backend(6379, "ElastiCache node type (cache.r7g.large)", "components.data.elasticache:ElastiCacheRedis",
+                               problems=f"{_AWS_CHECKS}:elasticache_problems"),
             },
             sizes={
                 "dev": {"storageGi": 2, "cpu": "100m", "memory": "256Mi", "version": "7.2"},
@@ -111,7 +119,8 @@ REGISTRY: Mapping[str, DataService] = {
                 "kubernetes": _in_cluster(27017, f"{_K8S}:InClusterMongo"),
                 "gke": _in_cluster(27017, f"{_K8S}:InClusterMongo"),
                 "cloudrun": Backend(443, "none (Firestore with MongoDB compatibility)", "components.data.firestore:FirestoreMongo"),
-                "ecs": Backend(27017, "DocumentDB instance class (db.r6g.large)", "components.data.documentdb:DocumentDb"),
+                "ecs": Backend(27017, "DocumentDB instance class (db.r6g.large)", "components.data.documentdb:DocumentDb",
+                               problems=f"{_AWS_CHECKS}:documentdb_problems"),
             },
             sizes={
                 "dev": {"storageGi": 10, "cpu": "250m", "memory": "512Mi", "version": "7.0"},
@@ -126,8 +135,10 @@ REGISTRY: Mapping[str, DataService] = {
             backends={
                 "kubernetes": _in_cluster(5672, f"{_K8S}:InClusterRabbitMq"),
                 "gke": _in_cluster(5672, f"{_K8S}:InClusterRabbitMq"),
-                "cloudrun": Backend(5671, "Compute Engine machine type", "components.data.rabbitmq_vm:RabbitMqVm"),
-                "ecs": Backend(5671, "Amazon MQ instance type (mq.m5.large)", "components.data.amazonmq:AmazonMqRabbitMq"),
+                "cloudrun": Backend(5671, "Compute Engine machine type", "components.data.rabbitmq_vm:RabbitMqVm",
+                                    problems=f"{_GCP_CHECKS}:rabbitmq_vm_problems"),
+                "ecs": Backend(5671, "Amazon MQ instance type (mq.m5.large)", "components.data.amazonmq:AmazonMqRabbitMq",
+                               problems=f"{_AWS_CHECKS}:amazonmq_problems"),
             },
             sizes={
                 "dev": {"storageGi": 5, "cpu": "250m", "memory": "512Mi", "version": "3.13"},
@@ -239,10 +250,28 @@ def hosted_problems(config: Any) -> list[Any]:
     return found
 
 
+def unsized_problems(config: Any) -> list[Any]:
+    """A `tier` on a data service whose backend here has no managed size (an in-cluster
+    StatefulSet, Firestore, pgvector in PostgreSQL) would be ignored silently: refused."""
+    from components.config.base import Problem  # the config package imports this module
+
+    found = []
+    for name in config.data.enabled():
+        chosen = backend(name, config.platform)
+        tier = getattr(config.data, name).tier
+        if tier is not None and chosen.tiers.startswith("none"):
+            if chosen.kind == IN_CLUSTER:
+                what, sized = "an in-cluster StatefulSet", " (cpu, memory and storageGi size it)"
+            else:
+                what, sized = chosen.tiers.partition("(")[2].rstrip(")"), ""
+            found.append(Problem(f"data.{name}.tier", tier, f"{what} has no managed size; remove the key{sized}"))
+    return found
+
+
 def data_problems(config: Any) -> list[Any]:
     """Every problem the enabled data services' backends find in a config (pure: nothing is
     registered): a hosted one without its host, and each backend's own `problems`."""
-    found = hosted_problems(config)
+    found = hosted_problems(config) + unsized_problems(config)
     for name in config.data.enabled():
         path = backend(name, config.platform).problems
         if path is not None:
@@ -263,6 +292,6 @@ def hosted_connections(config: Any, connections: Mapping[str, Any]) -> dict[str,
 
 __all__ = [
     "Backend", "DataService", "DATA_SERVICE_NAMES", "ENV_VARS", "IN_CLUSTER", "REGISTRY", "backed_by", "backend",
-    "built_on", "component_class", "data_problems", "endpoint_of", "hosted_connections", "hosted_problems", "in_cluster",
+    "built_on", "component_class", "data_problems", "unsized_problems", "endpoint_of", "hosted_connections", "hosted_problems", "in_cluster",
     "ports_on", "reached",
 ]

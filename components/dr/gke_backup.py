@@ -26,9 +26,9 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.base import PlatformComponent
-from components.config import ConfigError, StackContext
+from components.config import StackContext
+from components.platforms.limits import BACKUP_FOR_GKE_MAX_RETAIN_DAYS as MAX_RETAIN_DAYS
 
-MAX_RETAIN_DAYS = 365  # Backup for GKE limit
 PROD_DELETE_LOCK_DAYS = 7
 
 
@@ -53,12 +53,8 @@ class GkeBackup(PlatformComponent):
         super().__init__(name, args.context, opts)
         cfg = self.config
         retention = cfg.dr.retention
-        if retention.daily_days > MAX_RETAIN_DAYS:
-            raise ConfigError(
-                f"Pulumi.{self.context.stack}.yaml: invalid configuration.\n"
-                f"  ai-assistant-platform:dr.retention.dailyDays = {retention.daily_days}: "
-                f"Backup for GKE keeps a backup at most {MAX_RETAIN_DAYS} days"
-            )
+        # the gke adapter's problems refuse a daily retention above MAX_RETAIN_DAYS before anything is built
+        assert retention.daily_days <= MAX_RETAIN_DAYS
         minute, hour, *_ = cfg.dr.backup_schedule.split()
         tiers: dict[str, tuple[str, int]] = {"daily": (cfg.dr.backup_schedule, retention.daily_days)}
         if retention.weekly_weeks:

@@ -53,7 +53,7 @@ import pulumi_kubernetes as k8s
 
 from components.app.kubernetes import HTTPS_PORT, PRIVATE_RANGES
 from components.base import PlatformComponent
-from components.config import ConfigError, StackContext
+from components.config import Problem, StackConfig, StackContext
 from components.data.connection import DataConnection
 from components.data.registry import REGISTRY
 from components.kubernetes_objects import (
@@ -90,6 +90,21 @@ POSTGRES_CLIENT_IMAGES: Mapping[str, str] = {
     "16": "postgres:16.4-alpine",
     "17": "postgres:17.0-alpine",
 }
+
+
+def postgres_major(config: StackConfig) -> str:
+    return (config.data.postgres.version or "16").split(".")[0]
+
+
+def postgres_dump_problems(config: StackConfig) -> list[Problem]:
+    """The in-cluster PostgreSQL's dump needs a pinned pg_dump of its major version (the `kubernetes`
+    adapter lists this among its data backends' problems)."""
+    if postgres_major(config) not in POSTGRES_CLIENT_IMAGES:
+        return [Problem("data.postgres.version", config.data.postgres.version,
+                        f"no pinned pg_dump image for it; supported majors: {', '.join(POSTGRES_CLIENT_IMAGES)}")]
+    return []
+
+
 # mongodump (MongoDB Database Tools) supports every server version the config allows.
 MONGODB_CLIENT_IMAGE = "mongo:7.0.14"
 # The offsite upload needs only curl and a shell (busybox): no SDK, no gsutil.
@@ -319,13 +334,8 @@ class KubernetesBackups(PlatformComponent):
         }
 
     def _postgres_image(self) -> str:
-        version = self.config.data.postgres.version or "16"
-        major = version.split(".")[0]
-        if major not in POSTGRES_CLIENT_IMAGES:
-            raise ConfigError(
-                f"Pulumi.{self.context.stack}.yaml: ai-assistant-platform:data.postgres.version = {version!r}: "
-                f"no pinned pg_dump image for it; supported majors: {', '.join(POSTGRES_CLIENT_IMAGES)}"
-            )
+        major = postgres_major(self.config)
+        assert major in POSTGRES_CLIENT_IMAGES, "postgres_dump_problems refuses the version before anything is built"
         return POSTGRES_CLIENT_IMAGES[major]
 
     # --- objects -------------------------------------------------------------------------------

@@ -6,45 +6,58 @@ pulumi_gcp (the resources both platforms build are wired in `components/platform
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Optional
 
 import pulumi
 
-from components.config import ConfigError, StackContext
+from components.config import Problem, StackConfig, StackContext
 
 
-def raise_config_problems(context: StackContext, problems: Sequence[str]) -> None:
-    """One ConfigError naming every problem (nothing is registered after it); none: no error."""
-    if problems:
-        raise ConfigError(
-            f"Pulumi.{context.stack}.yaml: invalid configuration; nothing was created.\n"
-            + "\n".join(f"  {p}" for p in problems)
-        )
-
-
-def deletion_protection_problems(context: StackContext) -> list[str]:
+def deletion_protection_problems(config: StackConfig) -> list[Problem]:
     """Production data services always keep deletion protection: `gcp.deletionProtection` cannot
     switch it off for a production stack."""
-    cfg = context.config
-    if cfg.is_production and not cfg.gcp.deletion_protection:
-        return [
-            "ai-assistant-platform:gcp.deletionProtection = False: production data services always keep "
-            "deletion protection"
-        ]
+    if config.is_production and not config.gcp.deletion_protection:
+        return [Problem("gcp.deletionProtection", False, "production data services always keep deletion protection")]
     return []
 
 
-def project_id(context: StackContext) -> str:
-    """The GCP project: `ai-assistant-platform:gcp.project`, else the provider's `gcp:project`."""
-    project = context.config.gcp.project or pulumi.Config("gcp").get("project")
-    if not project:
-        raise_config_problems(
-            context,
-            [
-                f"gcp:project: is required for platform {context.config.platform}; run "
-                f"`pulumi config set gcp:project <project-id> --stack {context.stack}`"
-            ],
+def configured_project(config: StackConfig) -> Optional[str]:
+    """`ai-assistant-platform:gcp.project`, else the provider's `gcp:project` (engine config)."""
+    return config.gcp.project or pulumi.Config("gcp").get("project")
+
+
+def project_problems(config: StackConfig) -> list[Problem]:
+    if configured_project(config):
+        return []
+    return [
+        Problem(
+            "gcp.project",
+            None,
+            f"a GCP project is required for platform {config.platform}; run "
+            "`pulumi config set gcp:project <project-id>` (or set ai-assistant-platform:gcp.project)",
         )
+    ]
+
+
+def gcp_problems(config: StackConfig) -> list[Problem]:
+    """What every GCP platform (`cloudrun`, `gke`) checks: the project, the regions, deletion
+    protection, and the pinned placement and export schedule of the data services."""
+    from components.data.gcp_placement import placement_problems
+    from components.regions import region_problems
+
+    return (
+        project_problems(config)
+        + region_problems(config, "gcp")
+        + deletion_protection_problems(config)
+        + placement_problems(config)
+    )
+
+
+def project_id(context: StackContext) -> str:
+    """The GCP project: `ai-assistant-platform:gcp.project`, else the provider's `gcp:project`
+    (`project_problems` refuses a stack without one before anything is built)."""
+    project = configured_project(context.config)
+    assert project, "project_problems lets no GCP stack without a project through"
     return project
 
 

@@ -25,9 +25,10 @@ from typing import Any
 
 import pulumi
 
-from components.config import ConfigError, StackContext
-from components.gcp import deletion_protection_problems, project_id, raise_config_problems, shared_apis
+from components.config import Problem, StackConfig, StackContext
 from components.data.registry import backed_by
+from components.gcp import gcp_problems, project_id, shared_apis
+from components.platforms.limits import cloud_run_problems
 from components.secrets.app_secrets import AppSecrets, AppSecretsArgs
 
 
@@ -56,37 +57,32 @@ def deterministic_url(service: str, project_number: pulumi.Input[str], region: s
     return pulumi.Output.concat("https://", service, "-", project_number, ".", region, ".run.app")
 
 
-def validate(context: StackContext) -> None:
-    """Platform-specific checks, before anything is registered: one ConfigError naming every problem."""
-    from components.app.cloudrun import RESERVED_ENV, cloud_run_size
+def problems(config: StackConfig) -> list[Problem]:
+    """What Cloud Run refuses in a config whose schema is valid, before anything is registered (the
+    data backends' problems come from the registry, components/data/registry.py)."""
+    from components.app.cloudrun import RESERVED_ENV
 
-    from components.data.registry import data_problems
-
-    cfg = context.config
-    problems = deletion_protection_problems(context)
-    problems += [p.line().strip() for p in data_problems(cfg)]
-    for name, svc in cfg.enabled_services.items():
-        try:
-            cloud_run_size(svc.cpu, svc.memory, svc.concurrency, whole_cpus_only=svc.kind == "worker")
-        except ConfigError as err:
-            problems.append(f"ai-assistant-platform:services.{name}: {err}")
-        reserved = sorted(RESERVED_ENV & (set(cfg.settings) | set(svc.env)))
-        if reserved:
-            problems.append(
-                f"ai-assistant-platform:services.{name}: {reserved} are set by Cloud Run itself; rename them"
-            )
-    routed = {n for n, s in cfg.enabled_services.items() if s.route is not None}
-    for name in cfg.gcp.cdn_services:
+    found = gcp_problems(config)
+    for name, svc in config.enabled_services.items():
+        path = f"services.{name}"
+        found += cloud_run_problems(path, svc.cpu, svc.memory, svc.concurrency, worker=svc.kind == "worker")
+        plain = set(config.settings) | set(svc.env)
+        for env in sorted(RESERVED_ENV & plain):
+            found.append(Problem(f"{path}.env", env, "is set by Cloud Run itself; rename it"))
+        for env in sorted(set(svc.secrets) & plain):
+            found.append(Problem(f"{path}.secrets", env, "is also a plain setting (settings or env); a name is one or the other"))
+        for callee in svc.calls:
+            endpoint = f"{callee.upper().replace('-', '_')}_ENDPOINT"
+            if endpoint in plain:
+                found.append(Problem(f"{path}.env", endpoint, f"is set by the platform (the URL of {callee}, in calls); rename it"))
+    routed = {n for n, s in config.enabled_services.items() if s.route is not None}
+    for name in config.gcp.cdn_services:
         if name not in routed:
-            problems.append(
-                f"ai-assistant-platform:gcp.cdnServices: '{name}' is not an enabled service with a route "
-                f"(routed: {sorted(routed)})"
-            )
-    raise_config_problems(context, problems)
+            found.append(Problem("gcp.cdnServices", name, f"is not an enabled service with a route (routed: {sorted(routed)})"))
+    return found
 
 
 def build(context: StackContext) -> dict[str, Any]:
-    validate(context)
     project = project_id(context)
 
     # Provider SDK imports stay here: a Kubernetes stack never pays for them.

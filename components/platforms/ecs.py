@@ -14,13 +14,13 @@ Wiring (network -> secrets -> data -> app -> edge -> monitoring -> dr):
 7. CloudFront + WAF with the us-east-1 provider;
 8. CloudWatch alarms, dashboard, health checks, budgets; AWS Backup, replication, failover records.
 
-Config problems AWS cannot honour (engine versions, a region name, `edge.cdn: false`) raise
-ConfigError before any resource is registered.
+Config problems AWS cannot honour (a region it does not have, a Fargate size it does not offer,
+`edge.cdn: false`, and the data backends' engine versions and instance classes in the registry's backend checks)
+are reported by `problems` before anything is built (`components/platform.py`).
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pulumi
@@ -28,53 +28,51 @@ import pulumi_aws as aws
 
 from components.app.ecs import EcsApp, EcsAppArgs
 from components.app.ecs_release import release_problems
-from components.config import ConfigError, StackConfig, StackContext
-from components.data.aws import AwsDataArgs, validate_aws_data
+from components.config import Problem, StackConfig, StackContext
+from components.data.aws import AwsDataArgs
 from components.data.connection import DataConnection
-from components.data.registry import built_on, component_class, data_problems, hosted_connections
+from components.data.registry import built_on, component_class, hosted_connections
 from components.dr.aws import AwsDisasterRecovery, AwsDisasterRecoveryArgs, origin_hostname
 from components.edge.alb import AwsLoadBalancer, AwsLoadBalancerArgs
 from components.edge.aws import AwsCertificates, AwsCertificatesArgs
 from components.edge.cloudfront import AwsCdn, AwsCdnArgs
 from components.monitoring.aws import AwsMonitoring, AwsMonitoringArgs
 from components.network.aws import AwsNetwork, AwsNetworkArgs
+from components.platforms.limits import fargate_problems
+from components.regions import region_problems
 from components.sdk import load_sdk
 from components.secrets.app_secrets import AppSecrets, AppSecretsArgs
 from components.secrets.aws import AwsKeys, AwsKeysArgs, AwsSecretStore, AwsSecretStoreArgs
 
-_REGION_RE = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 GLOBAL_REGION = "us-east-1"
 
 
-def validate(config: StackConfig, stack_file: str) -> None:
-    """Everything the ECS platform needs from the config that the schema cannot know."""
-    problems = []
-    for key, region in (("regions.primary", config.regions.primary), ("regions.secondary", config.regions.secondary)):
-        if region is not None and not _REGION_RE.match(region):
-            problems.append(f"  ai-assistant-platform:{key} = {region!r}: must be an AWS region such as 'us-east-1'")
+def problems(config: StackConfig) -> list[Problem]:
+    """Everything the ECS platform needs from the config that the schema cannot know (its data
+    backends' problems come from the registry); nothing is registered."""
+    found = region_problems(config, "aws")
     if not config.edge.cdn:
-        problems.append(
-            "  ai-assistant-platform:edge.cdn = False: platform ecs serves traffic only through CloudFront "
-            "(the ALB accepts CloudFront's origin requests only); set it to true"
-        )
+        found.append(Problem(
+            "edge.cdn", False,
+            "platform ecs serves traffic only through CloudFront (the ALB accepts CloudFront's origin "
+            "requests only); set it to true",
+        ))
     routed = {n for n, s in config.enabled_services.items() if s.kind == "web" and s.route is not None}
     for name in config.aws.cached_services:
         if name not in routed:
-            problems.append(
-                f"  ai-assistant-platform:aws.cachedServices: {name!r} is not an enabled service with a route "
-                f"(routed: {', '.join(sorted(routed)) or 'none'})"
-            )
+            found.append(Problem(
+                "aws.cachedServices", name,
+                f"is not an enabled service with a route (routed: {', '.join(sorted(routed)) or 'none'})",
+            ))
     for name in config.aws.runtimes:
         if name not in config.enabled_services:
-            problems.append(
-                f"  ai-assistant-platform:aws.runtimes: {name!r} is not an enabled service "
-                f"(enabled: {', '.join(sorted(config.enabled_services))})"
-            )
-    problems += [problem.line() for problem in release_problems(config)]
-    problems += [p.line() for p in data_problems(config)]
-    if problems:
-        raise ConfigError(f"{stack_file}: invalid configuration; nothing was created.\n" + "\n".join(problems))
-    validate_aws_data(config, stack_file)
+            found.append(Problem(
+                "aws.runtimes", name, f"is not an enabled service (enabled: {', '.join(sorted(config.enabled_services))})"
+            ))
+    for name, svc in config.enabled_services.items():
+        found += fargate_problems(f"services.{name}", svc.cpu, svc.memory)
+    found += release_problems(config)
+    return found
 
 
 def _provider(name: str, region: str) -> aws.Provider:
@@ -91,7 +89,6 @@ AWS_SDK_MODULES = (
 
 def build(context: StackContext) -> dict[str, Any]:
     cfg = context.config
-    validate(cfg, f"Pulumi.{context.stack}.yaml")
     load_sdk("pulumi_aws", AWS_SDK_MODULES)
 
     primary = _provider("aws-primary", cfg.regions.primary)

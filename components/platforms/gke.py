@@ -40,8 +40,10 @@ from typing import Any
 
 import pulumi
 
-from components.config import StackContext
-from components.gcp import deletion_protection_problems, project_id, raise_config_problems, shared_apis
+from components.config import Problem, StackConfig, StackContext
+from components.gcp import gcp_problems, project_id, shared_apis
+from components.platforms.limits import BACKUP_FOR_GKE_MAX_RETAIN_DAYS as MAX_RETAIN_DAYS
+from components.platforms.limits import fits_node_problems, machine_type_problems
 
 GKE_SDK_MODULES = ("container", "kms", "gkebackup")
 
@@ -65,53 +67,89 @@ def dump_description(service: str) -> str:
     return f"{REGISTRY[service].dump_tool} upload (Workload Identity)"
 
 
-def data_problem_lines(config) -> list[str]:
-    """The data backends' problems (components/data/registry.py), as raise_config_problems lines."""
-    from components.data.registry import data_problems
-
-    return [p.line().strip() for p in data_problems(config)]
-
-
 def cloud_sql_enabled(config) -> bool:
     from components.data.registry import backed_by
 
     return bool(backed_by(config, "CloudSqlPostgres"))
 
 
-def check_ranges(context: StackContext) -> None:
+def range_problems(config: StackConfig) -> list[Problem]:
     """The cluster's ranges share the VPC with the GCP ranges: they must not overlap."""
-    cfg = context.config
     gcp_ranges = {
-        "gcp.networkCidr": cfg.gcp.network_cidr,
-        "gcp.secondaryNetworkCidr": cfg.gcp.secondary_network_cidr,
-        "gcp.privateServiceCidr": cfg.gcp.private_service_cidr,
+        "gcp.networkCidr": config.gcp.network_cidr,
+        "gcp.secondaryNetworkCidr": config.gcp.secondary_network_cidr,
+        "gcp.privateServiceCidr": config.gcp.private_service_cidr,
     }
     gke_ranges = {
-        "gke.masterCidr": cfg.gke.master_cidr,
-        "gke.subnetCidr": cfg.gke.subnet_cidr,
-        "gke.podsCidr": cfg.gke.pods_cidr,
-        "gke.servicesCidr": cfg.gke.services_cidr,
+        "gke.masterCidr": config.gke.master_cidr,
+        "gke.subnetCidr": config.gke.subnet_cidr,
+        "gke.podsCidr": config.gke.pods_cidr,
+        "gke.servicesCidr": config.gke.services_cidr,
     }
-    raise_config_problems(
-        context,
-        [
-            f"ai-assistant-platform:{gk} = {gv!r}: overlaps {ck} {cv!r}; the VPC needs disjoint ranges"
-            for gk, gv in gke_ranges.items()
-            for ck, cv in gcp_ranges.items()
-            if ipaddress.ip_network(gv).overlaps(ipaddress.ip_network(cv))
-        ],
+    return [
+        Problem(gk, gv, f"overlaps {ck} {cv!r}; the VPC needs disjoint ranges")
+        for gk, gv in gke_ranges.items()
+        for ck, cv in gcp_ranges.items()
+        if ipaddress.ip_network(gv).overlaps(ipaddress.ip_network(cv))
+    ]
+
+
+def metrics_server_problems(config: StackConfig) -> list[Problem]:
+    """GKE runs its own metrics-server (a managed add-on serving `metrics.k8s.io`): a second one
+    would fight it over the cluster-wide APIService."""
+    if config.kubernetes.metrics_server.install:
+        return [Problem("kubernetes.metricsServer.install", True,
+                        "GKE provides metrics-server itself; remove the key (or set it false) on platform gke")]
+    return []
+
+
+def control_plane_problems(config: StackConfig) -> list[Problem]:
+    """`gke.masterAuthorizedNetworks` opens the control plane's IP endpoint to its ranges: a /0
+    (0.0.0.0/0, ::/0) is the whole internet, which is what authorized networks exist to prevent."""
+    return [
+        Problem("gke.masterAuthorizedNetworks", cidr,
+                "a /0 opens the control plane to the whole internet; list the operators' ranges (VPN, office), "
+                "or leave it empty and connect through the DNS endpoint (gke.controlPlaneDnsEndpoint, IAM-guarded)")
+        for cidr in config.gke.master_authorized_networks
+        if ipaddress.ip_network(cidr).prefixlen == 0
+    ]
+
+
+def node_fit_problems(config: StackConfig) -> list[Problem]:
+    """The node pool's machine type exists and every pod's request fits on one of its nodes."""
+    machine = config.gke.machine_type
+    found = machine_type_problems("gke.machineType", machine)
+    for name, svc in config.enabled_services.items():
+        found += fits_node_problems(f"services.{name}", svc.cpu, svc.memory, machine)
+    from components.data.registry import in_cluster
+
+    for name in in_cluster(config):
+        settings = getattr(config.data, name)
+        found += fits_node_problems(f"data.{name}", settings.cpu, settings.memory, machine)
+    return found
+
+
+def backup_problems(config: StackConfig) -> list[Problem]:
+    """Backup for GKE keeps a backup at most 365 days (its plans' retention)."""
+    days = config.dr.retention.daily_days
+    if days > MAX_RETAIN_DAYS:
+        return [Problem("dr.retention.dailyDays", days, f"Backup for GKE keeps a backup at most {MAX_RETAIN_DAYS} days")]
+    return []
+
+
+def problems(config: StackConfig) -> list[Problem]:
+    """What GKE and the GCP services refuse in a config whose schema is valid, before anything is
+    registered (the data backends' problems come from the registry, components/data/registry.py)."""
+    return (
+        gcp_problems(config)
+        + range_problems(config)
+        + metrics_server_problems(config)
+        + control_plane_problems(config)
+        + node_fit_problems(config)
+        + backup_problems(config)
     )
 
 
-def metrics_server_problems(context: StackContext) -> list[str]:
-    """GKE runs its own metrics-server (a managed add-on serving `metrics.k8s.io`): a second one
-    would fight it over the cluster-wide APIService."""
-    if context.config.kubernetes.metrics_server.install:
-        return [
-            "ai-assistant-platform:kubernetes.metricsServer.install = True: GKE provides metrics-server "
-            "itself; remove the key (or set it false) on platform gke"
-        ]
-    return []
 
 
 def required_apis(context: StackContext) -> list[str]:
@@ -152,11 +190,6 @@ def build(context: StackContext) -> dict[str, Any]:
 
     cfg = context.config
     gcfg = cfg.gcp
-    raise_config_problems(
-        context,
-        deletion_protection_problems(context) + metrics_server_problems(context) + data_problem_lines(cfg),
-    )
-    check_ranges(context)
     project = project_id(context)
     primary = cfg.regions.primary
     secondary = cfg.regions.secondary

@@ -139,8 +139,11 @@ def replaced(base: Capture, changed: Capture) -> list[str]:
 def test_ordinary_config_changes_never_replace_stateful_resources(stack):
     base = plan_of(stack).capture
     assert _stateful(base), f"{stack} has no stateful resource: the test would check nothing"
-    changed = plan_with(stack, ORDINARY_CHANGES)
-    assert not replaced(base, changed), f"changing {sorted(ORDINARY_CHANGES)} in {stack}"
+    changes = dict(ORDINARY_CHANGES)
+    if plan_of(stack).platform == "gke":
+        del changes["data.rabbitmq.tier"]  # RabbitMQ runs in the cluster there: a tier is refused (no managed size)
+    changed = plan_with(stack, changes)
+    assert not replaced(base, changed), f"changing {sorted(changes)} in {stack}"
 
 
 @pytest.mark.parametrize("stack", STACKS)
