@@ -107,3 +107,11 @@ def test_yaml_lists_still_load_as_tuples():
     cfg = parse()
     assert cfg.services["api"].uses == ("postgres", "redis", "mongodb", "rabbitmq")
     assert isinstance(cfg.edge.rate_limits.ai_paths, tuple)
+
+
+def test_a_stack_that_sizes_a_request_gets_twice_it_as_the_limit_not_the_seeds_limit():
+    # the dev worker's seed limit (200m / 512Mi) belongs to its seed request (100m / 256Mi)
+    worker = parse({"services": {"worker": {"cpu": "500m", "memory": "1Gi"}}}).services["worker"]
+    assert (worker.effective_cpu_limit, worker.effective_memory_limit) == (1000, 2048)
+    seed = parse().services["worker"]
+    assert (seed.effective_cpu_limit, seed.effective_memory_limit) == (200, 512)

@@ -74,6 +74,16 @@ def service_defaults(environment: str, name: str, kind: Any = None) -> dict[str,
             "release": copy.deepcopy(RELEASE_DEFAULTS[environment][kind])}
 
 
+def _without_stale_limits(defaults: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
+    """A stack file that sizes a service's request (`cpu`, `memory`) without its limit gets the
+    default limit of 2x its request, not the seed's limit for the seed's request (the dev worker's
+    200m limit is for its 100m request; under a stack's 500m it would be refused)."""
+    for request, limit in (("cpu", "cpuLimit"), ("memory", "memoryLimit")):
+        if request in raw and limit not in raw:
+            defaults.pop(limit, None)
+    return defaults
+
+
 def environment_defaults(environment: str, services: Any = None) -> dict[str, Any]:
     """The seed defaults for an environment, in stack-file shape (camelCase).
 
@@ -83,7 +93,7 @@ def environment_defaults(environment: str, services: Any = None) -> dict[str, An
     if services is None:
         services = {name: {} for name in _SERVICE_SHAPES}
     services = {
-        name: service_defaults(environment, name, raw.get("kind"))
+        name: _without_stale_limits(service_defaults(environment, name, raw.get("kind")), raw)
         for name, raw in (services.items() if isinstance(services, dict) else ())
         if isinstance(raw, dict)
     }
