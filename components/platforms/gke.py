@@ -7,7 +7,9 @@ Memorystore, Cloud Armor, Cloud Monitoring, backup bucket and exports) and the w
 Kubernetes platform's (namespace, app layer, in-cluster MongoDB and RabbitMQ,
 kube-prometheus-stack, backup CronJobs).
 Only the cluster, its storage classes, Workload Identity, the GKE Ingress edge and Backup for GKE
-are specific to this platform.
+are specific to this platform. Canary/blueGreen services are Argo Rollouts as on `kubernetes`,
+but replica-weighted: GKE Ingress cannot split a host's traffic by weight, so a canary step's
+weight is its share of the pods behind the one Service.
 
 Wiring, in data-flow order (nothing waits for more than its inputs and its APIs, so the cluster,
 Cloud SQL and Memorystore are created in parallel):
@@ -40,7 +42,7 @@ from typing import Any
 
 import pulumi
 
-from components.config import StackContext
+from components.config import Problem, StackConfig, StackContext
 from components.gcp import deletion_protection_problems, project_id, raise_config_problems, shared_apis
 
 GKE_SDK_MODULES = ("container", "kms", "gkebackup")
@@ -83,6 +85,12 @@ def metrics_server_problems(context: StackContext) -> list[str]:
     return []
 
 
+def problems(config: StackConfig) -> list[Problem]:
+    from components.release.argo_controller import release_problems
+
+    return release_problems(config)
+
+
 def required_apis(context: StackContext) -> list[str]:
     """The shared GCP APIs, the cluster's (GKE, Cloud KMS, Backup for GKE), and Workflows and
     Scheduler for the backup exports, which run only for Cloud SQL here."""
@@ -116,6 +124,7 @@ def build(context: StackContext) -> dict[str, Any]:
     from components.gcp.project import TELEMETRY_ROLES, WorkloadIdentity
     from components.monitoring.kubernetes import KubernetesMonitoring, KubernetesMonitoringArgs
     from components.platforms import gcp_wiring
+    from components.release.argo_controller import ArgoRollouts, ArgoRolloutsArgs, installs_argo_rollouts
     from components.secrets.app_secrets import AppSecrets, AppSecretsArgs
 
     cfg = context.config
@@ -192,6 +201,7 @@ def build(context: StackContext) -> dict[str, Any]:
     store = gcp_wiring.secret_store(foundation, app_secrets, postgres, connections)
 
     # --- app --------------------------------------------------------------------------------
+    rollouts = ArgoRollouts("argo-rollouts", ArgoRolloutsArgs(context), opts=on_cluster) if installs_argo_rollouts(cfg) else None
     identity = GkeWorkloadIdentity(
         "workload-identity",
         GkeWorkloadIdentityArgs(
@@ -213,6 +223,7 @@ def build(context: StackContext) -> dict[str, Any]:
             ingress_sources=[GkeIngress.source_for(cfg)],
             service_account_annotations=identity.annotations,
             service_annotations=GkeIngress.service_annotations_for(cfg),
+            rollouts_controller=rollouts.release if rollouts else None,  # replica-weighted: no stable Ingresses
         ),
         opts=on_cluster,
     )
@@ -281,7 +292,8 @@ def build(context: StackContext) -> dict[str, Any]:
             # Grafana stays inside the cluster (kubectl port-forward): no second public endpoint
             KubernetesMonitoringArgs(
                 context, namespace.name, services, ingress_class=None,
-                scrape_targets=[component.scrape_target for component in in_cluster.values()],
+                scrape_targets=[component.scrape_target for component in in_cluster.values()]
+                + ([rollouts.scrape_target] if rollouts and rollouts.scrape_target else []),
             ),
             opts=on_cluster,
         )
