@@ -24,6 +24,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
 const PROM = "@kubernetes-models/prometheus-operator/monitoring.coreos.com";
 const GKE = "@kubernetes-models/gke";
+const ARGO = "@kubernetes-models/argo-rollouts/argoproj.io/v1alpha1";
 
 // "apiVersion/kind" -> module of its model (class `<kind>`, interface `I<kind>`)
 const MODELS = {
@@ -36,6 +37,8 @@ const MODELS = {
   "cloud.google.com/v1/BackendConfig": `${GKE}/cloud.google.com/v1/BackendConfig`,
   "networking.gke.io/v1/ManagedCertificate": `${GKE}/networking.gke.io/v1/ManagedCertificate`,
   "networking.gke.io/v1beta1/FrontendConfig": `${GKE}/networking.gke.io/v1beta1/FrontendConfig`,
+  "argoproj.io/v1alpha1/Rollout": `${ARGO}/Rollout`,
+  "argoproj.io/v1alpha1/AnalysisTemplate": `${ARGO}/AnalysisTemplate`,
 };
 
 // VolumeSnapshotClass (kubernetes-csi/external-snapshotter, snapshot.storage.k8s.io/v1) has no

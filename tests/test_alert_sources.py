@@ -34,6 +34,7 @@ EMITTED: dict[str, frozenset[str]] = {
     "rabbitmq": frozenset({"rabbitmq_identity_info", "rabbitmq_build_info", "rabbitmq_queue_messages_ready", "rabbitmq_queue_messages_unacked", "rabbitmq_alarms_memory_used_watermark"}),
     "qdrant/qdrant": frozenset({"app_info", "collections_total", "collections_vector_total"}),
     "registry.k8s.io/ingress-nginx/controller": frozenset({"nginx_ingress_controller_requests", "nginx_ingress_controller_request_duration_seconds_bucket"}),
+    "quay.io/argoproj/argo-rollouts": frozenset({"rollout_info", "rollout_phase", "analysis_run_info", "analysis_run_metric_phase"}),
 }
 # the app's metric contract (components/monitoring/metrics.py): what the services' own images serve
 APP_METRICS = frozenset(
@@ -81,9 +82,12 @@ def _emitted(image: str, app_images: set[str]) -> frozenset[str]:
 
 
 def sources_of(stack: str) -> tuple[list[Source], list]:
-    plan = plan_of(stack)
-    objects = k8s_objects(plan.capture.resources)
-    releases = [r.inputs for r in plan.capture.of_type("kubernetes:helm.sh/v3:Release")]
+    return sources_in(plan_of(stack).capture.resources)
+
+
+def sources_in(resources: list) -> tuple[list[Source], list]:
+    objects = k8s_objects(resources)
+    releases = [r.inputs for r in resources if r.type == "kubernetes:helm.sh/v3:Release"]
     cluster = cluster_of(objects, releases, {})
     app_images = {
         c["image"] for o in objects if o["kind"] == "Deployment"
@@ -101,6 +105,40 @@ def sources_of(stack: str) -> tuple[list[Source], list]:
                 if (values.get(key) or {}).get("enabled", True):
                     sources.append(Source(BUILT_IN, None, emitted | {"up"}))
     return sources, targets
+
+
+def _selectors(expr: str) -> list:
+    found = []
+    promql_parser.walk(
+        promql_parser.parse(expr), lambda node: found.append(node) if isinstance(node, promql_parser.VectorSelector) else None
+    )
+    return found
+
+
+def _matchers(selector) -> dict[str, tuple[str, str]]:
+    return {m.name: (str(m.op).rsplit(".", 1)[-1], m.value) for m in selector.matchers.matchers}
+
+
+def analysis_selectors(resources: list) -> list[tuple[str, str, dict[str, tuple[str, str]]]]:
+    """(rollout/metric, metric, matchers) of every release-analysis query, with the `{{args.*}}`
+    of each Rollout that runs the template filled in (what the controller sends to Prometheus)."""
+    objects = k8s_objects(resources)
+    templates = {(o["metadata"]["namespace"], o["metadata"]["name"]): o for o in objects if o["kind"] == "AnalysisTemplate"}
+    found = []
+    for rollout in (o for o in objects if o["kind"] == "Rollout"):
+        strategy = rollout["spec"]["strategy"]
+        blocks = [strategy.get("canary", {}).get("analysis")] + [
+            strategy.get("blueGreen", {}).get(k) for k in ("prePromotionAnalysis", "postPromotionAnalysis")
+        ]
+        for block in filter(None, blocks):
+            args = {a["name"]: a["value"] for a in block.get("args", [])}
+            for ref in block["templates"]:
+                template = templates[(rollout["metadata"]["namespace"], ref["templateName"])]
+                for metric in template["spec"]["metrics"]:
+                    query = re.sub(r"\{\{\s*args\.([\w-]+)\s*\}\}", lambda m: args[m.group(1)], metric["provider"]["prometheus"]["query"])
+                    label = f"{rollout['metadata']['name']}/{metric['name']}"
+                    found += [(label, s.name, _matchers(s)) for s in _selectors(query)]
+    return found
 
 
 def alert_selectors(stack: str) -> list[tuple[str, str, dict[str, tuple[str, str]]]]:
@@ -195,3 +233,27 @@ def test_every_data_service_in_the_cluster_has_a_down_alert(stack):
         jobs = _jobs(matchers.get(contract.SERVICE_LABEL))
         covered |= {s.job for s in sources if metric in s.metrics and (jobs is None or s.job in jobs)}
     assert data_jobs and data_jobs <= covered, f"no down alert for {sorted(data_jobs - covered)}"
+
+
+def _analysis_plans() -> tuple[str, ...]:
+    from tests.kubernetes.rollout_plans import ROLLOUT_PLANS
+
+    return ROLLOUT_PLANS
+
+
+@pytest.mark.parametrize("name", _analysis_plans())
+def test_every_release_analysis_reads_metrics_a_scrape_source_produces(name):
+    """A release analysis on a metric nobody serves never fails: the canary would always pass.
+    Its job (`<service>-canary`, `-preview`, the active Service) must be a scrape target too."""
+    from tests.kubernetes.rollout_plans import resources_of
+
+    resources = resources_of(name)
+    sources, _ = sources_in(resources)
+    selectors = analysis_selectors(resources)
+    assert selectors, "no release analysis in the plan"
+    unserved = [
+        f"{where}: {metric}{matchers} (no source for job {missing})"
+        for where, metric, matchers in selectors
+        if (missing := _served(metric, matchers, sources))
+    ]
+    assert unserved == [], "analyses that can never fail:\n" + "\n".join(unserved)

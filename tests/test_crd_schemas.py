@@ -4,7 +4,7 @@ Mocks accept any custom resource; the API server does not: a wrong type, a missi
 field or a bad enum is rejected at `pulumi up`, and a misspelled field is pruned silently (the
 setting just never applies) or rejected under strict field validation. The check uses the
 maintained kubernetes-models packages (`package.json`: @kubernetes-models/prometheus-operator,
-@kubernetes-models/gke; installed by `npm ci`), through `tests/crd_validate.mjs`:
+@kubernetes-models/gke, @kubernetes-models/argo-rollouts; installed by `npm ci`), through `tests/crd_validate.mjs`:
 - the models' schema validators (generated from the CRDs' openAPIV3Schema);
 - the models' TypeScript interfaces, so that an unknown field is an error too.
 
@@ -111,6 +111,19 @@ def _bad_snapshot_deletion_policy() -> dict[str, Any]:
     return snapshot_class
 
 
+def _misspelled_canary_weight() -> dict[str, Any]:
+    rollout = _first("Rollout")
+    step = rollout["spec"]["strategy"]["canary"]["steps"][0]
+    step["setWeigth"] = step.pop("setWeight")
+    return rollout
+
+
+def _analysis_metric_without_name() -> dict[str, Any]:
+    template = _first("AnalysisTemplate")
+    del template["spec"]["metrics"][0]["name"]
+    return template
+
+
 def _unknown_kind() -> dict[str, Any]:
     return {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}, "spec": {}}
 
@@ -121,6 +134,8 @@ MUTANTS = {
     "PrometheusRule rule without expr": (_rule_without_expr, "expr"),
     "ManagedCertificate domains as a string": (_certificate_domains_not_a_list, "domains"),
     "VolumeSnapshotClass deletionPolicy Keep": (_bad_snapshot_deletion_policy, "deletionPolicy"),
+    "Rollout canary step setWeigth": (_misspelled_canary_weight, "setWeigth"),
+    "AnalysisTemplate metric without name": (_analysis_metric_without_name, "name"),
     "unknown kind": (_unknown_kind, "no validator"),
 }
 
@@ -151,6 +166,8 @@ def test_every_custom_resource_kind_in_the_plans_has_a_validator():
         "networking.gke.io/v1/ManagedCertificate",
         "networking.gke.io/v1beta1/FrontendConfig",
         "snapshot.storage.k8s.io/v1/VolumeSnapshotClass",
+        "argoproj.io/v1alpha1/Rollout",
+        "argoproj.io/v1alpha1/AnalysisTemplate",
     } <= kinds
     assert kinds - supported == set()
 

@@ -83,6 +83,9 @@ NEEDS = (
     need("backup-vectordb",                   "internet",                    "443/TCP",          when=on("gke")),
     # the dump's copy into the tiered GCS bucket, over Private Google Access (components/dr/gke_offsite.py)
     need("backup-mongodb",                    "internet",                    "443/TCP",          when=on("gke")),
+    # the release analyses: the Argo Rollouts controller queries Prometheus (components/release/analysis.py);
+    # its calls to the API server leave the cluster's pod network and no NetworkPolicy governs them
+    need("argo-rollouts",                     "prometheus",                  "9090/TCP"),
     # Workload Identity: every pod may ask the GKE metadata server (components/cluster/gke_identity.py)
     need("<every pod>",                       "gke-metadata",                "80/TCP", when=on("gke")),
 )

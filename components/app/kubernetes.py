@@ -12,6 +12,10 @@ namespace's default deny only where traffic is expected:
               the private ranges only for a service that holds a provided secret (an AI provider
               key such as OPENAI_API_KEY: the internet APIs it calls); the others have no way out.
 
+A canary or blueGreen service (`services.<name>.release`) is released by Argo Rollouts: a
+Rollout (`workloadRef` to its Deployment) runs the pods, the controller scales the Deployment to 0
+once the Rollout is healthy, and the HPA scales the Rollout (components/release/argo_rollout.py).
+
 Secrets reach containers only through `secretKeyRef`; plain env holds settings only.
 """
 
@@ -41,6 +45,8 @@ from components.kubernetes_objects import (
     selector_labels,
     tcp_ports,
 )
+from components.release.argo_controller import PROGRESSIVE
+from components.release.argo_rollout import ROLLOUTS_API_VERSION, ServiceRollout, ServiceRolloutArgs
 
 APP_UID = 1000
 HTTPS_PORT = 443
@@ -83,6 +89,10 @@ class KubernetesAppArgs:
     ingress_sources: Sequence[IngressSource]
     service_account_annotations: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     service_annotations: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # Argo Rollouts: the controller release (canary/blueGreen services need it) and each routed
+    # service's ingress-nginx Ingresses (empty: the edge cannot split traffic, replica-weighted canary)
+    rollouts_controller: Optional[pulumi.Resource] = None
+    stable_ingresses: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
 
 class KubernetesApp(PlatformComponent):
@@ -137,6 +147,7 @@ class KubernetesApp(PlatformComponent):
             opts=self.child_opts(),
         )
         min_replicas = max(1, svc.min_replicas)
+        progressive = svc.release.strategy in PROGRESSIVE
         k8s.apps.v1.Deployment(
             self.child_name(name),
             metadata=metadata(name, self.namespace, labels),
@@ -170,7 +181,9 @@ class KubernetesApp(PlatformComponent):
             metadata=metadata(name, self.namespace, labels),
             spec=k8s.autoscaling.v2.HorizontalPodAutoscalerSpecArgs(
                 scale_target_ref=k8s.autoscaling.v2.CrossVersionObjectReferenceArgs(
-                    api_version="apps/v1", kind="Deployment", name=name
+                    api_version=ROLLOUTS_API_VERSION if progressive else "apps/v1",
+                    kind="Rollout" if progressive else "Deployment",
+                    name=name,
                 ),
                 min_replicas=min_replicas,
                 max_replicas=svc.max_replicas,
@@ -192,7 +205,31 @@ class KubernetesApp(PlatformComponent):
                 ),
                 opts=self.child_opts(),
             )
+        if progressive:
+            self._rollout(name, svc, labels, pod_labels, min_replicas)
         self._network_policies(name, svc, pod_labels, labels, web)
+
+    def _rollout(
+        self, name: str, svc: ServiceConfig, labels: Mapping[str, str], pod_labels: Mapping[str, str], replicas: int
+    ) -> None:
+        controller = self.args.rollouts_controller
+        if controller is None:
+            raise ValueError(f"service {name!r} is released {svc.release.strategy}: the platform must install Argo Rollouts")
+        ServiceRollout(
+            self.child_name(name, "release"),
+            ServiceRolloutArgs(
+                self.context,
+                service=name,
+                config=svc,
+                namespace=self.namespace,
+                labels=labels,
+                pod_labels=pod_labels,
+                min_replicas=replicas,
+                stable_ingresses=tuple(self.args.stable_ingresses.get(name, ())),
+                depends_on=(controller,),
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
 
     def _container(self, name: str, svc: ServiceConfig) -> k8s.core.v1.ContainerArgs:
         env = [k8s.core.v1.EnvVarArgs(name=k, value=v) for k, v in sorted(svc.env.items())]

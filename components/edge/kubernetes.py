@@ -14,6 +14,13 @@ only then does the controller read X-Forwarded-For, and only from those addresse
 let any client pick its own address and walk past the per-client limit; kind has no proxy in
 front, so dev trusts none.
 
+Canary releases (Argo Rollouts, `services.<name>.release.strategy: canary`) split traffic here:
+`stable_ingresses_for` names each routed service's Ingresses, which its Rollout lists as
+`trafficRouting.nginx.stableIngresses`; the Rollouts controller then adds, per Ingress, a canary
+copy (`nginx.ingress.kubernetes.io/canary-weight`) that sends the step's share of requests to the
+`<name>-canary` Service. ingress-nginx applies the stable Ingress's rate limits and timeouts to
+the canary share too (a canary Ingress only selects the upstream).
+
 The controller serves its Prometheus metrics on the container port `metrics` (10254);
 `scrape_target` names those pods for the monitoring component's PodMonitor.
 """
@@ -28,7 +35,7 @@ import pulumi_kubernetes as k8s
 
 from components.app.kubernetes import IngressSource, ServiceEndpoint
 from components.base import PlatformComponent
-from components.config import StackConfig, StackContext
+from components.config import RouteConfig, StackConfig, StackContext
 from components.kubernetes_objects import METRICS_PORT_NAME, ScrapeTarget, ingress_rule, metadata
 
 INGRESS_NGINX_REPO = "https://kubernetes.github.io/ingress-nginx"
@@ -72,7 +79,7 @@ class NginxIngress(PlatformComponent):
             host = cfg.host(endpoint.route)
             self.urls[svc_name] = f"{'https' if self.tls else 'http'}://{host}"
             self._ingress(svc_name, endpoint, host, list(endpoint.route.paths), edge.rate_limits.per_client_per_minute, controller, args.namespace)
-            ai_paths = [p for p in edge.rate_limits.ai_paths if any(p.startswith(r) for r in endpoint.route.paths)]
+            ai_paths = _ai_paths(cfg, endpoint.route)
             if ai_paths:
                 self._ingress(f"{svc_name}-ai", endpoint, host, ai_paths, edge.rate_limits.ai_routes_per_minute, controller, args.namespace)
         self.register_outputs({"urls": self.urls})
@@ -81,6 +88,15 @@ class NginxIngress(PlatformComponent):
     def source_for(config: StackConfig) -> IngressSource:
         """The controller's pods: the only source of internet traffic to public web pods."""
         return IngressSource(namespace=config.kubernetes.ingress_controller_namespace, pod_labels=CONTROLLER_LABELS)
+
+    @staticmethod
+    def stable_ingresses_for(config: StackConfig) -> dict[str, list[str]]:
+        """The Ingresses (names) of each routed web service: a canary Rollout's `stableIngresses`."""
+        found = {}
+        for name, svc in config.enabled_services.items():
+            if svc.kind == "web" and svc.route is not None:
+                found[name] = [name] + ([f"{name}-ai"] if _ai_paths(config, svc.route) else [])
+        return found
 
     def _controller(self) -> k8s.helm.v3.Release:
         cfg = self.config
@@ -164,6 +180,11 @@ class NginxIngress(PlatformComponent):
             # the controller's admission webhook must exist before Ingresses are validated
             opts=self.child_opts(depends_on=[controller] if controller else None),
         )
+
+
+def _ai_paths(config: StackConfig, route: RouteConfig) -> list[str]:
+    """The AI routes under a service's route: they get their own Ingress with the AI rate limit."""
+    return [p for p in config.edge.rate_limits.ai_paths if any(p.startswith(r) for r in route.paths)]
 
 
 def client_address_config(trusted_proxy_cidrs: tuple[str, ...]) -> dict[str, str]:

@@ -7,7 +7,9 @@ Memorystore, Cloud Armor, Cloud Monitoring, backup bucket and exports) and the w
 Kubernetes platform's (namespace, app layer, in-cluster MongoDB and RabbitMQ,
 kube-prometheus-stack, backup CronJobs).
 Only the cluster, its storage classes, Workload Identity, the GKE Ingress edge and Backup for GKE
-are specific to this platform.
+are specific to this platform. Canary/blueGreen services are Argo Rollouts as on `kubernetes`,
+but replica-weighted: GKE Ingress cannot split a host's traffic by weight, so a canary step's
+weight is its share of the pods behind the one Service.
 
 Wiring, in data-flow order (nothing waits for more than its inputs and its APIs, so the cluster,
 Cloud SQL and Memorystore are created in parallel):
@@ -140,6 +142,8 @@ def backup_problems(config: StackConfig) -> list[Problem]:
 def problems(config: StackConfig) -> list[Problem]:
     """What GKE and the GCP services refuse in a config whose schema is valid, before anything is
     registered (the data backends' problems come from the registry, components/data/registry.py)."""
+    from components.release.argo_controller import release_problems
+
     return (
         gcp_problems(config)
         + range_problems(config)
@@ -147,9 +151,8 @@ def problems(config: StackConfig) -> list[Problem]:
         + control_plane_problems(config)
         + node_fit_problems(config)
         + backup_problems(config)
+        + release_problems(config)
     )
-
-
 
 
 def required_apis(context: StackContext) -> list[str]:
@@ -186,6 +189,7 @@ def build(context: StackContext) -> dict[str, Any]:
     from components.gcp.project import TELEMETRY_ROLES, WorkloadIdentity
     from components.monitoring.kubernetes import KubernetesMonitoring, KubernetesMonitoringArgs
     from components.platforms import gcp_wiring
+    from components.release.argo_controller import ArgoRollouts, ArgoRolloutsArgs, installs_argo_rollouts
     from components.secrets.app_secrets import AppSecrets, AppSecretsArgs
 
     cfg = context.config
@@ -260,6 +264,7 @@ def build(context: StackContext) -> dict[str, Any]:
     store = gcp_wiring.secret_store(foundation, app_secrets, postgres, connections)
 
     # --- app --------------------------------------------------------------------------------
+    rollouts = ArgoRollouts("argo-rollouts", ArgoRolloutsArgs(context), opts=on_cluster) if installs_argo_rollouts(cfg) else None
     identity = GkeWorkloadIdentity(
         "workload-identity",
         GkeWorkloadIdentityArgs(
@@ -281,6 +286,7 @@ def build(context: StackContext) -> dict[str, Any]:
             ingress_sources=[GkeIngress.source_for(cfg)],
             service_account_annotations=identity.annotations,
             service_annotations=GkeIngress.service_annotations_for(cfg),
+            rollouts_controller=rollouts.release if rollouts else None,  # replica-weighted: no stable Ingresses
         ),
         opts=on_cluster,
     )
@@ -354,7 +360,8 @@ def build(context: StackContext) -> dict[str, Any]:
             # Grafana stays inside the cluster (kubectl port-forward): no second public endpoint
             KubernetesMonitoringArgs(
                 context, namespace.name, services, ingress_class=None,
-                scrape_targets=[component.scrape_target for component in statefulsets.values()],
+                scrape_targets=[component.scrape_target for component in statefulsets.values()]
+                + ([rollouts.scrape_target] if rollouts and rollouts.scrape_target else []),
             ),
             opts=on_cluster,
         )

@@ -2,8 +2,10 @@
 
 network (the cluster's) -> secrets -> data -> app -> edge -> monitoring -> dr:
 namespace with guard rails; app secrets (provided + generated); every enabled data service of the
-registry (components/data/registry.py) as a StatefulSet; the services; ingress-nginx and Ingresses; kube-prometheus-stack
-with alerts and dashboards; daily dump CronJobs. The cluster comes from the `kubernetes:context`
+registry (components/data/registry.py) as a StatefulSet; the services (canary/blueGreen ones as
+Argo Rollouts, with the controller installed when any needs it and ingress-nginx splitting their
+traffic); ingress-nginx and Ingresses; kube-prometheus-stack with alerts and dashboards; daily dump
+CronJobs. The cluster comes from the `kubernetes:context`
 of the stack (or the current kubeconfig context).
 """
 
@@ -22,14 +24,16 @@ from components.data.registry import component_class, in_cluster
 from components.dr.kubernetes import DUMPED_SERVICES, KubernetesBackups, KubernetesBackupsArgs
 from components.edge.kubernetes import NginxIngress, NginxIngressArgs
 from components.monitoring.kubernetes import KubernetesMonitoring, KubernetesMonitoringArgs
+from components.release.argo_controller import ArgoRollouts, ArgoRolloutsArgs, installs_argo_rollouts, release_problems
 from components.secrets.app_secrets import AppSecrets, AppSecretsArgs
 
 
 def problems(config: StackConfig) -> list[Problem]:
     """What this platform refuses beyond the schema: nothing of its own (the cluster is given, so
     its node sizes are unknown, and `regions` is informational); its data backends' problems come
-    from the registry (components/data/registry.py)."""
-    return []
+    from the registry (components/data/registry.py); a canary/blueGreen service needs the
+    in-cluster Prometheus its analysis reads."""
+    return release_problems(config)
 
 
 def build(context: StackContext) -> dict[str, Any]:
@@ -37,6 +41,7 @@ def build(context: StackContext) -> dict[str, Any]:
     namespace = PlatformNamespace("platform", PlatformNamespaceArgs(context))
     if installs_metrics_server(cfg):  # the HPAs' CPU/memory metrics (kind ships no metrics-server)
         MetricsServer("metrics-server", MetricsServerArgs(context))
+    rollouts = ArgoRollouts("argo-rollouts", ArgoRolloutsArgs(context)) if installs_argo_rollouts(cfg) else None
     secrets = AppSecrets("app-secrets", AppSecretsArgs(context))
     data = {
         service: component_class(service, cfg.platform)(
@@ -57,6 +62,8 @@ def build(context: StackContext) -> dict[str, Any]:
             connections=connections,
             secrets=secrets.values,
             ingress_sources=[edge_source],
+            rollouts_controller=rollouts.release if rollouts else None,
+            stable_ingresses=NginxIngress.stable_ingresses_for(cfg),
         ),
     )
     edge = NginxIngress("edge", NginxIngressArgs(context, namespace.name, app.services))
@@ -70,8 +77,9 @@ def build(context: StackContext) -> dict[str, Any]:
     }
     if cfg.monitoring.enabled:
         targets = [component.scrape_target for component in data.values()]
-        if edge.scrape_target is not None:
-            targets.append(edge.scrape_target)
+        for extra in (edge.scrape_target, rollouts.scrape_target if rollouts else None):
+            if extra is not None:
+                targets.append(extra)
         monitoring = KubernetesMonitoring(
             "monitoring",
             KubernetesMonitoringArgs(context, namespace.name, cfg.enabled_services, scrape_targets=targets),

@@ -27,6 +27,23 @@ class MetricsServerConfig(_Model):
     chart_version: str = Field(default="3.13.0", description="pinned metrics-server chart (kubernetes-sigs)")
 
 
+class ArgoRolloutsConfig(_Model):
+    """Argo Rollouts: the controller that runs the canary and blue/green releases (`services.<name>.release`)."""
+
+    chart_version: str = Field(
+        default="2.41.0", description="pinned argo-rollouts chart (argoproj/argo-helm; 2.41.0 runs Argo Rollouts v1.9.0)"
+    )
+    namespace: str = Field(
+        default="argo-rollouts",
+        description="namespace of the controller, installed only when some service is canary or blueGreen",
+    )
+
+    @field_validator("namespace")
+    @classmethod
+    def _dns_label(cls, v: str) -> str:
+        return KubernetesConfig._dns_label(v)
+
+
 class KubernetesConfig(_Model):
     """Settings for platforms that run workloads on Kubernetes (`kubernetes`, `gke`)."""
 
@@ -51,6 +68,10 @@ class KubernetesConfig(_Model):
     metrics_server: MetricsServerConfig = Field(
         default=MetricsServerConfig(),
         description="metrics-server: the resource-metrics API (`metrics.k8s.io`) the HPAs scale on.",
+    )
+    argo_rollouts: ArgoRolloutsConfig = Field(
+        default=ArgoRolloutsConfig(),
+        description="the Argo Rollouts controller, installed when a service's release is canary or blueGreen",
     )
 
     @field_validator("namespace", "ingress_controller_namespace", "monitoring_namespace")

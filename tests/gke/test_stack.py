@@ -161,7 +161,7 @@ def test_edge_uses_the_armor_policy_cdn_on_frontend_and_tls(resources):
 
 def test_monitoring_in_cluster_and_in_cloud_monitoring(resources):
     charts = {r.inputs["chart"] for r in of_type(resources, "kubernetes:helm.sh/v3:Release")}
-    assert charts == {"kube-prometheus-stack"}
+    assert charts == {"kube-prometheus-stack", "argo-rollouts"}  # prod's web services are canaries
     uptime = {dig(r.inputs, "httpCheck.path") for r in of_type(resources, "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig")}
     assert uptime == {"/api/health", "/health"}
     assert len(of_type(resources, "gcp:monitoring/alertPolicy:AlertPolicy")) >= 3

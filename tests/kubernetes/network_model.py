@@ -2,7 +2,8 @@
 
 Endpoints are the pods of the plan (pod templates of Deployments, StatefulSets, Jobs, CronJobs,
 DaemonSets, by their labels and container ports), the pods the plan's Helm charts run (modelled
-from the Release values: the ingress-nginx controller, Prometheus, Grafana), the cluster DNS in
+from the Release values: the ingress-nginx controller, Prometheus, Grafana, the Argo Rollouts
+controller), the cluster DNS in
 kube-system, a stranger pod in another namespace that even carries the platform's labels, and
 addresses outside the cluster (the internet, Google's load balancers, the VPC's private-service
 range, the metadata server).
@@ -35,6 +36,7 @@ CHART_IMAGES = {
     "ingress-nginx": "registry.k8s.io/ingress-nginx/controller",
     "prometheus": "quay.io/prometheus/prometheus",
     "grafana": "docker.io/grafana/grafana",
+    "argo-rollouts": "quay.io/argoproj/argo-rollouts",
 }
 POD_TEMPLATES = {
     "Deployment": "spec.template",
@@ -280,6 +282,18 @@ def chart_pods(releases: list[Mapping[str, Any]], first_address: int) -> list[En
             pods.append(("prometheus", namespace, prometheus, (("http-web", 9090, "TCP"),), CHART_IMAGES["prometheus"]))
             grafana = {"app.kubernetes.io/name": "grafana"}
             pods.append(("grafana", namespace, grafana, (("grafana", 3000, "TCP"),), CHART_IMAGES["grafana"]))
+        if release["chart"] == "argo-rollouts":
+            controller = values.get("controller") or {}
+            labels = {
+                "app.kubernetes.io/name": "argo-rollouts",
+                "app.kubernetes.io/instance": name,
+                "app.kubernetes.io/component": controller.get("component", "rollouts-controller"),
+                **(values.get("podLabels") or {}),
+                **(controller.get("podLabels") or {}),
+            }
+            container_ports = controller.get("containerPorts") or {}
+            ports = (("metrics", int(container_ports.get("metrics", 8090)), "TCP"), ("healthz", int(container_ports.get("healthz", 8080)), "TCP"))
+            pods.append(("argo-rollouts", namespace, labels, ports, CHART_IMAGES["argo-rollouts"]))
     return [
         Endpoint(n, ns, labels, ports, _pod_address(first_address + i), images={p[1]: image for p in ports})
         for i, (n, ns, labels, ports, image) in enumerate(pods)

@@ -2,16 +2,20 @@
 
 The API server rejects a pod whose limits would push the namespace past its quota: a quota that
 forgot a sidecar, a Job or an HPA's maximum shows up as pods that never start. Counted here from
-the plan: each Deployment at its HPA maximum plus one surge pod, each StatefulSet at its replicas,
+the plan: each Deployment at its HPA maximum plus one surge pod (run by an Argo Rollout: plus
+the canary's maxSurge, or twice for blue/green), each StatefulSet at its replicas,
 each Job and CronJob once; a pod counts its containers' limits (or its largest init container's,
 if that is more).
 """
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from tests.helpers import k8s_objects, plan_of
+from tests.kubernetes.rollout_plans import ROLLOUT_PLANS, objects_of
 from tests.test_network_flows import KUBERNETES_STACKS
 
 UNITS = {"m": 0.001, "": 1, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
@@ -36,9 +40,18 @@ def pod_limits(pod_spec: dict) -> tuple[float, float]:
     return cpu, memory
 
 
-@pytest.mark.parametrize("stack", KUBERNETES_STACKS)
+def _release_peak(rollout: dict, maximum: int) -> int:
+    strategy = rollout["spec"]["strategy"]
+    if "blueGreen" in strategy:
+        return 2 * maximum
+    surge = strategy["canary"].get("maxSurge", "25%")
+    return maximum + (math.ceil(maximum * int(surge[:-1]) / 100) if str(surge).endswith("%") else int(surge))
+
+
+@pytest.mark.parametrize("stack", tuple(dict.fromkeys(KUBERNETES_STACKS + ROLLOUT_PLANS)))
 def test_quota_covers_every_workload_at_its_largest(stack):
-    objects = k8s_objects(plan_of(stack).capture.resources)
+    objects = objects_of(stack) if stack in ROLLOUT_PLANS else k8s_objects(plan_of(stack).capture.resources)
+    rollouts = {o["spec"]["workloadRef"]["name"]: o for o in objects if o["kind"] == "Rollout"}
     (quota,) = [o for o in objects if o["kind"] == "ResourceQuota"]
     namespace = quota["metadata"]["namespace"]
     hpa_max = {o["spec"]["scaleTargetRef"]["name"]: o["spec"]["maxReplicas"] for o in objects if o["kind"] == "HorizontalPodAutoscaler"}
@@ -46,7 +59,10 @@ def test_quota_covers_every_workload_at_its_largest(stack):
     for o in objects:
         if o["metadata"].get("namespace") != namespace:
             continue
-        if o["kind"] == "Deployment":
+        if o["kind"] == "Deployment" and o["metadata"]["name"] in rollouts:
+            name = o["metadata"]["name"]
+            count, spec = _release_peak(rollouts[name], hpa_max[name]), o["spec"]["template"]["spec"]
+        elif o["kind"] == "Deployment":
             count, spec = hpa_max.get(o["metadata"]["name"], o["spec"].get("replicas", 1)) + 1, o["spec"]["template"]["spec"]
         elif o["kind"] == "StatefulSet":
             count, spec = o["spec"]["replicas"], o["spec"]["template"]["spec"]
