@@ -131,7 +131,6 @@ BAD_STACKS = {
                             ["gcp.deletionProtection = False", "always keep deletion protection"]),
     "cdn-services": ("staging", {"gcp": {"cdnServices": ["mcp"]}},
                      ["gcp.cdnServices = 'mcp'", "is not an enabled service with a route"]),
-    "call-cycle": ("staging", {"services": {"mcp": {"calls": ["api"]}}}, ["a cycle of calls", "callee cannot call back"]),
     "reserved-env": ("prod", {"services": {"api": {"env": {"PORT": "9000"}}}},
                      ["services.api.env = 'PORT'", "set by Cloud Run itself"]),
     "secret-and-plain": ("staging", {"settings": {"JWT_SIGNING": "x"}, "secrets": {"generated": ["JWT_SECRET_KEY", "SESSION_SECRET", "JWT_SIGNING"]},
@@ -306,9 +305,10 @@ def test_the_default_managed_sizes_exist():
     from components.platforms.gke_settings import GkeConfig
     from components.platforms.limits import aws_instance_class_problems, cloud_sql_tier_problems, machine_type_problems
 
+    products = {"postgres": "rds", "redis": "elasticache", "mongodb": "documentdb", "rabbitmq": "amazonmq"}
     for service, tiers in AWS_TIERS.items():
         for tier in tiers.values():
-            assert aws_instance_class_problems("t", service, tier) == [], tier
+            assert aws_instance_class_problems("t", products[service], tier) == [], tier
     assert all(cloud_sql_tier_problems("t", t) == [] for t in CLOUD_SQL_TIERS.values())
     assert all(machine_type_problems("t", m) == [] for m in DEFAULT_MACHINE_TYPES.values())
     assert machine_type_problems("t", GkeConfig().machine_type) == []

@@ -39,7 +39,7 @@ def generated_services(n: int) -> dict[str, dict[str, Any]]:
     web service, a worker, and an internal web service that calls the second and is called back
     by it (a cycle). Every one has full settings (not only the seed names get defaults)."""
     services: dict[str, dict[str, Any]] = {}
-    sizes = {"cpu": "500m", "memory": "1Gi", "minReplicas": 2, "maxReplicas": 4}
+    sizes = {"cpu": "1", "memory": "2Gi", "minReplicas": 2, "maxReplicas": 4}  # a size every platform offers
     for i in range(n):
         name, group = f"svc{i:02d}", i - i % 4
         internal, peer = f"svc{group + 1:02d}", f"svc{group + 3:02d}"

@@ -73,29 +73,29 @@ def _version_problems(config: StackConfig, name: str) -> list[Problem]:
     return []
 
 
-def _tier_problems(config: StackConfig, name: str) -> list[Problem]:
-    return aws_instance_class_problems(f"data.{name}.tier", name, tier_of(config, name))
+def _tier_problems(config: StackConfig, name: str, product: str) -> list[Problem]:
+    return aws_instance_class_problems(f"data.{name}.tier", product, tier_of(config, name))
 
 
 def rds_problems(config: StackConfig) -> list[Problem]:
     """PostgreSQL on RDS: an engine major RDS offers and an RDS instance class."""
-    return _version_problems(config, "postgres") + _tier_problems(config, "postgres")
+    return _version_problems(config, "postgres") + _tier_problems(config, "postgres", "rds")
 
 
 def elasticache_problems(config: StackConfig) -> list[Problem]:
     """Redis on ElastiCache: an engine version ElastiCache offers and a cache node type."""
-    return _version_problems(config, "redis") + _tier_problems(config, "redis")
+    return _version_problems(config, "redis") + _tier_problems(config, "redis", "elasticache")
 
 
 def documentdb_problems(config: StackConfig) -> list[Problem]:
     """MongoDB on DocumentDB: a DocumentDB engine version and instance class."""
-    return _version_problems(config, "mongodb") + _tier_problems(config, "mongodb")
+    return _version_problems(config, "mongodb") + _tier_problems(config, "mongodb", "documentdb")
 
 
 def amazonmq_problems(config: StackConfig) -> list[Problem]:
     """RabbitMQ on Amazon MQ: a RabbitMQ version and host instance type; a CLUSTER_MULTI_AZ broker
     (`ha: true`) needs mq.m5.large or larger."""
-    problems = _version_problems(config, "rabbitmq") + _tier_problems(config, "rabbitmq")
+    problems = _version_problems(config, "rabbitmq") + _tier_problems(config, "rabbitmq", "amazonmq")
     mq = config.data.rabbitmq
     tier = tier_of(config, "rabbitmq")
     if mq.ha and tier.startswith("mq.t3"):

@@ -247,13 +247,13 @@ def memorystore_size_problems(path: str, tier: Optional[str]) -> list[Problem]:
 _AWS_SIZES = ("micro", "small", "medium", "large", "xlarge") + tuple(
     f"{n}xlarge" for n in (2, 3, 4, 6, 8, 9, 10, 12, 16, 18, 24, 32, 48)
 )
-# service -> (prefix, families)
+# managed product -> (class prefix, families, product name)
 AWS_INSTANCE_FAMILIES: dict[str, tuple[str, tuple[str, ...], str]] = {
-    "postgres": ("db", ("t3", "t4g", "m5", "m5d", "m6g", "m6gd", "m6i", "m6id", "m6in", "m7g", "m7i", "m8g",
+    "rds": ("db", ("t3", "t4g", "m5", "m5d", "m6g", "m6gd", "m6i", "m6id", "m6in", "m7g", "m7i", "m8g",
                         "r5", "r5b", "r5d", "r6g", "r6gd", "r6i", "r6id", "r6in", "r7g", "r7i", "r8g", "x2g"),
                  "RDS for PostgreSQL"),
-    "redis": ("cache", ("t3", "t4g", "m5", "m6g", "m7g", "r5", "r6g", "r6gd", "r7g", "c7gn"), "ElastiCache"),
-    "mongodb": ("db", ("t3", "t4g", "r5", "r6g", "r6gd", "r8g"), "Amazon DocumentDB"),
+    "elasticache": ("cache", ("t3", "t4g", "m5", "m6g", "m7g", "r5", "r6g", "r6gd", "r7g", "c7gn"), "ElastiCache"),
+    "documentdb": ("db", ("t3", "t4g", "r5", "r6g", "r6gd", "r8g"), "Amazon DocumentDB"),
 }
 AMAZON_MQ_RABBITMQ = (
     "mq.t3.micro", "mq.m5.large", "mq.m5.xlarge", "mq.m5.2xlarge", "mq.m5.4xlarge",
@@ -262,19 +262,19 @@ AMAZON_MQ_RABBITMQ = (
 )
 
 
-def aws_instance_class_problems(path: str, service: str, instance_class: str) -> list[Problem]:
+def aws_instance_class_problems(path: str, product: str, instance_class: str) -> list[Problem]:
     """An RDS / ElastiCache / DocumentDB instance class (`<prefix>.<family>.<size>`) or Amazon MQ
-    host instance type that does not exist."""
-    if service == "rabbitmq":
+    host instance type (`product` amazonmq) that does not exist."""
+    if product == "amazonmq":
         if instance_class not in AMAZON_MQ_RABBITMQ:
             return [Problem(path, instance_class, f"Amazon MQ for RabbitMQ offers {', '.join(AMAZON_MQ_RABBITMQ)}")]
         return []
-    prefix, families, product = AWS_INSTANCE_FAMILIES[service]
+    prefix, families, name = AWS_INSTANCE_FAMILIES[product]
     parts = instance_class.split(".")
     if len(parts) != 3 or parts[0] != prefix or parts[1] not in families or parts[2] not in _AWS_SIZES:
         return [Problem(path, instance_class,
-                        f"{product} instance classes are {prefix}.<family>.<size> with family one of "
+                        f"{name} instance classes are {prefix}.<family>.<size> with family one of "
                         f"{', '.join(families)} and a size such as large or 2xlarge (e.g. {prefix}.{families[2]}.large)")]
-    if service == "mongodb" and parts[1] in ("t3", "t4g") and parts[2] != "medium":
+    if product == "documentdb" and parts[1] in ("t3", "t4g") and parts[2] != "medium":
         return [Problem(path, instance_class, "Amazon DocumentDB offers the t3 and t4g families only as medium")]
     return []
