@@ -652,6 +652,10 @@ def test_deploy_waits_for_every_release():
     assert wait["if"].startswith("inputs.command == 'up'")
     assert ids.index(prepare["name"]) < ids.index("pulumi") < ids.index(wait["name"]) < ids.index("outputs")
     assert "tools.release" in wait["run"] and "set +e" not in wait["run"]
+    assert wait["if"] == "inputs.command == 'up'"  # every cloud platform, GKE's Argo Rollouts too
+    connect = next(s for s in steps if "get-credentials" in s.get("run", ""))
+    assert "--dns-endpoint" in connect["run"] and "gke" in connect["if"]
+    assert ids.index("pulumi") < ids.index(connect["name"]) < ids.index(wait["name"])
     longest = max(
         release_minutes(make_context(stack).config.enabled_services[name])
         for stack in PRODUCTION_STACKS

@@ -13,7 +13,7 @@ the same config as the Pulumi program.
 |---|---|---|---|---|
 | ecs | `aws ecs describe-services`, `list-service-deployments` | ECS promotes by itself after the bake time (no API skips it) | `aws ecs stop-service-deployment --stop-type ROLLBACK` (traffic goes back to the old tasks at once) | polls `describe-service-deployments`; fails unless SUCCESSFUL |
 | cloudrun | `gcloud run services describe` (traffic, tags) | `update-traffic --to-tags candidate=100` | `update-traffic --to-tags stable=100` (the seed 001 traffic switch) | `prepare` before `pulumi up` pins traffic and tags `stable`; `run` after it steps the canary and rolls back on a trigger |
-| kubernetes, gke | `kubectl argo rollouts get rollout` | `kubectl argo rollouts promote` | `kubectl argo rollouts abort` / `undo` | `kubectl argo rollouts status --timeout` (non-zero when aborted/degraded) |
+| kubernetes, gke | `kubectl argo rollouts get rollout` | `kubectl argo rollouts promote` | `kubectl argo rollouts abort` / `undo` | polls the Rollout with plain `kubectl get` (no plugin needed in CI); fails when it is aborted or degraded |
 
 Exit status: 0 done, 1 the release was rolled back or failed, 2 usage or an action the platform does
 not have.
@@ -322,11 +322,47 @@ def argo(t: Target, action: str, run: Runner, timeout_minutes: int) -> None:
         else:
             raise Unsupported(f"{t.service} is released rolling (a Deployment): no {action!r}")
     elif action == "wait":
-        run(["kubectl", "argo", "rollouts", "status", t.service, "-n", namespace, "--timeout", f"{timeout_minutes}m"])
+        _argo_wait(t, run, namespace, timeout_minutes)
     elif action in verbs:
         run(["kubectl", "argo", "rollouts", *verbs[action], t.service, "-n", namespace])
     else:
         raise Unsupported(f"{action!r} is not an Argo Rollouts action (status, promote, abort, rollback, wait)")
+
+
+ARGO_POLL_SECONDS = 15
+
+
+def argo_release_state(rollout: dict, deployment_generation: str) -> str:
+    """`done`, `failed` or `running`, from a Rollout (`kubectl get rollout -o json`) that runs the
+    pods of a Deployment (`workloadRef`): what `kubectl argo rollouts status` reports, read with
+    plain kubectl. Done only once the controller has seen the Deployment's latest template (after
+    `pulumi up` the old status stays Healthy until it has)."""
+    status = rollout.get("status") or {}
+    if status.get("abort") or status.get("phase") == "Degraded":
+        return "failed"
+    current = str(status.get("observedGeneration")) == str(rollout.get("metadata", {}).get("generation"))
+    seen = str(status.get("workloadObservedGeneration")) == str(deployment_generation)
+    return "done" if status.get("phase") == "Healthy" and current and seen else "running"
+
+
+def _argo_wait(t: Target, run: Runner, namespace: str, timeout_minutes: int) -> None:
+    if run.dry_run:
+        run(["kubectl", "get", "rollout", t.service, "-n", namespace, "-o", "json"])
+        return
+    deadline = time.monotonic() + timeout_minutes * 60
+    while True:
+        generation = run(["kubectl", "get", "deployment", t.service, "-n", namespace, "-o",
+                          "jsonpath={.metadata.generation}"], capture=True).strip()
+        rollout = json.loads(run(["kubectl", "get", "rollout", t.service, "-n", namespace, "-o", "json"], capture=True))
+        state = argo_release_state(rollout, generation)
+        if state == "done":
+            return
+        if state == "failed":
+            message = (rollout.get("status") or {}).get("message", "aborted")
+            raise ReleaseError(f"{t.service}: the release was aborted and rolled back ({message})")
+        if time.monotonic() > deadline:
+            raise ReleaseError(f"{t.service}: the release did not finish in {timeout_minutes} min")
+        run.sleep(ARGO_POLL_SECONDS)
 
 
 def release_minutes(svc: ServiceConfig) -> int:

@@ -154,3 +154,40 @@ def test_ecs_wait_fails_when_the_release_was_rolled_back(status, code):
 
 def test_ecs_promote_is_refused_not_faked():
     assert main(["prod-aws", "api", "promote"], runner=FakeCloud()) == 2
+
+
+class FakeCluster(Runner):
+    """Answers `kubectl get` of the release wait from a script of Rollout states; records commands."""
+
+    def __init__(self, states, generation="7"):
+        super().__init__(dry_run=False, sleep=lambda _s: None)
+        self.states, self.generation = list(states), generation
+
+    def __call__(self, argv, capture=False):
+        line = " ".join(argv)
+        self.printed.append(line)
+        if "get deployment" in line:
+            return self.generation
+        if "get rollout" in line:
+            phase, seen = self.states.pop(0) if len(self.states) > 1 else self.states[0]
+            status = {"phase": phase, "observedGeneration": "3", "workloadObservedGeneration": seen}
+            if phase == "Degraded":
+                status["message"] = "RolloutAborted: metric error-rate assessed Failed"
+            return json.dumps({"metadata": {"generation": 3}, "status": status})
+        return ""
+
+
+@pytest.mark.parametrize(
+    ("states", "code"),
+    [
+        # the old status stays Healthy until the controller has seen the new Deployment template
+        ([("Healthy", "6"), ("Progressing", "7"), ("Paused", "7"), ("Healthy", "7")], 0),
+        ([("Progressing", "7"), ("Degraded", "7")], 1),
+    ],
+)
+def test_gke_wait_follows_the_rollout_until_it_is_healthy_or_aborted(states, code):
+    cluster = FakeCluster(states)
+    assert main(["prod-gke", "api", "wait"], runner=cluster) == code
+    polls = [c for c in cluster.printed if "get rollout api -n ai-assistant" in c]
+    assert len(polls) == len(states)  # it did not stop at the stale Healthy
+    assert not [c for c in cluster.printed if "argo rollouts" in c]  # plain kubectl: no plugin in CI
