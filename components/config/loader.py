@@ -105,8 +105,8 @@ def _error_problem(e: Mapping[str, Any], merged: Mapping[str, Any]) -> Problem:
     value = e.get("input") if value is None else value
     if kind == "missing":
         if len(loc) == 3 and loc[0] == "services":
-            return Problem(path, None, f"is required: every service needs `image`; a web service also a `port` "
-                           f"(and a `route` to be public), a worker a `command`")
+            return Problem(path, None, "is required: every service needs `image`; a web service also a `port` "
+                           "(and a `route` to be public), a worker a `command`")
         return Problem(path, None, "is required")
     message = e["msg"].removeprefix("Value error, ")
     if kind in _TYPE_NAMES:

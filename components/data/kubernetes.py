@@ -33,7 +33,7 @@ from components.kubernetes_objects import (
     tcp_ports,
 )
 
-__all__ = ["IN_CLUSTER_DATA", "InClusterDataArgs"]
+__all__ = ["InClusterDataArgs"]
 
 
 class InClusterPostgres(InClusterDataService):
@@ -380,11 +380,3 @@ class InClusterRabbitMq(InClusterDataService):
             "amqp://", self.USERNAME, ":", self.password.result, "@", self.SERVICE, ".", self.namespace,
             f".svc.cluster.local:{self.PORT}/",
         )
-
-
-IN_CLUSTER_DATA: dict[str, type[InClusterDataService]] = {
-    "postgres": InClusterPostgres,
-    "redis": InClusterRedis,
-    "mongodb": InClusterMongo,
-    "rabbitmq": InClusterRabbitMq,
-}

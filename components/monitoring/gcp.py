@@ -78,7 +78,6 @@ class CloudMonitoring(PlatformComponent):
         mon = cfg.monitoring
         th = mon.thresholds
         prefix = self.context.prefix
-        project = pulumi.Output.from_input(args.project)
         labels = self.labels
         self.alert_policies: dict[str, gcp.monitoring.AlertPolicy] = {}
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from components.data.kubernetes import IN_CLUSTER_DATA, InClusterDataArgs
+from components.data.kubernetes import InClusterDataArgs
+from components.data.registry import component_class
 from tests.helpers import k8s_objects, run_component, validate_k8s
 
 
 def build_data(context):
     for service in context.config.data.enabled():
-        IN_CLUSTER_DATA[service](service, InClusterDataArgs(context, "ai-assistant", getattr(context.config.data, service)))
+        component_class(service, context.config.platform)(service, InClusterDataArgs(context, "ai-assistant", getattr(context.config.data, service)))
 
 
 @pytest.fixture(scope="module")
