@@ -268,13 +268,17 @@ class InClusterDataService(PlatformComponent):
         args: Optional[list[str]] = None,
         command: Optional[list[str]] = None,
         env: Optional[list[k8s.core.v1.EnvVarArgs]] = None,
-        probe: list[str],
-        readiness: Optional[list[str]] = None,
+        probe: "list[str] | k8s.core.v1.ProbeArgs",
+        readiness: "Optional[list[str] | k8s.core.v1.ProbeArgs]" = None,
         mounts: Optional[list[k8s.core.v1.VolumeMountArgs]] = None,
     ) -> k8s.core.v1.ContainerArgs:
+        """The data container: `probe`/`readiness` are exec commands (the images' own CLIs) or, for
+        an image that serves health over HTTP, ready-made probes."""
         s = self.settings
 
-        def exec_probe(cmd: list[str], initial: int, period: int) -> k8s.core.v1.ProbeArgs:
+        def exec_probe(cmd: "list[str] | k8s.core.v1.ProbeArgs", initial: int, period: int) -> k8s.core.v1.ProbeArgs:
+            if isinstance(cmd, k8s.core.v1.ProbeArgs):
+                return cmd
             return k8s.core.v1.ProbeArgs(
                 exec_=k8s.core.v1.ExecActionArgs(command=cmd),
                 initial_delay_seconds=initial,

@@ -42,9 +42,7 @@ from components.data.kubernetes_statefulset import InClusterDataService
 from components.kubernetes_objects import (
     NAME_LABEL,
     ScrapeTarget,
-    container_security_context,
     peer,
-    resources,
     scratch_volume,
     secret_env,
     tcp_ports,
@@ -120,8 +118,6 @@ class InClusterQdrant(InClusterDataService):
         ]
 
     def container(self, ports: dict[str, int]) -> k8s.core.v1.ContainerArgs:
-        s = self.settings
-
         def probe(path: str, initial: int, period: int) -> k8s.core.v1.ProbeArgs:
             return k8s.core.v1.ProbeArgs(
                 http_get=k8s.core.v1.HTTPGetActionArgs(path=path, port="main"),
@@ -164,25 +160,15 @@ class InClusterQdrant(InClusterDataService):
                 f'else exec ./entrypoint.sh --bootstrap "http://{self.SERVICE}-0.${{PEER_DOMAIN}}:{P2P_PORT}" '
                 '--uri "$self"; fi'
             )]
-        return k8s.core.v1.ContainerArgs(
-            name=self.SERVICE,
-            image=self.IMAGE,
-            image_pull_policy="IfNotPresent",
+        return self._container(
+            ports,
             command=command,
             env=env,
-            ports=[
-                k8s.core.v1.ContainerPortArgs(name=port_name, container_port=port, protocol="TCP")
-                for port_name, port in ports.items()
-            ],
-            resources=resources(s.cpu, s.memory, s.cpu * 2, s.memory * 2),
-            security_context=container_security_context(self.UID),
-            liveness_probe=probe("/livez", 15, 20),
-            readiness_probe=probe("/readyz", 5, 10),
-            volume_mounts=[
-                k8s.core.v1.VolumeMountArgs(name="data", mount_path=self.DATA_PATH),
+            probe=probe("/livez", 15, 20),
+            readiness=probe("/readyz", 5, 10),
+            mounts=[
                 k8s.core.v1.VolumeMountArgs(name="snapshots", mount_path=self.SNAPSHOTS_PATH),
                 k8s.core.v1.VolumeMountArgs(name="init", mount_path=self.INIT_PATH),
-                k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp"),
             ],
         )
 
