@@ -319,7 +319,7 @@ class InClusterDataService(PlatformComponent):
             image=self.IMAGE,
             command=["sh", "-c", f"cp /secret-src/{key} {path}.new && chmod 0400 {path}.new && mv -f {path}.new {path}"],
             resources=resources(50, 32, 100, 64),
-            security_context=container_security_context(DATA_UID),
+            security_context=container_security_context(self.UID),
             volume_mounts=[
                 k8s.core.v1.VolumeMountArgs(name="secret-src", mount_path="/secret-src", read_only=True),
                 k8s.core.v1.VolumeMountArgs(name=volume, mount_path=path.rsplit("/", 1)[0]),

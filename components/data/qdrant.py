@@ -30,6 +30,7 @@ backup volume and deletes them from Qdrant. Restore: upload each node's collecti
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Optional
 
 import pulumi
@@ -95,10 +96,6 @@ class InClusterQdrant(InClusterDataService):
             self.EXTRA_PORTS = {**self.EXTRA_PORTS, "p2p": P2P_PORT}
         super().__init__(name, args, opts)
 
-    @property
-    def clustered(self) -> bool:
-        return self.settings.replicas > 1
-
     def secret_data(self) -> dict[str, pulumi.Input[str]]:
         self.read_only_key = random.RandomPassword(
             self.child_name("read-only-key"),
@@ -138,7 +135,7 @@ class InClusterQdrant(InClusterDataService):
             k8s.core.v1.EnvVarArgs(name="QDRANT__TELEMETRY_DISABLED", value="true"),
         ]
         command = None
-        if self.clustered:
+        if self.resolves_names:
             env += [
                 k8s.core.v1.EnvVarArgs(
                     name="POD_NAME",
@@ -188,25 +185,13 @@ class InClusterQdrant(InClusterDataService):
         return pulumi.Output.concat("http://", self.SERVICE, ".", self.namespace, f".svc.cluster.local:{self.PORT}")
 
     def make_connection(self) -> DataConnection:
-        base = super().make_connection()
-        return DataConnection(
-            service=base.service,
-            host=base.host,
-            port=base.port,
-            url=base.url,
-            tls=False,
-            peer=base.peer,
+        # the API key reaches clients as their own secret env; gRPC is a second port to allow
+        return replace(
+            super().make_connection(),
             extra_secrets={API_KEY_ENV: pulumi.Output.secret(self.password.result)},
             extra_ports=(GRPC_PORT,),
         )
 
     def make_scrape_target(self) -> ScrapeTarget:
         # /metrics is on the REST port, behind the key: the read-only one, as a Bearer token
-        return ScrapeTarget(
-            name=self.SERVICE,
-            namespace=self.namespace,
-            pod_labels=self.pod_labels,
-            port_name="main",
-            metrics=self.exporter.metrics,
-            bearer_secret=(self.secret_name, "read-only-key"),
-        )
+        return replace(super().make_scrape_target(), port_name="main", bearer_secret=(self.secret_name, "read-only-key"))

@@ -49,7 +49,6 @@ class DataService:
     sizes: Mapping[str, Mapping[str, Any]]  # per environment, stack-file shape (camelCase)
     dumped_in_cluster: bool = False  # the in-cluster backup CronJobs dump (and restore) it
     dump_tool: str = ""  # what makes that dump (named in its upload identity's description)
-    extra_env: tuple[str, ...] = ()  # further secret env its in-cluster backend hands its clients
     description: str = ""
 
 
@@ -63,6 +62,12 @@ _K8S = "components.data.kubernetes"
 _QDRANT = "components.data.qdrant"
 _GCP_CHECKS = "components.data.gcp_checks"
 _AWS_CHECKS = "components.data.aws"
+# the managed GCP backends cloudrun and gke share
+_CLOUD_SQL = Backend(5432, "Cloud SQL tier (db-custom-2-7680)", "components.data.cloudsql:CloudSqlPostgres",
+                     problems=f"{_GCP_CHECKS}:cloud_sql_problems")
+# Memorystore with in-transit encryption serves TLS on 6378
+_MEMORYSTORE = Backend(6378, "Memorystore GB", "components.data.memorystore:MemorystoreRedis",
+                       problems=f"{_GCP_CHECKS}:memorystore_problems")
 
 REGISTRY: Mapping[str, DataService] = {
     s.name: s
@@ -75,10 +80,8 @@ REGISTRY: Mapping[str, DataService] = {
             dump_tool="pg_dump",
             backends={
                 "kubernetes": _in_cluster(5432, f"{_K8S}:InClusterPostgres", "components.dr.kubernetes:postgres_dump_problems"),
-                "gke": Backend(5432, "Cloud SQL tier (db-custom-2-7680)", "components.data.cloudsql:CloudSqlPostgres",
-                               problems=f"{_GCP_CHECKS}:cloud_sql_problems"),
-                "cloudrun": Backend(5432, "Cloud SQL tier (db-custom-2-7680)", "components.data.cloudsql:CloudSqlPostgres",
-                                    problems=f"{_GCP_CHECKS}:cloud_sql_problems"),
+                "gke": _CLOUD_SQL,
+                "cloudrun": _CLOUD_SQL,
                 "ecs": Backend(5432, "RDS instance class (db.m6g.large)", "components.data.rds:RdsPostgres",
                                problems=f"{_AWS_CHECKS}:rds_problems"),
             },
@@ -95,11 +98,8 @@ REGISTRY: Mapping[str, DataService] = {
             env_var="REDIS_URL",
             backends={
                 "kubernetes": _in_cluster(6379, f"{_K8S}:InClusterRedis"),
-                # Memorystore with in-transit encryption serves TLS on 6378
-                "gke": Backend(6378, "Memorystore GB", "components.data.memorystore:MemorystoreRedis",
-                               problems=f"{_GCP_CHECKS}:memorystore_problems"),
-                "cloudrun": Backend(6378, "Memorystore GB", "components.data.memorystore:MemorystoreRedis",
-                                    problems=f"{_GCP_CHECKS}:memorystore_problems"),
+                "gke": _MEMORYSTORE,
+                "cloudrun": _MEMORYSTORE,
                 "ecs": Backend(6379, "ElastiCache node type (cache.r7g.large)", "components.data.elasticache:ElastiCacheRedis",
                                problems=f"{_AWS_CHECKS}:elasticache_problems"),
             },
@@ -153,7 +153,6 @@ REGISTRY: Mapping[str, DataService] = {
             # Qdrant's snapshot API, into the backup CronJobs' volume (and the bucket on gke)
             dumped_in_cluster=True,
             dump_tool="Qdrant snapshot",
-            extra_env=("VECTOR_DB_API_KEY",),
             description=(
                 "Qdrant StatefulSet on kubernetes/gke; pgvector in the managed PostgreSQL on "
                 "cloudrun/ecs (needs data.postgres; the app runs CREATE EXTENSION vector)"

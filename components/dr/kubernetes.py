@@ -54,6 +54,7 @@ import pulumi_kubernetes as k8s
 from components.app.kubernetes import HTTPS_PORT, PRIVATE_RANGES
 from components.base import PlatformComponent
 from components.config import Problem, StackConfig, StackContext
+from components.data import qdrant
 from components.data.connection import DataConnection
 from components.data.registry import REGISTRY
 from components.kubernetes_objects import (
@@ -326,10 +327,10 @@ class KubernetesBackups(PlatformComponent):
             ),
             "vectordb": _Dump(
                 image=UPLOADER_IMAGE,  # curl and a shell are all the snapshot API needs
-                script=_VECTORDB_SCRIPT.format(dir=BACKUP_DIR, p2p=6335, rest=6333),
+                script=_VECTORDB_SCRIPT.format(dir=BACKUP_DIR, p2p=qdrant.P2P_PORT, rest=qdrant.REST_PORT),
                 env_var="QDRANT_URL",
                 secret_key="vectordb-url",
-                extra_env={"QDRANT_API_KEY": "VECTOR_DB_API_KEY"},
+                extra_env={"QDRANT_API_KEY": qdrant.API_KEY_ENV},
             ),
         }
 

@@ -34,7 +34,7 @@ import pulumi
 from components.config import ServiceConfig, StackConfig, StackContext
 from components.data.cloudsql import CloudSqlPostgres, CloudSqlPostgresArgs
 from components.data.connection import DataConnection, secret_env_names
-from components.data.registry import built_on, component_class, hosted_connections
+from components.data.registry import backed_by, hosted_connections
 from components.data.firestore import FirestoreMongo
 from components.data.memorystore import MemorystoreRedis, MemorystoreRedisArgs
 from components.dr.gcp import (
@@ -148,28 +148,26 @@ def cloud_sql_and_memorystore(
         peer_cidr=gcfg.private_service_cidr,
     )
     postgres = redis = None
-    for name in built_on(cfg):
-        cls = component_class(name, cfg.platform)
-        if cls is CloudSqlPostgres:
-            postgres = CloudSqlPostgres(
-                name,
-                CloudSqlPostgresArgs(
-                    **placement,
-                    settings=getattr(data, name),
-                    replica_region=cfg.regions.secondary,
-                    max_connections=gcfg.postgres_max_connections,
-                    depends_on=foundation.apis.needs("sqladmin.googleapis.com"),
-                ),
-            )
-        elif cls is MemorystoreRedis:
-            redis = MemorystoreRedis(
-                name,
-                MemorystoreRedisArgs(
-                    **placement,
-                    settings=getattr(data, name),
-                    depends_on=foundation.apis.needs("redis.googleapis.com"),
-                ),
-            )
+    for name in backed_by(cfg, "CloudSqlPostgres"):
+        postgres = CloudSqlPostgres(
+            name,
+            CloudSqlPostgresArgs(
+                **placement,
+                settings=getattr(data, name),
+                replica_region=cfg.regions.secondary,
+                max_connections=gcfg.postgres_max_connections,
+                depends_on=foundation.apis.needs("sqladmin.googleapis.com"),
+            ),
+        )
+    for name in backed_by(cfg, "MemorystoreRedis"):
+        redis = MemorystoreRedis(
+            name,
+            MemorystoreRedisArgs(
+                **placement,
+                settings=getattr(data, name),
+                depends_on=foundation.apis.needs("redis.googleapis.com"),
+            ),
+        )
     return postgres, redis
 
 
