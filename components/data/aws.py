@@ -77,9 +77,17 @@ def _tier_problems(config: StackConfig, name: str, product: str) -> list[Problem
     return aws_instance_class_problems(f"data.{name}.tier", product, tier_of(config, name))
 
 
+RDS_GP3_GIB = (20, 65536)  # what RDS for PostgreSQL allocates on gp3
+
+
 def rds_problems(config: StackConfig) -> list[Problem]:
-    """PostgreSQL on RDS: an engine major RDS offers and an RDS instance class."""
-    return _version_problems(config, "postgres") + _tier_problems(config, "postgres", "rds")
+    """PostgreSQL on RDS: an engine major RDS offers, an RDS instance class and a gp3 size."""
+    problems = _version_problems(config, "postgres") + _tier_problems(config, "postgres", "rds")
+    low, high = RDS_GP3_GIB
+    size = config.data.postgres.storage_gi
+    if not low <= size <= high:
+        problems.append(Problem("data.postgres.storageGi", size, f"RDS for PostgreSQL on gp3 allocates {low} to {high} GiB"))
+    return problems
 
 
 def elasticache_problems(config: StackConfig) -> list[Problem]:

@@ -29,6 +29,7 @@ import pulumi_gcp as gcp
 from components.base import PlatformComponent
 from components.config import DataServiceConfig, StackContext
 from components.data.connection import DataConnection, NetworkPeer
+from components.data.gcp_checks import memorystore_capacity_gb
 from components.data.gcp_placement import redis_tier
 
 REDIS_CA_ENV = "REDIS_TLS_CA_CERT"
@@ -64,7 +65,7 @@ class MemorystoreRedis(PlatformComponent):
     def __init__(self, name: str, args: MemorystoreRedisArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__(name, args.context, opts)
         s = args.settings
-        memory_gb = int(s.tier) if s.tier and s.tier.isdigit() else s.storage_gi
+        memory_gb = memorystore_capacity_gb(s)
         version = "REDIS_" + (s.version or "7.2").replace(".", "_")
         self.instance_name = f"{self.context.prefix}-redis"
 

@@ -132,11 +132,16 @@ def node_fit_problems(config: StackConfig) -> list[Problem]:
 
 
 def backup_problems(config: StackConfig) -> list[Problem]:
-    """Backup for GKE keeps a backup at most 365 days (its plans' retention)."""
-    days = config.dr.retention.daily_days
-    if days > MAX_RETAIN_DAYS:
-        return [Problem("dr.retention.dailyDays", days, f"Backup for GKE keeps a backup at most {MAX_RETAIN_DAYS} days")]
-    return []
+    """Backup for GKE keeps a backup at most 365 days (its plans' retention): the daily tier's days
+    and the weekly tier's weeks x 7 (dr/gke_backup.py; the monthly tier is capped there)."""
+    retention = config.dr.retention
+    tiers = (("dr.retention.dailyDays", retention.daily_days, retention.daily_days),
+             ("dr.retention.weeklyWeeks", retention.weekly_weeks, retention.weekly_weeks * 7))
+    return [
+        Problem(path, value, f"Backup for GKE keeps a backup at most {MAX_RETAIN_DAYS} days")
+        for path, value, days in tiers
+        if days > MAX_RETAIN_DAYS
+    ]
 
 
 def problems(config: StackConfig) -> list[Problem]:
