@@ -650,7 +650,8 @@ def test_deploy_waits_for_every_release():
     wait = next(s for s in steps if "all wait" in s.get("run", ""))
     assert prepare["if"] == "inputs.command == 'up' && steps.target.outputs.platform == 'cloudrun'"
     assert wait["if"].startswith("inputs.command == 'up'")
-    assert ids.index(prepare["name"]) < ids.index("pulumi") < ids.index(wait["name"]) < ids.index("outputs")
+    # the outputs are read before the wait, while the Pulumi token is fresh (the wait may outlast it)
+    assert ids.index(prepare["name"]) < ids.index("pulumi") < ids.index("outputs") < ids.index(wait["name"])
     assert "tools.release" in wait["run"] and "set +e" not in wait["run"]
     assert wait["if"] == "inputs.command == 'up'"  # every cloud platform, GKE's Argo Rollouts too
     connect = next(s for s in steps if "get-credentials" in s.get("run", ""))
@@ -664,4 +665,9 @@ def test_deploy_waits_for_every_release():
     up_timeout = int(re.search(r"'up' && (\d+)", job["timeout-minutes"]).group(1))
     assert up_timeout >= longest + 60, (up_timeout, longest)  # the release plus an `up` of an hour
     aws = step_with(job, "aws-actions/configure-aws-credentials")
-    assert int(aws["with"]["role-duration-seconds"]) >= up_timeout * 60
+    duration = aws["with"]["role-duration-seconds"]
+    up_seconds, preview_seconds = re.search(r"'up' && (\d+) \|\| (\d+)", duration).groups()
+    assert int(up_seconds) >= up_timeout * 60
+    assert int(preview_seconds) <= 3600  # STS refuses more than a role's MaxSessionDuration (1 h by default)
+    pulumi = next(s for s in steps if s.get("id") == "pulumi")
+    assert '"$PLATFORM" = cloudrun ]; then args+=(--refresh)' in pulumi["run"]
