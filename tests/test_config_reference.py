@@ -33,6 +33,7 @@ REPLACING_KEYS: dict[str, str] = {
     "kubernetes.monitoringNamespace": "the kube-prometheus-stack release and its Prometheus volume",
     "aws.vpcCidr": "the VPC's cidrBlock, its subnets and the Amazon MQ broker's subnetIds",
     "aws.azCount": "the Amazon MQ cluster broker's subnetIds",
+    "aws.standby.vpcCidr": "the standby VPC's cidrBlock, its subnets and the cross-region replicas in them",
 }
 
 # a meaning that ends on one of these stops mid-phrase

@@ -185,3 +185,17 @@ def test_a_client_of_only_the_vector_database_reaches_postgres_on_ecs():
     assert registry.reached(["vectordb"], "ecs") == ("postgres",)
     assert registry.reached(["postgres", "vectordb", "redis"], "ecs") == ("postgres", "redis")
     assert registry.reached(["vectordb"], "gke") == ("vectordb",)
+
+
+def test_every_durable_data_service_is_restore_tested_on_every_platform():
+    """Backup verification (issue 14) iterates the registry: a system of record without a restore
+    test on some platform would have backups nobody ever proved restorable."""
+    from components.data.registry import REGISTRY
+
+    untested = [
+        f"{service.name} on {platform}"
+        for service in REGISTRY.values() if service.durable
+        for platform, backend in service.backends.items()
+        if backend.restore_test is None and backend.hosted_on is None  # hosted: its host's restore covers it
+    ]
+    assert not untested, f"durable data services without a restore test: {untested}"

@@ -38,6 +38,11 @@ class Backend:
     hosted_on: Optional[str] = None  # the data service whose backend also serves this one
     kind: str = "managed"  # "managed" | IN_CLUSTER | "hosted"
     problems: Optional[str] = None  # "module:function(config) -> list[Problem]" of this backend
+    # how the scheduled backup verification restores it (issue 14): "dump" (the latest in-cluster
+    # dump into a throwaway server), "cloud-sql" (the latest Cloud SQL backup into a throwaway
+    # instance), "firestore" (the latest Firestore backup into a throwaway database), "aws-backup"
+    # (AWS Backup restore testing); None: not restore-tested (a cache or a queue, see `durable`)
+    restore_test: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -49,12 +54,16 @@ class DataService:
     sizes: Mapping[str, Mapping[str, Any]]  # per environment, stack-file shape (camelCase)
     dumped_in_cluster: bool = False  # the in-cluster backup CronJobs dump (and restore) it
     dump_tool: str = ""  # what makes that dump (named in its upload identity's description)
+    # a system of record: its loss is data loss, so every platform restore-tests its backups and
+    # the RPO applies to it; not durable: a cache (Redis) or in-flight work (RabbitMQ's queues)
+    durable: bool = False
     description: str = ""
 
 
-def _in_cluster(port: int, component: str, problems: Optional[str] = None) -> Backend:
+def _in_cluster(port: int, component: str, problems: Optional[str] = None, restore_test: Optional[str] = None) -> Backend:
     return Backend(
-        port=port, tiers="none (sized by cpu/memory/storageGi)", component=component, kind=IN_CLUSTER, problems=problems
+        port=port, tiers="none (sized by cpu/memory/storageGi)", component=component, kind=IN_CLUSTER, problems=problems,
+        restore_test=restore_test,
     )
 
 
@@ -64,7 +73,7 @@ _GCP_CHECKS = "components.data.gcp_checks"
 _AWS_CHECKS = "components.data.aws"
 # the managed GCP backends cloudrun and gke share
 _CLOUD_SQL = Backend(5432, "Cloud SQL tier (db-custom-2-7680)", "components.data.cloudsql:CloudSqlPostgres",
-                     problems=f"{_GCP_CHECKS}:cloud_sql_problems")
+                     problems=f"{_GCP_CHECKS}:cloud_sql_problems", restore_test="cloud-sql")
 # Memorystore with in-transit encryption serves TLS on 6378
 _MEMORYSTORE = Backend(6378, "Memorystore GB", "components.data.memorystore:MemorystoreRedis",
                        problems=f"{_GCP_CHECKS}:memorystore_problems")
@@ -74,16 +83,17 @@ REGISTRY: Mapping[str, DataService] = {
     for s in (
         DataService(
             name="postgres",
+            durable=True,
             title="PostgreSQL",
             env_var="DATABASE_URL",
             dumped_in_cluster=True,
             dump_tool="pg_dump",
             backends={
-                "kubernetes": _in_cluster(5432, f"{_K8S}:InClusterPostgres", "components.dr.kubernetes:postgres_dump_problems"),
+                "kubernetes": _in_cluster(5432, f"{_K8S}:InClusterPostgres", "components.dr.kubernetes:postgres_dump_problems", "dump"),
                 "gke": _CLOUD_SQL,
                 "cloudrun": _CLOUD_SQL,
                 "ecs": Backend(5432, "RDS instance class (db.m6g.large)", "components.data.rds:RdsPostgres",
-                               problems=f"{_AWS_CHECKS}:rds_problems"),
+                               problems=f"{_AWS_CHECKS}:rds_problems", restore_test="aws-backup"),
             },
             # seed 003 resource table (prod), scaled down for dev and staging
             sizes={
@@ -111,16 +121,18 @@ REGISTRY: Mapping[str, DataService] = {
         ),
         DataService(
             name="mongodb",
+            durable=True,
             title="MongoDB",
             env_var="MONGODB_CONNECTION_URI",
             dumped_in_cluster=True,
             dump_tool="mongodump",
             backends={
-                "kubernetes": _in_cluster(27017, f"{_K8S}:InClusterMongo"),
-                "gke": _in_cluster(27017, f"{_K8S}:InClusterMongo"),
-                "cloudrun": Backend(443, "none (Firestore with MongoDB compatibility)", "components.data.firestore:FirestoreMongo"),
+                "kubernetes": _in_cluster(27017, f"{_K8S}:InClusterMongo", restore_test="dump"),
+                "gke": _in_cluster(27017, f"{_K8S}:InClusterMongo", restore_test="dump"),
+                "cloudrun": Backend(443, "none (Firestore with MongoDB compatibility)", "components.data.firestore:FirestoreMongo",
+                                    restore_test="firestore"),
                 "ecs": Backend(27017, "DocumentDB instance class (db.r6g.large)", "components.data.documentdb:DocumentDb",
-                               problems=f"{_AWS_CHECKS}:documentdb_problems"),
+                               problems=f"{_AWS_CHECKS}:documentdb_problems", restore_test="aws-backup"),
             },
             sizes={
                 "dev": {"storageGi": 10, "cpu": "250m", "memory": "512Mi", "version": "7.0"},
@@ -148,6 +160,7 @@ REGISTRY: Mapping[str, DataService] = {
         ),
         DataService(
             name="vectordb",
+            durable=True,
             title="vector database",
             env_var="VECTOR_DB_URL",  # seed 004
             # Qdrant's snapshot API, into the backup CronJobs' volume (and the bucket on gke)
@@ -158,8 +171,8 @@ REGISTRY: Mapping[str, DataService] = {
                 "cloudrun/ecs (needs data.postgres; the app runs CREATE EXTENSION vector)"
             ),
             backends={
-                "kubernetes": _in_cluster(6333, f"{_QDRANT}:InClusterQdrant", f"{_QDRANT}:problems"),
-                "gke": _in_cluster(6333, f"{_QDRANT}:InClusterQdrant", f"{_QDRANT}:problems"),
+                "kubernetes": _in_cluster(6333, f"{_QDRANT}:InClusterQdrant", f"{_QDRANT}:problems", "dump"),
+                "gke": _in_cluster(6333, f"{_QDRANT}:InClusterQdrant", f"{_QDRANT}:problems", "dump"),
                 # pgvector: Cloud SQL and RDS for PostgreSQL ship the `vector` extension
                 "cloudrun": Backend(5432, "none (pgvector in data.postgres)", hosted_on="postgres", kind="hosted"),
                 "ecs": Backend(5432, "none (pgvector in data.postgres)", hosted_on="postgres", kind="hosted"),

@@ -13,6 +13,55 @@ _CLOUDWATCH_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 40
                               2192, 2557, 2922, 3288, 3653)
 
 
+class AwsStandbyConfig(_Model):
+    """The standby in `regions.secondary` (docs/deploy-aws.md "Failover"): a second VPC, ALB and ECS
+    services of this same stack, with the data plane replicated there."""
+
+    mode: Optional[Literal["warm", "pilotLight", "off"]] = Field(
+        default=None,
+        description="warm: every service runs `minTasks` tasks in regions.secondary behind its own ALB, the data "
+        "services are replicated there (RDS read replica, DocumentDB global cluster, ElastiCache global "
+        "datastore); pilotLight: the same, with the services at 0 tasks (scaled up in the runbook: slower RTO, "
+        "cheaper); off: backups are copied to regions.secondary only. Default: warm in prod when "
+        "regions.secondary is set, else off",
+    )
+    min_tasks: int = Field(
+        default=1, ge=1, le=10,
+        description="tasks per service the warm standby runs (its autoscaling floor); it scales up to the "
+        "service's maxReplicas when traffic fails over",
+    )
+    vpc_cidr: str = Field(
+        default="10.31.0.0/16",
+        description="the standby VPC's range, /16 to /20, disjoint from aws.vpcCidr; changing this replaces the "
+        "standby VPC and the replicas in it",
+    )
+
+    @field_validator("vpc_cidr")
+    @classmethod
+    def _vpc_cidr(cls, v: str) -> str:
+        return _checked_vpc_cidr(v)
+
+
+def _checked_vpc_cidr(v: str) -> str:
+    import ipaddress
+
+    try:
+        net = ipaddress.IPv4Network(v)
+    except ValueError:
+        raise ValueError("must be an IPv4 network such as '10.30.0.0/16'") from None
+    if not 16 <= net.prefixlen <= 20:
+        raise ValueError("must be a /16 to /20 (nine subnets of 1/16 of the range are cut from it)")
+    return v
+
+
+def standby_mode(config) -> str:
+    """The standby mode a stack runs: `aws.standby.mode`, else warm in prod with a secondary region."""
+    explicit = config.aws.standby.mode
+    if explicit is not None:
+        return explicit
+    return "warm" if config.environment == "prod" and config.regions.secondary else "off"
+
+
 class AwsConfig(_Model):
     """AWS settings (`ecs`). The region comes from `regions.primary`, the DR region from
     `regions.secondary`; see docs/deploy-aws.md."""
@@ -33,6 +82,10 @@ class AwsConfig(_Model):
     secondary_origin_domain: Optional[str] = Field(
         default=None,
         description="DNS name of the standby origin (ALB) in regions.secondary: the SECONDARY failover record",
+    )
+    standby: AwsStandbyConfig = Field(
+        default=AwsStandbyConfig(),
+        description="the standby in regions.secondary that traffic fails over to (warm, pilot light or off)",
     )
     log_retention_days: int = Field(default=90, description="CloudWatch Logs retention (a value CloudWatch accepts)")
     cached_services: tuple[str, ...] = Field(
@@ -66,15 +119,7 @@ class AwsConfig(_Model):
     @field_validator("vpc_cidr")
     @classmethod
     def _vpc_cidr(cls, v: str) -> str:
-        import ipaddress
-
-        try:
-            net = ipaddress.IPv4Network(v)
-        except ValueError:
-            raise ValueError("must be an IPv4 network such as '10.30.0.0/16'") from None
-        if not 16 <= net.prefixlen <= 20:
-            raise ValueError("must be a /16 to /20 (nine subnets of 1/16 of the range are cut from it)")
-        return v
+        return _checked_vpc_cidr(v)
 
     @field_validator("log_retention_days")
     @classmethod

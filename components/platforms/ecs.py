@@ -38,6 +38,7 @@ from components.edge.aws import AwsCertificates, AwsCertificatesArgs
 from components.edge.cloudfront import AwsCdn, AwsCdnArgs
 from components.monitoring.aws import AwsMonitoring, AwsMonitoringArgs
 from components.network.aws import AwsNetwork, AwsNetworkArgs
+from components.platforms.aws_settings import standby_mode
 from components.platforms.limits import fargate_problems
 from components.regions import region_problems
 from components.sdk import load_sdk
@@ -69,9 +70,29 @@ def problems(config: StackConfig) -> list[Problem]:
             found.append(Problem(
                 "aws.runtimes", name, f"is not an enabled service (enabled: {', '.join(sorted(config.enabled_services))})"
             ))
+    found += standby_problems(config)
     for name, svc in config.enabled_services.items():
         found += fargate_problems(f"services.{name}", svc.cpu, svc.memory)
     found += release_problems(config)
+    return found
+
+
+def standby_problems(config: StackConfig) -> list[Problem]:
+    """A standby needs a region to stand by in, and its VPC a range of its own (peered later, routed apart)."""
+    import ipaddress
+
+    found: list[Problem] = []
+    mode = config.aws.standby.mode
+    if mode in ("warm", "pilotLight") and not config.regions.secondary:
+        found.append(Problem(
+            "aws.standby.mode", mode, "needs regions.secondary (the region the standby runs in); set it or use 'off'"
+        ))
+    standby_net = ipaddress.IPv4Network(config.aws.standby.vpc_cidr)
+    if standby_mode(config) != "off" and standby_net.overlaps(ipaddress.IPv4Network(config.aws.vpc_cidr)):
+        found.append(Problem(
+            "aws.standby.vpcCidr", config.aws.standby.vpc_cidr,
+            f"overlaps aws.vpcCidr {config.aws.vpc_cidr}; the two VPCs need disjoint ranges",
+        ))
     return found
 
 

@@ -9,7 +9,9 @@ a 30-day deletion window, so a leaked or misused grant stays confined to one con
   the CloudWatch Logs service, CloudWatch alarms and AWS Budgets use it, scoped to this account;
 - `backup`: the AWS Backup vault and the S3 backup bucket;
 - in `regions.secondary`: `backup` (copy vault, replica bucket, replicated RDS backups) and
-  `secrets` (replicas of every secret, so a standby stack can start without this region);
+  `secrets` (replicas of every secret, so the standby can start without this region); with a
+  standby (`aws.standby.mode` warm or pilotLight) also `data` (the cross-region replicas) and
+  `logs` (the standby's flow and container logs);
 - in us-east-1, when the primary region is another one: `global-logs` for the alert topic that
   Route 53 health-check and CloudFront alarms (whose metrics exist only in us-east-1) publish to.
 
@@ -35,9 +37,11 @@ import pulumi_aws as aws
 
 from components.base import PlatformComponent
 from components.config import StackContext
+from components.platforms.aws_settings import standby_mode
 
 PRIMARY_PURPOSES = ("data", "secrets", "logs", "backup")
 SECONDARY_PURPOSES = ("backup", "secrets")
+STANDBY_PURPOSES = ("data", "logs")  # the standby's replicas and its VPC flow/container logs
 
 
 def _root_statement(account_id: str) -> dict:
@@ -104,7 +108,8 @@ class AwsKeys(PlatformComponent):
         for purpose in PRIMARY_PURPOSES:
             self.keys[purpose] = self._key(purpose, cfg.regions.primary, args.account_id, None)
         if cfg.regions.secondary and args.secondary_provider is not None:
-            for purpose in SECONDARY_PURPOSES:
+            standby = STANDBY_PURPOSES if standby_mode(cfg) != "off" else ()
+            for purpose in SECONDARY_PURPOSES + standby:
                 self.secondary_keys[purpose] = self._key(
                     purpose, cfg.regions.secondary, args.account_id, args.secondary_provider, suffix="secondary"
                 )

@@ -146,13 +146,14 @@ def keys():
 
 def test_customer_managed_keys_rotate_and_are_protected(keys):
     created = keys.of_type("aws:kms/key:Key")
-    assert len(created) == 6  # data, secrets, logs, backup + backup, secrets in us-west-2
+    # data, secrets, logs, backup + in us-west-2 backup, secrets and (prod's warm standby) data, logs
+    assert len(created) == 8
     for key in created:
         assert key.inputs["enableKeyRotation"] is True
         assert key.inputs["deletionWindowInDays"] == 30
         assert key.protect is True
     secondary = {k.name for k in created if keys.provider_name(k) == "aws-secondary"}
-    assert secondary == {"keys-backup-secondary", "keys-secrets-secondary"}
+    assert secondary == {"keys-backup-secondary", "keys-secrets-secondary", "keys-data-secondary", "keys-logs-secondary"}
     assert_explicit_providers(keys)
 
 
