@@ -54,14 +54,27 @@ def route_problems(config: StackConfig) -> list[Problem]:
     return found
 
 
+def env_problems(config: StackConfig) -> list[Problem]:
+    """A name both a secret and a plain setting: Kubernetes keeps whichever comes last in the env list,
+    ECS and Cloud Run refuse the container; on every platform it is one or the other."""
+    found = []
+    for name, svc in config.enabled_services.items():
+        plain = set(config.settings) | set(svc.env)
+        for env in sorted(set(svc.secrets) & plain):
+            found.append(Problem(
+                f"services.{name}.secrets", env, "is also a plain setting (settings or env); a name is one or the other"
+            ))
+    return found
+
+
 def config_problems(config: StackConfig, stack: str) -> list[Problem]:
     """Every problem a config whose schema is valid has for its platform, without registering
-    anything: the routes (all platforms), the adapter's `problems(config)` and, for each enabled
+    anything: the routes and the env names (all platforms), the adapter's `problems(config)` and, for each enabled
     data service, its backend's (`components.data.registry.data_problems`).
     `load_stack_context` gathers these with the secrets' problems into one ConfigError before
     anything is built."""
     adapter = _adapter(config.platform, stack)
-    found = route_problems(config) + list(adapter.problems(config))
+    found = route_problems(config) + env_problems(config) + list(adapter.problems(config))
     from components.data.registry import data_problems
 
     found += data_problems(config)

@@ -334,3 +334,21 @@ def test_gke_allocatable_follows_the_documented_reservations():
     # + 10 % of 8 GiB + 100 MiB eviction
     assert gke_allocatable("e2-standard-4") == (3920, 16384 - 2763)  # 1024 + 819.2 + 819.2 + 100, rounded up
     assert gke_allocatable("e2-standard-3") is None and gke_allocatable("e2-mega-4") is None
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod-gke", "prod-aws"])
+def test_a_secret_that_is_also_a_plain_setting_is_refused_on_every_platform(stack):
+    """Kubernetes would keep whichever env entry comes last, ECS and Cloud Run refuse the container:
+    the name must be one or the other, whatever the platform."""
+    from tests.helpers import make_context
+
+    config = make_context(stack).config
+    name, svc = next((n, s) for n, s in config.enabled_services.items() if s.secrets)
+    clash = "JWT_SIGNING"  # not secret-looking, so `settings` takes it
+    overrides = {
+        "settings": {clash: "plain"},
+        "secrets": {"generated": [*config.secrets.generated, clash]},
+        "services": {name: {"secrets": [*svc.secrets, clash]}},
+    }
+    lines = "\n".join(p.line() for p in problems_of(stack, overrides))
+    assert f"services.{name}.secrets = '{clash}'" in lines and "is also a plain setting" in lines

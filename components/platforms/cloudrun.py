@@ -69,8 +69,6 @@ def problems(config: StackConfig) -> list[Problem]:
         plain = set(config.settings) | set(svc.env)
         for env in sorted(RESERVED_ENV & plain):
             found.append(Problem(f"{path}.env", env, "is set by Cloud Run itself; rename it"))
-        for env in sorted(set(svc.secrets) & plain):
-            found.append(Problem(f"{path}.secrets", env, "is also a plain setting (settings or env); a name is one or the other"))
         for callee in svc.calls:
             endpoint = f"{callee.upper().replace('-', '_')}_ENDPOINT"
             if endpoint in plain:
