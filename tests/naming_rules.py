@@ -69,6 +69,14 @@ RULES: dict[str, list[Rule]] = {
         Rule("name", 255, PRINTABLE, "account", evidence="Application Auto Scaling PolicyName: 1-256, \\p{Print}")],
     "aws:backup/plan:Plan": [
         Rule("name", 50, r"[A-Za-z0-9_.-]+", "region", evidence="AWS Backup BackupPlanName: 1-50 alphanumeric, -_.")],
+    "aws:backup/restoreTestingPlan:RestoreTestingPlan": [
+        Rule("name", 50, r"[A-Za-z0-9_]+", "region",
+             evidence="pulumi-aws backup.RestoreTestingPlan name: 1-50 characters, only alphanumeric characters "
+             "and underscores (no hyphens)")],
+    "aws:backup/restoreTestingSelection:RestoreTestingSelection": [
+        Rule("name", 50, r"[A-Za-z0-9_]+", "parent",
+             evidence="AWS Backup RestoreTestingSelectionName: 1-50 alphanumeric characters and underscores, "
+             "unique within its restore testing plan")],
     "aws:backup/selection:Selection": [
         Rule("name", 50, r"[A-Za-z0-9_.-]+", "parent", evidence="AWS Backup SelectionName: 1-50 alphanumeric, -_.")],
     "aws:backup/vault:Vault": [
@@ -84,6 +92,9 @@ RULES: dict[str, list[Rule]] = {
     "aws:cloudwatch/dashboard:Dashboard": [
         Rule("dashboardName", 255, r"[A-Za-z0-9_-]+", "account",
              evidence="CloudWatch PutDashboard: up to 255 alphanumerics, '-' and '_'")],
+    "aws:cloudwatch/eventRule:EventRule": [
+        Rule("name", 64, r"[.\-_A-Za-z0-9]+", "region", autoname=64,
+             evidence="EventBridge PutRule Name: 1-64, [\\.\\-_A-Za-z0-9]+, unique per event bus")],
     "aws:cloudwatch/logGroup:LogGroup": [
         Rule("name", 512, r"[.\-_/#A-Za-z0-9]+", "region", autoname=512,
              evidence="CloudWatch Logs logGroupName: 1-512, [\\.\\-_/#A-Za-z0-9]+")],

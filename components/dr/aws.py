@@ -47,6 +47,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import PlatformComponent
+from components.dr.aws_common import service_role, topic_alarm
 from components import schedule_windows as sw
 from components.config import StackConfig, StackContext
 from components.naming import bounded
@@ -160,48 +161,10 @@ class AwsDisasterRecovery(PlatformComponent):
     # --- helpers ------------------------------------------------------------------------------------
 
     def _service_role(self, key: str, name: str, description: str, service: str) -> aws.iam.Role:
-        """A role that only the AWS service `service` can assume, and only on behalf of this account
-        (`aws:SourceAccount`: no confused deputy)."""
-        return aws.iam.Role(
-            self.child_name(key),
-            aws.iam.RoleArgs(
-                name=f"{self.context.prefix}-{name}",
-                description=description,
-                assume_role_policy=pulumi.Output.from_input(self.args.account_id).apply(
-                    lambda a: json.dumps(
-                        {
-                            "Version": "2012-10-17",
-                            "Statement": [
-                                {
-                                    "Effect": "Allow",
-                                    "Principal": {"Service": service},
-                                    "Action": "sts:AssumeRole",
-                                    "Condition": {"StringEquals": {"aws:SourceAccount": a}},
-                                }
-                            ],
-                        }
-                    )
-                ),
-                tags=self.labels,
-            ),
-            opts=self.child_opts(),
-        )
+        return service_role(self, self.args.account_id, key, name, description, service)
 
     def _alarm(self, key: str, description: str, *, notify_ok: bool = True, **metric: Any) -> aws.cloudwatch.MetricAlarm:
-        """An alarm `<prefix>-<key>` that notifies the alert topic (and, with `notify_ok`, its recovery)."""
-        actions = [self.args.alert_topic_arn] if self.args.alert_topic_arn is not None else []
-        return aws.cloudwatch.MetricAlarm(
-            self.child_name(key),
-            aws.cloudwatch.MetricAlarmArgs(
-                name=f"{self.context.prefix}-{key}",
-                alarm_description=description,
-                alarm_actions=actions,
-                ok_actions=actions if notify_ok else None,
-                tags=self.labels,
-                **metric,
-            ),
-            opts=self.child_opts(),
-        )
+        return topic_alarm(self, self.args.alert_topic_arn, key, description, notify_ok=notify_ok, **metric)
 
     # --- AWS Backup -------------------------------------------------------------------------------
 

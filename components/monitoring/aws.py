@@ -138,7 +138,7 @@ class AwsMonitoring(PlatformComponent):
                                 {
                                     "Sid": "AlarmsAndBudgetsPublish",
                                     "Effect": "Allow",
-                                    "Principal": {"Service": ["cloudwatch.amazonaws.com", "budgets.amazonaws.com"]},
+                                    "Principal": {"Service": ["cloudwatch.amazonaws.com", "budgets.amazonaws.com", "events.amazonaws.com"]},
                                     "Action": "sns:Publish",
                                     "Resource": a[0],
                                     "Condition": {"StringEquals": {"aws:SourceAccount": a[1]}},

@@ -12,7 +12,8 @@ Wiring (network -> secrets -> data -> app -> edge -> monitoring -> dr):
 5. Secrets Manager: app secrets, generated passwords, connection URLs, the origin secret;
 6. ECS services (they reference secrets by ARN and attach to the target groups);
 7. CloudFront + WAF with the us-east-1 provider;
-8. CloudWatch alarms, dashboard, health checks, budgets; AWS Backup, replication, failover records.
+8. CloudWatch alarms, dashboard, health checks, budgets; AWS Backup, replication, failover records;
+   AWS Backup restore testing of the backed-up databases (components/dr/restore_test_aws.py).
 
 Config problems AWS cannot honour (a region it does not have, a Fargate size it does not offer,
 `edge.cdn: false`, and the data backends' engine versions and instance classes in the registry's backend checks)
@@ -33,6 +34,7 @@ from components.data.aws import AwsDataArgs
 from components.data.connection import DataConnection
 from components.data.registry import built_on, component_class, hosted_connections
 from components.dr.aws import AwsDisasterRecovery, AwsDisasterRecoveryArgs, origin_hostname
+from components.dr.restore_test_aws import AwsRestoreTests, AwsRestoreTestsArgs
 from components.edge.alb import AwsLoadBalancer, AwsLoadBalancerArgs
 from components.edge.aws import AwsCertificates, AwsCertificatesArgs
 from components.edge.cloudfront import AwsCdn, AwsCdnArgs
@@ -254,6 +256,11 @@ def build(context: StackContext) -> dict[str, Any]:
         ),
         opts=on_primary,
     )
+    restore_tests = AwsRestoreTests(
+        "restore-tests",
+        AwsRestoreTestsArgs(context, account_id, dr.vault_name, data, monitoring.topic_arn if monitoring else None, [dr]),
+        opts=on_primary,
+    )
 
     outputs: dict[str, Any] = {
         "platform": "ecs",
@@ -273,6 +280,7 @@ def build(context: StackContext) -> dict[str, Any]:
         "backupBucket": dr.backup_bucket.bucket,
         "failover": dr.failover_status,
         "failoverRunbook": dr.runbook,
+        "restoreTests": restore_tests.status,
     }
     if monitoring is not None:
         outputs["alertTopicArn"] = monitoring.topic_arn

@@ -6,7 +6,8 @@ a 30-day deletion window, so a leaked or misused grant stays confined to one con
 - `data`: RDS, ElastiCache, DocumentDB storage and Performance Insights;
 - `secrets`: Secrets Manager;
 - `logs`: CloudWatch Logs (flow logs, container logs) and the alert SNS topic -- its key policy lets
-  the CloudWatch Logs service, CloudWatch alarms and AWS Budgets use it, scoped to this account;
+  the CloudWatch Logs service, CloudWatch alarms, AWS Budgets and EventBridge rules (AWS Backup
+  restore-job events) use it, scoped to this account;
 - `backup`: the AWS Backup vault and the S3 backup bucket;
 - in `regions.secondary`: `backup` (copy vault, replica bucket, replicated RDS backups) and
   `secrets` (replicas of every secret, so the standby can start without this region); with a
@@ -75,7 +76,7 @@ def key_policy(purpose: str, account_id: str, region: str) -> str:
             {
                 "Sid": "AlarmAndBudgetNotifications",
                 "Effect": "Allow",
-                "Principal": {"Service": ["cloudwatch.amazonaws.com", "budgets.amazonaws.com"]},
+                "Principal": {"Service": ["cloudwatch.amazonaws.com", "budgets.amazonaws.com", "events.amazonaws.com"]},
                 "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
                 "Resource": "*",
                 "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},

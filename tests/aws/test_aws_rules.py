@@ -245,8 +245,11 @@ PUBLISHED: dict[str, dict[str, list[frozenset[str]]]] = {
                      for m in ("SystemCpuUtilization", "RabbitMQMemUsed", "RabbitMQMemLimit")},
     "AWS/Route53": {"HealthCheckStatus": [frozenset({"HealthCheckId"})]},
     "AWS/CloudFront": {"5xxErrorRate": [frozenset({"DistributionId", "Region"})]},
-    "AWS/Backup": {m: [frozenset({"BackupVaultName"})]
-                   for m in ("NumberOfBackupJobsCompleted", "NumberOfBackupJobsFailed")},
+    # AWS Backup job metrics: per vault, per resource type, and per vault and resource type
+    "AWS/Backup": {m: [frozenset({"BackupVaultName"}), frozenset({"ResourceType"}),
+                       frozenset({"BackupVaultName", "ResourceType"})]
+                   for m in ("NumberOfBackupJobsCompleted", "NumberOfBackupJobsFailed",
+                             "NumberOfRestoreJobsCompleted", "NumberOfRestoreJobsFailed")},
     # the app's own (docs/deploy-aws.md, "AI spend metric")
     "AIAssistant": {m: [frozenset({"Environment"})] for m in ("AiSpendUsd", "AiTokens")},
 }
