@@ -101,6 +101,10 @@ COMPUTED: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {
         "primaryEndpointAddress": f"{n}.mock.cache.amazonaws.com",
     },
     "aws:docdb/cluster:Cluster": lambda n, i: {"endpoint": f"{n}.mock.docdb.amazonaws.com"},
+    # AWS puts a five-letter region prefix before the suffix
+    "aws:elasticache/globalReplicationGroup:GlobalReplicationGroup": lambda n, i: {
+        "globalReplicationGroupId": f"ldgnf-{i.get('globalReplicationGroupIdSuffix', n)}",
+    },
     "aws:mq/broker:Broker": lambda n, i: {
         "instances": [{"endpoints": [f"amqps://{n}.mq.us-east-1.amazonaws.com:5671"]}],
     },

@@ -20,6 +20,17 @@ set its retention and KMS key after the first `up`.
 The admin password cannot be rotated through this resource: Amazon MQ does not update RabbitMQ
 users through its API, so a change to `users` replaces the broker (docs/deploy-aws.md, rotation). Returns a `DataConnection` with an
 `amqps://` URL as a secret Output.
+
+The standby (aws.standby.mode warm or pilotLight): Amazon MQ has **no cross-region replication** of
+any kind (no replica, no global broker, no backup to copy; RabbitMQ's own federation/shovel would need
+the brokers to reach each other, and the two VPCs are not peered). So the standby gets its own empty
+broker `<prefix>-rabbitmq-standby` in the standby VPC, with the same engine, host type and user
+(the same generated password), `CLUSTER_MULTI_AZ` like the primary in warm mode and
+`SINGLE_INSTANCE` in pilot light (cheaper; the runbook says when to grow it). The standby services
+declare their queues on it at start, so it needs no definitions import. What a regional failover
+loses: every message queued in the primary broker and not yet consumed (jobs in flight); they come
+back only if the primary region returns with its broker's storage, and the runbook drains them then.
+`standby_connection` is its `amqps://` URL.
 """
 
 from __future__ import annotations
@@ -54,25 +65,48 @@ class AmazonMqRabbitMq(PlatformComponent):
         cfg = self.config
         mq = cfg.data.rabbitmq
         self.broker_name = f"{self.context.prefix}-rabbitmq"
-        cluster = mq.ha
-        self.deployment_mode = "CLUSTER_MULTI_AZ" if cluster else "SINGLE_INSTANCE"
+        self.deployment_mode = "CLUSTER_MULTI_AZ" if mq.ha else "SINGLE_INSTANCE"
+        self.password = generated_credential(self)
+        self.broker = self._broker("broker", self.broker_name, self.deployment_mode, args.subnet_ids,
+                                   args.security_group_id, self.labels, {})
+        self.log_group_name = self.broker.id.apply(lambda broker_id: f"/aws/amazonmq/broker/{broker_id}/general")
+        self.connection = self._connection(self.broker)
+        self.standby_broker = None
+        self.standby_broker_name: Optional[str] = None
+        self.standby_connection: Optional[DataConnection] = None
+        if args.standby is not None:
+            # nothing replicates: an empty broker of the same engine, with the same user, for the standby
+            # services to declare their queues on (module docstring: what a failover loses)
+            standby = args.standby
+            self.standby_broker_name = f"{self.broker_name}-standby"
+            self.standby_broker = self._broker(
+                "standby", self.standby_broker_name,
+                self.deployment_mode if standby.mode == "warm" else "SINGLE_INSTANCE",
+                standby.subnet_ids, standby.security_group_id, {**self.labels, "role": "standby"}, standby.opts(),
+            )
+            self.standby_connection = self._connection(self.standby_broker)
+        self.register_outputs({"brokerName": self.broker_name, "host": self.connection.host, "logGroup": self.log_group_name,
+                               "standbyBrokerName": self.standby_broker_name})
+
+    def _broker(self, key: str, broker_name: str, deployment_mode: str, subnet_ids: Any,
+                security_group_id: pulumi.Input[str], tags: dict[str, str], opts: dict[str, Any]) -> aws.mq.Broker:
+        cfg = self.config
+        mq = cfg.data.rabbitmq
         start_day, start_time = cfg.dr.maintenance_window.split("-")[0].split(":", 1)
         days = {"MON": "MONDAY", "TUE": "TUESDAY", "WED": "WEDNESDAY", "THU": "THURSDAY",
                 "FRI": "FRIDAY", "SAT": "SATURDAY", "SUN": "SUNDAY"}
-
-        self.password = generated_credential(self)
-        subnets = args.subnet_ids if cluster else [args.subnet_ids[0]]
-        self.broker = aws.mq.Broker(
-            self.child_name("broker"),
+        subnets = subnet_ids if deployment_mode == "CLUSTER_MULTI_AZ" else [subnet_ids[0]]
+        return aws.mq.Broker(
+            self.child_name(key),
             aws.mq.BrokerArgs(
-                broker_name=self.broker_name,
+                broker_name=broker_name,
                 engine_type="RabbitMQ",
                 engine_version=str(mq.version),
                 host_instance_type=tier_of(cfg, "rabbitmq"),
-                deployment_mode=self.deployment_mode,
+                deployment_mode=deployment_mode,
                 publicly_accessible=False,
                 subnet_ids=subnets,
-                security_groups=[args.security_group_id],
+                security_groups=[security_group_id],
                 users=[aws.mq.BrokerUserArgs(username=USERNAME, password=pulumi.Output.secret(self.password.result))],
                 logs=aws.mq.BrokerLogsArgs(general=True),
                 auto_minor_version_upgrade=True,
@@ -80,17 +114,17 @@ class AmazonMqRabbitMq(PlatformComponent):
                     day_of_week=days.get(start_day.upper(), "SUNDAY"), time_of_day=start_time, time_zone="UTC"
                 ),
                 apply_immediately=not cfg.is_production,
-                tags=self.labels,
+                tags=tags,
             ),
-            opts=self.child_opts(stateful=True),
+            opts=self.child_opts(stateful=True, **opts),
         )
-        endpoint = self.broker.instances.apply(lambda inst: inst[0]["endpoints"][0] if isinstance(inst[0], dict)
-                                                else inst[0].endpoints[0])
-        self.log_group_name = self.broker.id.apply(lambda broker_id: f"/aws/amazonmq/broker/{broker_id}/general")
+
+    def _connection(self, broker: aws.mq.Broker) -> DataConnection:
+        endpoint = broker.instances.apply(lambda inst: inst[0]["endpoints"][0] if isinstance(inst[0], dict)
+                                          else inst[0].endpoints[0])
         host = endpoint.apply(lambda e: e.partition("://")[2].rsplit(":", 1)[0])
         url = pulumi.Output.all(endpoint, self.password.result).apply(lambda a: _with_credentials(a[0], a[1]))
-        self.connection = DataConnection(service="rabbitmq", host=host, port=PORT, url=pulumi.Output.secret(url), tls=True)
-        self.register_outputs({"brokerName": self.broker_name, "host": host, "logGroup": self.log_group_name})
+        return DataConnection(service="rabbitmq", host=host, port=PORT, url=pulumi.Output.secret(url), tls=True)
 
     # --- what the ECS platform hands on (it iterates the registry, never names a data service) --
 
@@ -101,4 +135,6 @@ class AmazonMqRabbitMq(PlatformComponent):
         return {"mq_broker_name": self.broker_name}
 
     def dr_args(self) -> dict[str, Any]:
-        return {}  # queues: Amazon MQ keeps its own durable storage; jobs are re-enqueued
+        """Not backed up (in-flight work; Amazon MQ keeps its own durable storage); the runbook names
+        the standby broker."""
+        return {"mq_broker_name": self.broker_name, "mq_standby_broker_name": self.standby_broker_name}

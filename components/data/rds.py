@@ -20,6 +20,23 @@ Creates:
 The identifier (`<prefix>-postgres`) never depends on config values, so a size or version change
 updates the instance in place instead of replacing it. Returns a `DataConnection` whose URL
 (`postgresql://...?sslmode=require`) is a secret Output.
+
+With a standby (`AwsDataArgs.standby`, aws.standby.mode warm or pilotLight) it also creates, with the
+secondary provider, a cross-region read replica `<prefix>-postgres-standby` (cross-region RPO:
+the replica lag, seconds): `replicate_source_db` is the primary's ARN (a cross-region source must be
+an ARN), its own subnet group over the standby VPC's isolated subnets (a cross-region replica would
+otherwise land in the region's `default` group), its own parameter group and log groups (they serve
+one region; the primary's `rds.force_ssl` would otherwise be lost), `kms_key_id` = the secondary `data`
+key (mandatory for an encrypted cross-region replica: a key serves its own region only). Not set, because
+a replica refuses or inherits them: `db_name`, `username`, `password`, `engine`, `engine_version`,
+`backup_retention_period` (RDS creates replicas with backups off; `promote-read-replica
+--backup-retention-period` turns them on, docs/deploy-aws.md), a final snapshot (RDS refuses
+`FinalDBSnapshotIdentifier` when deleting a replica: `skip_final_snapshot`). Deletion protection and
+`protect` in prod; `replicateSourceDb` is in `ignore_changes`, so after a promotion `pulumi up` does not
+try to re-attach the promoted instance (which AWS refuses). Warm: Multi-AZ like the primary;
+pilot light: one zone (the runbook turns Multi-AZ on after promotion). The primary's inputs do not
+change with the standby. `standby_connection` is the replica's URL (same user and password: a replica
+has the primary's).
 """
 
 from __future__ import annotations
@@ -31,7 +48,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import PlatformComponent
-from components.data.aws import AwsDataArgs, aws_maintenance_window, backup_retention_days, backup_window, tier_of
+from components.data.aws import AwsDataArgs, AwsStandbyPlacement, aws_maintenance_window, backup_retention_days, backup_window, tier_of
 from components.data.aws import generated_credential, isolated_subnet_group, parameter_group, service_log_groups
 from components.data.connection import DataConnection
 
@@ -43,9 +60,13 @@ MONITORING_INTERVAL_SECONDS = 60
 ENHANCED_MONITORING_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
 
 
+PARAMETERS = {"rds.force_ssl": "1", "log_statement": "ddl", "log_min_duration_statement": "2000", "log_connections": "1"}
+
+
 class RdsPostgres(PlatformComponent):
     """RDS PostgreSQL. Exposes `connection`, `password` (secret), `instance`, `identifier`,
-    `instance_class`, `allocated_storage_gi`."""
+    `instance_class`, `allocated_storage_gi`; with a standby `replica`, `standby_identifier` and
+    `standby_connection` (else None)."""
 
     TYPE = "aiplatform:data:RdsPostgres"
 
@@ -60,12 +81,7 @@ class RdsPostgres(PlatformComponent):
         self.allocated_storage_gi = pg.storage_gi
 
         subnet_group = isolated_subnet_group(self, aws.rds, self.identifier, args.subnet_ids)
-        params = parameter_group(
-            self, aws.rds, "ParameterGroup", f"{self.identifier}-pg{major}", f"postgres{major}",
-            "TLS only; slow statement logging",
-            {"rds.force_ssl": "1", "log_statement": "ddl", "log_min_duration_statement": "2000", "log_connections": "1"},
-            pending_reboot=["rds.force_ssl"],
-        )
+        params = self._parameter_group(self.identifier, major)
         self.password = generated_credential(self)
         retention = backup_retention_days(cfg)
         log_groups = service_log_groups(self, f"/aws/rds/instance/{self.identifier}", LOG_EXPORTS, args.log_kms_key_arn)
@@ -115,17 +131,80 @@ class RdsPostgres(PlatformComponent):
             ),
             opts=self.child_opts(stateful=True, depends_on=[*log_groups, monitoring_policy]),
         )
-        url = pulumi.Output.all(self.instance.address, self.password.result).apply(
+        self.connection = self._connection(self.instance.address)
+        self.replica = None
+        self.standby_identifier: Optional[str] = None
+        self.standby_connection: Optional[DataConnection] = None
+        if args.standby is not None:
+            self.replica = self._standby_replica(args.standby, major, monitoring_role, monitoring_policy)
+            self.standby_connection = self._connection(self.replica.address)
+        self.register_outputs({"identifier": self.identifier, "host": self.instance.address,
+                               "standbyIdentifier": self.standby_identifier})
+
+    def _connection(self, host: pulumi.Output[str]) -> DataConnection:
+        url = pulumi.Output.all(host, self.password.result).apply(
             lambda a: f"postgresql://{USERNAME}:{a[1]}@{a[0]}:{PORT}/{DB_NAME}?sslmode=require"
         )
-        self.connection = DataConnection(
-            service="postgres",
-            host=self.instance.address,
-            port=PORT,
-            url=pulumi.Output.secret(url),
-            tls=True,
+        return DataConnection(service="postgres", host=host, port=PORT, url=pulumi.Output.secret(url), tls=True)
+
+    def _parameter_group(self, identifier: str, major: str, key: str = "params", **opts: Any) -> Any:
+        return parameter_group(
+            self, aws.rds, "ParameterGroup", f"{identifier}-pg{major}", f"postgres{major}",
+            "TLS only; slow statement logging", PARAMETERS, pending_reboot=["rds.force_ssl"], key=key, **opts,
         )
-        self.register_outputs({"identifier": self.identifier, "host": self.instance.address})
+
+    def _standby_replica(
+        self, standby: AwsStandbyPlacement, major: str, monitoring_role: aws.iam.Role,
+        monitoring_policy: aws.iam.RolePolicyAttachment,
+    ) -> aws.rds.Instance:
+        """The cross-region read replica in regions.secondary (module docstring: what it sets and why)."""
+        cfg = self.config
+        pg = cfg.data.postgres
+        prod = cfg.is_production
+        identifier = f"{self.identifier}-standby"
+        self.standby_identifier = identifier
+        there = standby.opts()
+        subnet_group = isolated_subnet_group(self, aws.rds, identifier, standby.subnet_ids, key="standby-subnets", **there)
+        params = self._parameter_group(identifier, major, key="standby-params", **there)
+        log_groups = service_log_groups(
+            self, f"/aws/rds/instance/{identifier}", LOG_EXPORTS, standby.log_kms_key_arn, key="standby-logs", **there
+        )
+        return aws.rds.Instance(
+            self.child_name("standby"),
+            aws.rds.InstanceArgs(
+                identifier=identifier,
+                replicate_source_db=self.instance.arn,
+                instance_class=self.instance_class,
+                multi_az=pg.ha and standby.mode == "warm",
+                storage_type="gp3",
+                allocated_storage=pg.storage_gi,
+                max_allocated_storage=min(pg.storage_gi * 4, 65536),
+                kms_key_id=standby.kms_key_arn,
+                db_subnet_group_name=subnet_group.name,
+                vpc_security_group_ids=[standby.security_group_id],
+                publicly_accessible=False,
+                parameter_group_name=params.name,
+                maintenance_window=aws_maintenance_window(cfg),
+                delete_automated_backups=False,
+                copy_tags_to_snapshot=True,
+                deletion_protection=prod,
+                skip_final_snapshot=True,  # RDS refuses a final snapshot of a replica
+                performance_insights_enabled=True,
+                performance_insights_kms_key_id=standby.kms_key_arn,
+                performance_insights_retention_period=7,
+                iam_database_authentication_enabled=True,
+                enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
+                monitoring_interval=MONITORING_INTERVAL_SECONDS,
+                monitoring_role_arn=monitoring_role.arn,  # IAM is global: the primary's role serves
+                auto_minor_version_upgrade=True,
+                ca_cert_identifier="rds-ca-rsa2048-g1",
+                apply_immediately=not prod,
+                tags={**self.labels, "role": "standby"},
+            ),
+            opts=self.child_opts(
+                stateful=True, depends_on=[*log_groups, monitoring_policy], ignore_changes=["replicateSourceDb"], **there
+            ),
+        )
 
     # --- what the ECS platform hands on (it iterates the registry, never names a data service) --
 
@@ -144,8 +223,9 @@ class RdsPostgres(PlatformComponent):
         }
 
     def dr_args(self) -> dict[str, Any]:
-        """AwsDisasterRecoveryArgs: the instance AWS Backup protects."""
-        return {"rds_instance_arn": self.instance.arn, "rds_identifier": self.identifier}
+        """AwsDisasterRecoveryArgs: the instance AWS Backup protects, and its standby replica (runbook)."""
+        return {"rds_instance_arn": self.instance.arn, "rds_identifier": self.identifier,
+                "rds_standby_identifier": self.standby_identifier}
 
     def _monitoring_role(self) -> tuple[aws.iam.Role, aws.iam.RolePolicyAttachment]:
         """The role RDS enhanced monitoring assumes to publish OS metrics to CloudWatch Logs."""

@@ -50,7 +50,9 @@ from components.base import PlatformComponent
 from components.dr.aws_common import service_role, topic_alarm
 from components import schedule_windows as sw
 from components.config import StackConfig, StackContext
+from components.dr.aws_runbook import DataNames, failback_steps, restore_runbook, standby_runbook
 from components.naming import bounded
+from components.platforms.aws_settings import standby_mode
 from components.storage.s3 import access_logs_bucket, expire_objects, log_access, private_bucket, tls_only_statement
 
 BACKUP_ROLE_POLICIES = (
@@ -111,6 +113,14 @@ class AwsDisasterRecoveryArgs:
     rds_identifier: Optional[str] = None
     docdb_cluster_arn: Optional[pulumi.Input[str]] = None
     docdb_cluster_identifier: Optional[str] = None
+    # the data services' standby copies in regions.secondary (None: no standby), for the runbook
+    rds_standby_identifier: Optional[str] = None
+    docdb_global_cluster_identifier: Optional[str] = None
+    docdb_standby_cluster_identifier: Optional[str] = None
+    redis_replication_group_id: Optional[str] = None
+    redis_standby_replication_group_id: Optional[str] = None
+    mq_broker_name: Optional[str] = None
+    mq_standby_broker_name: Optional[str] = None
     alb_dns_name: Optional[pulumi.Input[str]] = None
     alb_arn_suffix: Optional[pulumi.Input[str]] = None
     target_group_arn_suffixes: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
@@ -498,27 +508,21 @@ class AwsDisasterRecovery(PlatformComponent):
                 f"--restore-time <UTC time> --region {primary}\n"
                 f"Other restores: AWS Backup vault {self.vault_name} (docs/deploy-aws.md)."
             )
+        names = DataNames(
+            prefix=prefix, primary=primary, secondary=secondary, rds=args.rds_identifier,
+            rds_standby=args.rds_standby_identifier, docdb=args.docdb_cluster_identifier,
+            docdb_global=args.docdb_global_cluster_identifier, docdb_standby=args.docdb_standby_cluster_identifier,
+            redis=args.redis_replication_group_id, redis_standby=args.redis_standby_replication_group_id,
+            mq=args.mq_broker_name, mq_standby=args.mq_standby_broker_name,
+        )
+        mode = standby_mode(cfg)
+        data = standby_runbook(cfg, names, mode) if names.standby else restore_runbook(cfg, names)
         steps = [
             f"Failover runbook ({primary} -> {secondary}; RPO {rpo} min, RTO {rto} min; details in docs/deploy-aws.md)",
             f"1. Confirm the outage: alarms {prefix}-*-down and {prefix}-origin-*-unhealthy, AWS Health Dashboard for {primary}.",
-            f"2. PostgreSQL: find the replicated automated backups in {secondary}: aws rds "
-            f"describe-db-instance-automated-backups --region {secondary}; restore to the latest time: aws rds "
-            f"restore-db-instance-to-point-in-time --source-db-instance-automated-backups-arn <arn> "
-            f"--target-db-instance-identifier {args.rds_identifier or prefix + '-postgres'} --use-latest-restorable-time "
-            f"--region {secondary} (or restore the latest copied recovery point from vault "
-            f"{prefix}-vault-{secondary}).",
-            f"3. DocumentDB: restore the latest recovery point of {args.docdb_cluster_identifier or prefix + '-docdb'} "
-            f"from vault {prefix}-vault-{secondary} (aws backup list-recovery-points-by-backup-vault "
-            f"--backup-vault-name {prefix}-vault-{secondary} --region {secondary}; aws backup start-restore-job ...).",
-            f"4. Secrets are already replicated to {secondary} (Secrets Manager replicas of {prefix}/*); update "
-            f"{prefix}/database-url and {prefix}/mongodb-connection-uri there to the restored endpoints.",
-            f"5. Deploy the standby stack in {secondary} (a copy of this stack file with regions.primary={secondary}, "
-            f"the data restored above, the same domain): pulumi up --stack <standby stack>.",
-            f"6. Set aws.secondaryOriginDomain in this stack to the standby ALB DNS name and run pulumi up: Route 53 "
-            f"then answers origin.{cfg.domain} with the standby while the primary origin is unhealthy. The standby ALB "
-            f"must accept this stack's origin secret ({prefix}/cloudfront-origin-secret, replicated).",
-            "7. Verify: Route 53 health checks green, smoke tests on the public hosts, alarms back to OK.",
-            f"8. Fail back after {primary} recovers: restore data from {secondary} into {primary}, then remove "
-            f"aws.secondaryOriginDomain or let the PRIMARY record become healthy again.",
+            *(f"2.{i + 1} {line}" if not line.startswith("  ") else line for i, line in enumerate(data)),
+            "3. Traffic and services: docs/deploy-aws.md \"Failover\" and \"Failback\".",
+            "4. Verify: Route 53 health checks green, smoke tests on the public hosts, alarms back to OK.",
+            *(f"5. {line}" if not line.startswith("  ") else line for line in failback_steps(cfg, names)),
         ]
         return "\n".join(steps)
