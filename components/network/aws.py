@@ -73,20 +73,34 @@ class AwsNetworkArgs:
     context: StackContext
     account_id: pulumi.Input[str]
     logs_kms_key_arn: pulumi.Input[str]
+    # the standby's network (components/platforms/ecs.py): its region (`regions.secondary`) and range
+    # (`aws.standby.vpcCidr`); None: the primary's (`regions.primary`, `aws.vpcCidr`)
+    region: Optional[str] = None
+    vpc_cidr: Optional[str] = None
+    # a suffix for the names this network shares with the primary's in one scope: the Name tags,
+    # the flow-log group (regional, but kept apart for readers of both regions' consoles)
+    role: Optional[str] = None
 
 
 class AwsNetwork(PlatformComponent):
     """The VPC and its security groups. Exposes `vpc_id`, `public_subnet_ids`,
     `private_subnet_ids`, `isolated_subnet_ids`, `alb_security_group_id`, `task_security_group_id`
     (every task's shared group), `service_security_group_ids` (service -> its own group),
-    `data_security_group_ids` (data service -> id)."""
+    `data_security_group_ids` (data service -> id).
+
+    The same class builds the standby's network in `regions.secondary` (args `region`, `vpc_cidr`,
+    `role`), with the same attributes, so the standby's ALB, services and data replicas attach to it
+    exactly as the primary's do."""
 
     TYPE = "aiplatform:network:AwsNetwork"
 
     def __init__(self, name: str, args: AwsNetworkArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__(name, args.context, opts)
         cfg = self.config
-        region = cfg.regions.primary
+        region = args.region or cfg.regions.primary
+        vpc_cidr = args.vpc_cidr or cfg.aws.vpc_cidr
+        self.region = region
+        self.name_prefix = f"{self.context.prefix}-{args.role}" if args.role else self.context.prefix
         tags = self.labels
         azs = aws.get_availability_zones_output(
             state="available", opts=pulumi.InvokeOutputOptions(parent=self)
@@ -95,10 +109,10 @@ class AwsNetwork(PlatformComponent):
         self.vpc = aws.ec2.Vpc(
             self.child_name("vpc"),
             aws.ec2.VpcArgs(
-                cidr_block=cfg.aws.vpc_cidr,
+                cidr_block=vpc_cidr,
                 enable_dns_support=True,
                 enable_dns_hostnames=True,
-                tags={**tags, "Name": f"{self.context.prefix}-vpc"},
+                tags={**tags, "Name": f"{self.name_prefix}-vpc"},
             ),
             opts=self.child_opts(),
         )
@@ -112,7 +126,7 @@ class AwsNetwork(PlatformComponent):
             self.child_name("igw"), aws.ec2.InternetGatewayArgs(vpc_id=vpc_id, tags=tags), opts=self.child_opts()
         )
 
-        cidrs = subnet_cidrs(cfg.aws.vpc_cidr, cfg.aws.az_count)
+        cidrs = subnet_cidrs(vpc_cidr, cfg.aws.az_count)
         subnets: dict[str, list[aws.ec2.Subnet]] = {tier: [] for tier in TIER_OFFSETS}
         for tier in ("public", "private", "isolated"):
             for i, cidr in enumerate(cidrs[tier]):
@@ -124,7 +138,7 @@ class AwsNetwork(PlatformComponent):
                             cidr_block=cidr,
                             availability_zone=azs[i],
                             map_public_ip_on_launch=False,
-                            tags={**tags, "Name": f"{self.context.prefix}-{tier}-{i}", "tier": tier},
+                            tags={**tags, "Name": f"{self.name_prefix}-{tier}-{i}", "tier": tier},
                         ),
                         opts=self.child_opts(),
                     )
@@ -242,7 +256,7 @@ class AwsNetwork(PlatformComponent):
         group = aws.cloudwatch.LogGroup(
             self.child_name("flow-logs"),
             aws.cloudwatch.LogGroupArgs(
-                name=f"/aws/vpc/{self.context.prefix}/flow-logs",
+                name=f"/aws/vpc/{self.name_prefix}/flow-logs",
                 retention_in_days=cfg.aws.log_retention_days,
                 kms_key_id=args.logs_kms_key_arn,
                 tags=self.labels,
@@ -313,11 +327,11 @@ class AwsNetwork(PlatformComponent):
         return aws.ec2.SecurityGroup(
             self.child_name("sg", key),
             aws.ec2.SecurityGroupArgs(
-                name=f"{self.context.prefix}-{key}",
+                name=f"{self.name_prefix}-{key}",
                 description=description,
                 vpc_id=vpc_id,
                 revoke_rules_on_delete=True,
-                tags={**self.labels, "Name": f"{self.context.prefix}-{key}"},
+                tags={**self.labels, "Name": f"{self.name_prefix}-{key}"},
             ),
             opts=self.child_opts(),
         )

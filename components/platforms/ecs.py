@@ -21,7 +21,7 @@ are reported by `problems` before anything is built (`components/platform.py`).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import pulumi
 import pulumi_aws as aws
@@ -100,6 +100,23 @@ def _provider(name: str, region: str) -> aws.Provider:
     return aws.Provider(name, aws.ProviderArgs(region=region))
 
 
+def _standby_network(context: StackContext, account_id, keys: AwsKeys, secondary) -> Optional[AwsNetwork]:
+    """The standby's VPC in regions.secondary (`aws.standby.vpcCidr`), when the stack runs a standby:
+    the same tiers, NAT, endpoints and security groups as the primary's, flow logs with the secondary
+    `logs` key. The data replicas (components/data) and the standby app attach to it."""
+    cfg = context.config
+    if standby_mode(cfg) == "off" or secondary is None:
+        return None
+    return AwsNetwork(
+        "network-standby",
+        AwsNetworkArgs(
+            context, account_id, keys.secondary_arn("logs"),
+            region=cfg.regions.secondary, vpc_cidr=cfg.aws.standby.vpc_cidr, role="standby",
+        ),
+        opts=pulumi.ResourceOptions(providers={"aws": secondary}),
+    )
+
+
 # the pulumi_aws modules this platform uses (see components.sdk.load_sdk)
 AWS_SDK_MODULES = (
     "acm", "appautoscaling", "backup", "budgets", "cloudfront", "cloudwatch", "docdb", "ec2", "ecs",
@@ -124,6 +141,7 @@ def build(context: StackContext) -> dict[str, Any]:
         opts=on_primary,
     )
     network = AwsNetwork("network", AwsNetworkArgs(context, account_id, keys.arn("logs")), opts=on_primary)
+    standby_network = _standby_network(context, account_id, keys, secondary)
     app_secrets = AppSecrets("app-secrets", AppSecretsArgs(context))
 
     # every data service with a backend of its own here (the registry's), in parallel

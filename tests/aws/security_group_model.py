@@ -7,6 +7,11 @@ A to B on a port passes when some group of A has an egress rule that matches B (
 referenced group, or B's address is in the rule's CIDR or prefix list) on that port, *and* some
 group of B has an ingress rule that matches A the same way. Groups are stateful (replies pass).
 Senders and receivers outside the VPC have no groups: only the VPC side's rules apply.
+
+A stack with a standby has two VPCs (components/network/aws.py, `network` and `network-standby`):
+each interface belongs to the VPC of its groups, the primary VPC's keep their names and the others'
+get `@<network>` (`api@network-standby`), and the flows a VPC needs are the same set inside each
+VPC: no flow crosses from one VPC to the other (they are not peered).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ INTERFACES = {
     "aws:ec2/vpcEndpoint:VpcEndpoint": "securityGroupIds",
 }
 CLOUDFRONT_PREFIX_LIST = "pl-3b927c52"  # the origin-facing prefix list under mocks
+PRIMARY_VPC = "network-vpc-id"  # the primary network's VPC under mocks (components/platforms/ecs.py)
 MAX_GROUPS_PER_INTERFACE = 5
 MAX_RULES_PER_GROUP_AND_DIRECTION = 60
 
@@ -39,6 +45,7 @@ class Endpoint:
     groups: frozenset[str]  # security-group ids
     address: str
     prefix_list: Optional[str] = None
+    vpc: Optional[str] = None
 
 
 @dataclass
@@ -71,6 +78,8 @@ class SecurityGroups:
         return next(e for e in self.endpoints if e.name == name)
 
     def allows(self, source: Endpoint, target: Endpoint, port: int) -> bool:
+        if source.vpc and target.vpc and source.vpc != target.vpc:
+            return False  # the VPCs are not peered: no route from one to the other
         out = not source.groups or any(
             r.group in source.groups and r.covers(port, target) for r in self.egress
         )
@@ -122,17 +131,40 @@ def _rule(inputs: dict) -> Rule:
     )
 
 
+def vpc_suffix(vpc: Optional[str]) -> str:
+    """'' for the primary VPC, `@network-standby` for the standby's (its network component's name)."""
+    return "" if vpc in (None, PRIMARY_VPC) else f"@{vpc.removesuffix('-vpc-id')}"
+
+
+def _vpcs_of_groups(resources) -> dict[str, str]:
+    return {f"{r.name}-id": r.inputs.get("vpcId") for r in resources if r.custom and r.type == SECURITY_GROUP}
+
+
+def interfaces_of(resources) -> list[tuple[str, str, Optional[str], frozenset[str]]]:
+    """(model name, type, VPC, groups) of every network interface of the plan."""
+    vpcs = _vpcs_of_groups(resources)
+    found = []
+    for r in resources:
+        if not (r.custom and r.type in INTERFACES):
+            continue
+        groups = frozenset(_dig(r.inputs, INTERFACES[r.type]))
+        # a gateway endpoint (S3) has no groups: its own VPC
+        vpc = next((vpcs[g] for g in sorted(groups) if g in vpcs), r.inputs.get("vpcId"))
+        name = r.inputs["name"] + vpc_suffix(vpc) if r.type == "aws:ecs/service:Service" else r.name
+        found.append((name, r.type, vpc, groups))
+    return found
+
+
 def security_groups_of(resources) -> SecurityGroups:
     """The model of a plan's (or a capture's) resources. ECS services are named by their service
-    name, the other interfaces by their resource name; outside: `cloudfront` and `internet`."""
+    name (`@<network>` outside the primary VPC), the other interfaces by their resource name;
+    outside: `cloudfront` and `internet`."""
     endpoints = [
         Endpoint("cloudfront", frozenset(), "130.176.0.10", CLOUDFRONT_PREFIX_LIST),
         Endpoint("internet", frozenset(), "203.0.113.10"),
     ]
-    for i, r in enumerate(r for r in resources if r.custom and r.type in INTERFACES):
-        groups = frozenset(_dig(r.inputs, INTERFACES[r.type]))
-        name = r.inputs["name"] if r.type == "aws:ecs/service:Service" else r.name
-        endpoints.append(Endpoint(name, groups, str(ipaddress.ip_address("10.0.0.10") + i)))
+    for i, (name, _, vpc, groups) in enumerate(interfaces_of(resources)):
+        endpoints.append(Endpoint(name, groups, str(ipaddress.ip_address("10.0.0.10") + i), vpc=vpc))
     model = SecurityGroups(endpoints)
     for r in resources:
         if r.type == INGRESS:
@@ -177,23 +209,38 @@ def needed_flows(cfg, resources) -> set[tuple[str, str, int]]:
     - each service -> each internal web service (Cloud Map), on its port; a service's tasks may
       reach each other's port too (one `tasks` group cannot tell them apart; it is its own port);
     - each service -> every VPC interface endpoint and the internet on 443 (secrets, logs,
-      registry, AI providers)."""
+      registry, AI providers).
+
+    With a standby, the same inside the standby's VPC, between its own interfaces."""
+    interfaces = interfaces_of(resources)
+    flows: set[tuple[str, str, int]] = set()
+    for vpc in sorted({v for _, _, v, _ in interfaces if v is not None}):
+        by_type: dict[str, list[str]] = {}
+        for name, type_token, v, _ in interfaces:
+            if v == vpc:
+                by_type.setdefault(type_token, []).append(name)
+        flows |= _needed_in_vpc(cfg, by_type, vpc_suffix(vpc))
+    return flows
+
+
+def _needed_in_vpc(cfg, by_type: dict[str, list[str]], suffix: str) -> set[tuple[str, str, int]]:
     services = cfg.enabled_services
-    by_type: dict[str, list[str]] = {}
-    for r in resources:
-        if r.custom and r.type in INTERFACES:
-            by_type.setdefault(r.type, []).append(r.name)
-    (alb,) = by_type["aws:lb/loadBalancer:LoadBalancer"]
     data = {DATA_TYPES[t]: names for t, names in by_type.items() if t in DATA_TYPES}
     vpc_endpoints = by_type.get("aws:ec2/vpcEndpoint:VpcEndpoint", [])
-    flows = {("cloudfront", alb, 443)}
+    flows: set[tuple[str, str, int]] = set()
+    albs = by_type.get("aws:lb/loadBalancer:LoadBalancer", [])
+    for alb in albs:
+        flows.add(("cloudfront", alb, 443))
     for name, svc in services.items():
+        if f"{name}{suffix}" not in by_type.get("aws:ecs/service:Service", []):
+            continue
+        here = f"{name}{suffix}"
         if svc.kind == "web" and svc.route is not None:
-            flows.add((alb, name, svc.port))
+            flows |= {(alb, here, svc.port) for alb in albs}
         for used in svc.uses:
-            flows |= {(name, target, DATA_PORTS[used]) for target in data[used]}
+            flows |= {(here, target, DATA_PORTS[used]) for target in data.get(used, [])}
         for other, other_svc in services.items():
             if other_svc.kind == "web" and other_svc.route is None and other != name:
-                flows.add((name, other, other_svc.port))
-        flows |= {(name, e, 443) for e in vpc_endpoints} | {(name, "internet", 443)}
+                flows.add((here, f"{other}{suffix}", other_svc.port))
+        flows |= {(here, e, 443) for e in vpc_endpoints} | {(here, "internet", 443)}
     return flows

@@ -19,8 +19,9 @@ def test_stack_contains_the_whole_platform(plan):
     assert plan.platform == "ecs"
     counts = Counter(r.type for r in plan.capture.resources if r.custom)
     expected = {
-        "aws:ec2/vpc:Vpc": 1, "aws:ec2/subnet:Subnet": 9, "aws:ec2/natGateway:NatGateway": 3,
-        "aws:ec2/flowLog:FlowLog": 1, "aws:ec2/vpcEndpoint:VpcEndpoint": 3, "aws:kms/key:Key": 8,
+        # the primary's VPC and the warm standby's in us-west-2 (tests/aws/test_standby.py)
+        "aws:ec2/vpc:Vpc": 2, "aws:ec2/subnet:Subnet": 18, "aws:ec2/natGateway:NatGateway": 6,
+        "aws:ec2/flowLog:FlowLog": 2, "aws:ec2/vpcEndpoint:VpcEndpoint": 6, "aws:kms/key:Key": 8,
         "aws:ecs/cluster:Cluster": 1, "aws:ecs/taskDefinition:TaskDefinition": 4, "aws:ecs/service:Service": 4,
         "aws:appautoscaling/policy:Policy": 8, "aws:lb/loadBalancer:LoadBalancer": 1, "aws:lb/listener:Listener": 2,
         "aws:cloudfront/distribution:Distribution": 2, "aws:wafv2/webAcl:WebAcl": 1,
