@@ -637,11 +637,34 @@ def test_the_smoke_test_refuses_outputs_without_a_routed_service(tmp_path):
     assert result.returncode == 2 and "no URL for routed service 'api'" in result.stdout
 
 
+UP_MINUTES = 60  # a from-scratch `up` of a prod stack (the job's comment); the release wait comes on top
+
+
+def test_the_wait_bound_covers_what_each_target_really_takes():
+    """`wait_minutes` (the job's budget) holds for every target of every deployed stack: a Cloud Run
+    loop takes its steps' minutes; an ECS/Argo wait ends at its deadline, `release_minutes`; and a
+    stack's targets run at once, so the longest decides, not their sum (prod Cloud Run's sum, 8 h,
+    would not fit the job)."""
+    from components.app.cloudrun_release import traffic_steps
+    from tools.release import load_target, release_minutes, release_units, routed_services, stack_file_config, wait_minutes
+
+    for stack in sorted(CLOUD_STACKS):
+        config, engine = stack_file_config(stack)
+        units = release_units([load_target(stack, n, config, engine) for n in routed_services(config)])
+        assert units, stack
+        for unit in units:
+            svc = unit.target.svc
+            if unit.target.platform == "cloudrun" and svc.shifts_traffic:
+                assert len(traffic_steps(svc.release)) * svc.release.step_minutes <= release_minutes(svc), (stack, unit)
+            assert release_minutes(svc) <= wait_minutes(config), (stack, unit)
+        if config.platform == "cloudrun" and stack in PRODUCTION_STACKS:
+            assert sum(release_minutes(u.target.svc) for u in units) > 300  # why the targets run at once
+
+
 def test_deploy_waits_for_every_release():
     """An `up` pins Cloud Run traffic first, then waits for the releases it started and fails when
     one is rolled back (tools/release.py); the job's timeout covers the longest release."""
-    from tools.release import release_minutes, routed_services
-    from tests.helpers import make_context
+    from tools.release import stack_file_config, wait_minutes
 
     job = _reusable_job()
     steps = job["steps"]
@@ -657,13 +680,12 @@ def test_deploy_waits_for_every_release():
     connect = next(s for s in steps if "get-credentials" in s.get("run", ""))
     assert "--dns-endpoint" in connect["run"] and "gke" in connect["if"]
     assert ids.index("pulumi") < ids.index(connect["name"]) < ids.index(wait["name"])
-    longest = max(
-        release_minutes(make_context(stack).config.enabled_services[name])
-        for stack in PRODUCTION_STACKS
-        for name in routed_services(stack)
-    )
     up_timeout = int(re.search(r"'up' && (\d+)", job["timeout-minutes"]).group(1))
-    assert up_timeout >= longest + 60, (up_timeout, longest)  # the release plus an `up` of an hour
+    # every stack the workflow deploys, from its shipped stack file: an `up` that creates the stack
+    # (an hour: Cloud SQL with a replica, GKE, RDS), then the release wait, whose targets run at once
+    for stack in sorted(CLOUD_STACKS):
+        total = UP_MINUTES + wait_minutes(stack_file_config(stack)[0])
+        assert total <= up_timeout, (stack, total, up_timeout)
     aws = step_with(job, "aws-actions/configure-aws-credentials")
     duration = aws["with"]["role-duration-seconds"]
     up_seconds, preview_seconds = re.search(r"'up' && (\d+) \|\| (\d+)", duration).groups()

@@ -15,6 +15,19 @@ the same config as the Pulumi program.
 | cloudrun | `gcloud run services describe` (traffic, tags) | `update-traffic --to-tags candidate=100` | `update-traffic --to-tags stable=100` (the seed 001 traffic switch) | `prepare` before `pulumi up` pins traffic and tags `stable`; `run` after it steps the canary and rolls back on a trigger |
 | kubernetes, gke | `kubectl argo rollouts get rollout` | `kubectl argo rollouts promote` | `kubectl argo rollouts abort` / `undo` | polls the Rollout with plain `kubectl get` (no plugin needed in CI); fails when it is aborted or degraded |
 
+`wait` (and `run` on cloudrun) follows every target at once, each in a thread of its own: a
+service, on Cloud Run a service in one region (each its own loop of gcloud calls and metric reads).
+So a stack's wait takes as long as its longest target (`wait_minutes`), not their sum: prod on
+Cloud Run is 2 services x 2 regions of 4 steps x 30 min, 2 h at once, 8 h one after the other (the
+deploy job has 5). When a target fails, that target is switched back to `stable` (its own trigger)
+and the others are told: every other Cloud Run loop switches its traffic back to `stable` at its
+next minute (the release is of one commit: what failed in one service or region is not sent to
+more users elsewhere), and ECS and Argo waits go on until their platform has finished or rolled back
+that release by itself. Targets that had already finished keep the new version. The run then fails
+(exit 1), naming every target that did not finish. No target is left with split traffic, except a
+service with `rollback.automatic: false`, which stops where it is for a person to decide
+(`make release-rollback`).
+
 Exit status: 0 done, 1 the release was rolled back or failed, 2 usage or an action the platform does
 not have.
 """
@@ -26,9 +39,11 @@ import json
 import shlex
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence
 
@@ -39,11 +54,12 @@ from components.app.cloudrun_release import (
     STABLE_TAG,
     Minute,
     breach,
-    loop_owns_traffic,
     metric_filter,
     traffic_steps,
 )
-from components.config import PROJECT, TOP_LEVEL_KEYS, ServiceConfig, StackConfig, StackContext, _decode, parse_stack_config
+from components.config import (
+    PROJECT, ServiceConfig, StackConfig, StackContext, _decode, parse_stack_config, split_project_config
+)
 from tools.plan import read_stack_config
 
 ECS_DONE = {"SUCCESSFUL"}
@@ -89,24 +105,20 @@ class Target:
     project: Optional[str]
 
 
-def routed_services(stack: str) -> list[str]:
+def stack_file_config(stack: str) -> tuple[StackConfig, dict]:
+    """The stack file's validated config (as the program loads it: components/config/loader.py) and
+    its engine config (`gcp:project`, ...), read once per run."""
+    _, engine, _, _ = read_stack_config(stack)
+    structured, _ = split_project_config(engine)
+    return parse_stack_config({k: _decode(v) for k, v in structured.items()}, f"Pulumi.{stack}.yaml"), engine
+
+
+def routed_services(config: StackConfig) -> list[str]:
     """The services `all` means: every enabled web service with a public route (what has releases)."""
-    config = _stack_config(stack)[0]
     return [n for n, s in config.enabled_services.items() if s.kind == "web" and s.route is not None]
 
 
-def _stack_config(stack: str) -> tuple[StackConfig, dict]:
-    _, engine, _, _ = read_stack_config(stack)
-    raw = {
-        key.partition(":")[2]: _decode(value)
-        for key, value in engine.items()
-        if key.partition(":")[0] == PROJECT and key.partition(":")[2] in TOP_LEVEL_KEYS
-    }
-    return parse_stack_config(raw, f"Pulumi.{stack}.yaml"), engine
-
-
-def load_target(stack: str, service: str) -> Target:
-    config, engine = _stack_config(stack)
+def load_target(stack: str, service: str, config: StackConfig, engine: dict) -> Target:
     if service not in config.enabled_services:
         raise Unsupported(f"{service!r} is not an enabled service of {stack} ({', '.join(config.enabled_services)})")
     prefix = StackContext(project=PROJECT, stack=stack, config=config, provided_secrets={}).prefix
@@ -201,14 +213,18 @@ def _update_traffic(t: Target, region: str, run: Runner, *args: str) -> None:
     run(_gcloud(t, region, "update-traffic", f"{t.prefix}-{t.service}", *args))
 
 
-def cloudrun(t: Target, action: str, run: Runner, minutes_source: Callable[..., list[Minute]]) -> None:
+def cloudrun(t: Target, action: str, run: Runner, minutes_source: Callable[..., list[Minute]],
+             regions: Optional[Sequence[str]] = None, stop: Optional[threading.Event] = None) -> None:
+    """One Cloud Run action on `t` in `regions` (default: every region of the stack), in order;
+    `main` runs the release loop (`run`, `wait`) of each service and region in a thread of its own,
+    `stop` telling a loop that another one failed."""
     if action not in ("status", "prepare", "run", "promote", "abort", "rollback", "wait"):
         raise Unsupported(f"{action!r} is not a Cloud Run action (status, prepare, run, promote, abort, rollback)")
-    if action != "status" and not loop_owns_traffic(t.svc):
+    if action != "status" and not t.svc.shifts_traffic:
         if action in ("prepare", "run", "wait"):
             print(f"{t.service}: release {t.svc.release.strategy}: Cloud Run serves the latest revision; nothing to do")
             return
-    for region in _regions(t):
+    for region in regions or _regions(t):
         if action == "status":
             run(_gcloud(t, region, "describe", f"{t.prefix}-{t.service}", "--format",
                         "yaml(status.traffic,status.latestReadyRevisionName)"))
@@ -227,11 +243,15 @@ def cloudrun(t: Target, action: str, run: Runner, minutes_source: Callable[..., 
             # seed 001: the emergency rollback is a traffic switch back to the stable revision
             _update_traffic(t, region, run, f"--to-tags={STABLE_TAG}=100")
         else:  # run, wait: the release loop
-            _cloudrun_release(t, region, run, minutes_source)
+            _cloudrun_release(t, region, run, minutes_source, stop or threading.Event())
 
 
-def _cloudrun_release(t: Target, region: str, run: Runner, minutes_source: Callable[..., list[Minute]]) -> None:
-    """The loop: tag the new revision, step its traffic, watch it, promote or switch back."""
+def _cloudrun_release(t: Target, region: str, run: Runner, minutes_source: Callable[..., list[Minute]],
+                      stop: threading.Event) -> None:
+    """The loop: tag the new revision, step its traffic, watch it, promote or switch back. When
+    `stop` is set (another service or region of this release failed), it ends like a failed
+    trigger of its own: all traffic back to `stable` (or, with `rollback.automatic` false, stopped
+    where it is), so no target is left half-way without a reason in the log."""
     service = _describe(t, region, run)
     latest = service.get("status", {}).get("latestReadyRevisionName") or "<latest>"
     stable = _serving(service)
@@ -239,23 +259,29 @@ def _cloudrun_release(t: Target, region: str, run: Runner, minutes_source: Calla
         print(f"{t.service} ({region}): {latest} already serves all traffic; nothing to release")
         return
     release = t.svc.release
+
+    def end(reason: str, percent: int) -> None:
+        if release.rollback.automatic:
+            _update_traffic(t, region, run, f"--to-tags={STABLE_TAG}=100")
+            raise ReleaseError(f"{t.service} ({region}): {reason} at {percent}%: rolled back to {stable}")
+        raise ReleaseError(f"{t.service} ({region}): {reason} at {percent}%: stopped (rollback.automatic "
+                           f"is false; `make release-rollback` switches back)")
+
     _update_traffic(t, region, run, f"--update-tags={CANDIDATE_TAG}={latest}")
+    window = max(release.rollback.error_rate_minutes, release.rollback.latency_minutes)
     for percent in traffic_steps(release):
         rest = [] if percent == 100 else [f"{STABLE_TAG}={100 - percent}"]
         _update_traffic(t, region, run, "--to-tags=" + ",".join([f"{CANDIDATE_TAG}={percent}", *rest]))
-        for minute in range(release.step_minutes):
+        for _minute in range(release.step_minutes):
             if run.dry_run:
                 break
             run.sleep(60)
+            if stop.is_set():
+                end("another target of this release failed", percent)
             ready = _ready(t, region, run, latest)
-            reason = breach(release.rollback, minutes_source(t, region, latest, max(release.rollback.error_rate_minutes,
-                                                                                   release.rollback.latency_minutes)), ready)
+            reason = breach(release.rollback, minutes_source(t, region, latest, window), ready)
             if reason:
-                if release.rollback.automatic:
-                    _update_traffic(t, region, run, f"--to-tags={STABLE_TAG}=100")
-                    raise ReleaseError(f"{t.service} ({region}): {reason} at {percent}%: rolled back to {stable}")
-                raise ReleaseError(f"{t.service} ({region}): {reason} at {percent}%: stopped (rollback.automatic "
-                                   f"is false; `make release-rollback` switches back)")
+                end(reason, percent)
     # pin the new revision by name, so the next `pulumi up` creates its revision without traffic
     _update_traffic(t, region, run, f"--to-revisions={latest}=100")
 
@@ -366,9 +392,66 @@ def _argo_wait(t: Target, run: Runner, namespace: str, timeout_minutes: int) -> 
 
 
 def release_minutes(svc: ServiceConfig) -> int:
-    """How long a release of `svc` may take: every step's monitoring time, the bake, and slack."""
+    """How long a release of `svc` may take: every step's monitoring time, the bake, and slack (the
+    deadline of its ECS/Argo wait; a Cloud Run loop takes the steps' minutes)."""
     steps = len(traffic_steps(svc.release)) if svc.release.strategy != "rolling" else 0
     return (steps + 1) * svc.release.step_minutes + ARGO_TIMEOUT_SLACK_MINUTES
+
+
+def wait_minutes(config: StackConfig) -> int:
+    """How long `all wait` may take for a stack: its targets (a service; on Cloud Run a service in
+    one region) are waited for at once, so the longest one's `release_minutes`."""
+    return max((release_minutes(config.enabled_services[n]) for n in routed_services(config)), default=0)
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One release a `wait` follows on its own thread: a service, on Cloud Run in one region."""
+
+    target: Target
+    region: Optional[str] = None
+
+
+def release_units(targets: Sequence[Target]) -> list[Unit]:
+    return [
+        Unit(t, region)
+        for t in targets
+        for region in (_regions(t) if t.platform == "cloudrun" else [None])
+    ]
+
+
+def wait_all(units: Sequence[Unit], run: Runner, minutes_source: Callable[..., list[Minute]]) -> None:
+    """Every unit's release at once (prod Cloud Run: 2 services x 2 regions of 2 h each; one after
+    the other they would outlast the deploy job). On a failure the others are told (`stop`): a
+    Cloud Run loop switches its traffic back to `stable` at its next minute, as on a trigger of its
+    own; an ECS or Argo wait goes on watching (the platform finishes or rolls back that release by
+    itself). The run fails with every unit's error once all have ended."""
+    stop = threading.Event()
+
+    def one(unit: Unit) -> None:
+        t = unit.target
+        try:
+            if t.platform == "cloudrun":
+                cloudrun(t, "run", run, minutes_source, regions=[unit.region], stop=stop)
+            elif t.platform == "ecs":
+                ecs(t, "wait", run, release_minutes(t.svc))
+            else:
+                argo(t, "wait", run, release_minutes(t.svc))
+        except Exception:
+            stop.set()
+            raise
+
+    with ThreadPoolExecutor(max_workers=max(len(units), 1), thread_name_prefix="release") as pool:
+        futures = [pool.submit(one, unit) for unit in units]
+    errors = [f.exception() for f in futures if f.exception() is not None]
+    unsupported = [e for e in errors if isinstance(e, Unsupported)]
+    if unsupported:
+        raise unsupported[0]
+    for err in errors:
+        if not isinstance(err, (ReleaseError, subprocess.CalledProcessError)):
+            raise err
+    if errors:
+        raise ReleaseError("; ".join(str(e) for e in errors))
 
 
 def main(argv: Optional[Sequence[str]] = None, runner: Optional[Runner] = None,
@@ -381,18 +464,22 @@ def main(argv: Optional[Sequence[str]] = None, runner: Optional[Runner] = None,
     args = parser.parse_args(argv)
     run = runner or Runner(dry_run=args.dry_run)
     try:
-        services = routed_services(args.stack) if args.service == "all" else [args.service]
-        for service in services:
-            target = load_target(args.stack, service)
-            timeout = release_minutes(target.svc)
-            if target.platform == "ecs":
-                ecs(target, args.action, run, timeout)
-            elif target.platform == "cloudrun":
-                cloudrun(target, args.action, run, minutes_source)
-            elif target.platform in ("kubernetes", "gke"):
-                argo(target, args.action, run, timeout)
-            else:
-                raise Unsupported(f"platform {target.platform!r} has no release tool")
+        config, engine = stack_file_config(args.stack)
+        services = routed_services(config) if args.service == "all" else [args.service]
+        targets = [load_target(args.stack, service, config, engine) for service in services]
+        if any(t.platform not in ("ecs", "cloudrun", "kubernetes", "gke") for t in targets):
+            raise Unsupported(f"platform {config.platform!r} has no release tool")
+        if args.action == "wait" or (args.action == "run" and config.platform == "cloudrun"):
+            wait_all(release_units(targets), run, minutes_source)
+        else:
+            for target in targets:
+                timeout = release_minutes(target.svc)
+                if target.platform == "ecs":
+                    ecs(target, args.action, run, timeout)
+                elif target.platform == "cloudrun":
+                    cloudrun(target, args.action, run, minutes_source)
+                else:
+                    argo(target, args.action, run, timeout)
     except Unsupported as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

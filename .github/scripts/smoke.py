@@ -29,16 +29,9 @@ REPO = Path(__file__).resolve().parents[2]
 def health_checks(stack: str, urls: dict[str, Any]) -> list[tuple[str, str]]:
     """(service, URL to GET) for every routed service of the stack; ValueError on a missing URL."""
     sys.path.insert(0, str(REPO))
-    from components.config import PROJECT, TOP_LEVEL_KEYS, _decode, parse_stack_config
-    from tools.plan import read_stack_config
+    from tools.release import stack_file_config
 
-    _, config, _, _ = read_stack_config(stack)
-    raw = {
-        key.partition(":")[2]: _decode(value)
-        for key, value in config.items()
-        if key.partition(":")[0] == PROJECT and key.partition(":")[2] in TOP_LEVEL_KEYS
-    }
-    parsed = parse_stack_config(raw, f"Pulumi.{stack}.yaml")
+    parsed = stack_file_config(stack)[0]
     checks = []
     for name, service in sorted(parsed.services.items()):
         if service.route is None:

@@ -45,7 +45,7 @@ from typing import Mapping, Optional, Sequence, Union
 import pulumi
 import pulumi_gcp as gcp
 
-from components.app.cloudrun_release import loop_owns_traffic, release_labels
+from components.app.cloudrun_release import release_labels
 from components.base import PlatformComponent
 from components.config import ServiceConfig, StackContext, cpu_quantity, memory_quantity
 from components.platforms.limits import cloud_run_fractional
@@ -242,7 +242,7 @@ class CloudRunService(PlatformComponent):
                 # a canary/blue-green release's traffic belongs to the release loop (tools/release.py),
                 # which pins it to named revisions: Pulumi sets it at creation only
                 opts=self.child_opts(
-                    depends_on=args.depends_on, ignore_changes=["traffics"] if loop_owns_traffic(svc) else None
+                    depends_on=args.depends_on, ignore_changes=["traffics"] if svc.shifts_traffic else None
                 ),
             )
             self.uri = self.resource.uri

@@ -43,14 +43,9 @@ REQUEST_COUNT = "run.googleapis.com/request_count"
 REQUEST_LATENCIES = "run.googleapis.com/request_latencies"
 
 
-def loop_owns_traffic(svc: ServiceConfig) -> bool:
-    """A routed web service whose release shifts traffic: the release loop, not Pulumi, sets it."""
-    return svc.kind == "web" and svc.route is not None and svc.release.strategy != "rolling"
-
-
 def release_labels(svc: ServiceConfig) -> dict[str, str]:
     """The release contract as service labels (lowercase: label values allow no capitals)."""
-    automatic = loop_owns_traffic(svc) and svc.release.rollback.automatic
+    automatic = svc.shifts_traffic and svc.release.rollback.automatic
     strategy = svc.release.strategy if svc.route is not None else "rolling"
     return {STRATEGY_LABEL: strategy.lower(), ROLLBACK_LABEL: "automatic" if automatic else "manual"}
 

@@ -60,11 +60,10 @@ import pulumi_aws as aws
 from components.base import PlatformComponent
 from components.app.ecs_release import (
     deployment_configuration,
-    ecs_strategy,
-    has_release_alarms,
     load_balancer_role_policy,
     load_balancer_trust,
     release_alarms,
+    routed,
 )
 from components.config import ServiceConfig, StackContext
 from components.data.connection import ENV_VARS
@@ -285,8 +284,9 @@ class EcsAppArgs:
     # the groups every task joins besides its own (components/network/aws.py: `tasks`)
     shared_security_group_ids: Sequence[pulumi.Input[str]] = ()
     # releases (components/app/ecs_release.py): routed service -> its alternate target group ARN and
-    # production listener rule ARN (canary/blueGreen only), and the CloudWatch dimensions of the ALB
-    # and of each routed service's target groups (primary, alternate) for the rollback alarms
+    # production listener rule ARN (every routed service, whatever its strategy: `routed`), and the
+    # CloudWatch dimensions of the ALB and of each routed service's target groups (primary,
+    # alternate) for the rollback alarms
     alternate_target_group_arns: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     production_rule_arns: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     alb_arn_suffix: Optional[pulumi.Input[str]] = None
@@ -333,7 +333,6 @@ class EcsApp(PlatformComponent):
         self.log_group_names: dict[str, str] = {}
         self.task_sizes: dict[str, tuple[int, int]] = {}
         self.internal_hosts: dict[str, str] = {}
-        self.release_strategies: dict[str, str] = {}
         self._release_grants: list[pulumi.Resource] = []
         for svc_name, svc in services.items():
             self._service(svc_name, svc, cluster, namespace, region)
@@ -341,13 +340,13 @@ class EcsApp(PlatformComponent):
             {
                 "clusterName": self.cluster_name,
                 "services": dict(self.service_names),
-                "releaseStrategies": dict(self.release_strategies),
             }
         )
 
     def _traffic_shift(self, name: str, svc: ServiceConfig, tags: dict) -> Optional[aws.ecs.ServiceLoadBalancerAdvancedConfigurationArgs]:
-        """For a canary/blue-green release: the alternate target group, the production listener rule
-        and the role ECS assumes to move traffic between them (components/app/ecs_release.py)."""
+        """The alternate target group, the production listener rule and the role ECS assumes to move
+        traffic between them (a canary/blue-green release; a rolling service has them too, so a
+        switch of strategy is one update: components/app/ecs_release.py `routed`)."""
         args = self.args
         if name not in args.alternate_target_group_arns:
             return None
@@ -489,7 +488,7 @@ class EcsApp(PlatformComponent):
             if name in args.alternate_target_group_arns:
                 # ECS assumes the role as soon as the service exists: its grant first
                 depends_on.append(self._release_grants[-1])
-            if has_release_alarms(svc):
+            if routed(svc):
                 if args.alb_arn_suffix is None or name not in args.target_group_dimensions:
                     raise ValueError(f"service {name}: its release alarms need the ALB and target group dimensions")
                 alarms = release_alarms(
@@ -548,20 +547,19 @@ class EcsApp(PlatformComponent):
                 # A canary/blue-green release is steady only after its last bake (hours in prod, past
                 # the provider's 20 min timeout): the deploy workflow's release wait
                 # (`tools/release.py <stack> all wait`) watches those and fails when ECS rolls back.
-                wait_for_steady_state=name not in args.alternate_target_group_arns,
+                wait_for_steady_state=not svc.shifts_traffic,
                 tags=tags,
             ),
             # a canary/blue-green release ends with ECS swapping the primary and alternate target
-            # groups of `loadBalancers`: that is the release's outcome, not drift to undo
+            # groups of `loadBalancers`: that is the release's outcome, not drift to undo. Ignored
+            # for every routed service, whose `loadBalancers` has one shape in every strategy
+            # (ecs_release.routed), so a strategy switch is not lost to the ignore
             opts=self.child_opts(
                 depends_on=depends_on,
-                ignore_changes=["desiredCount", "loadBalancers"] if name in args.alternate_target_group_arns else ["desiredCount"],
+                ignore_changes=["desiredCount", "loadBalancers"] if load_balancers else ["desiredCount"],
             ),
         )
         self.service_names[name] = name
-        self.release_strategies[name] = ecs_strategy(
-            svc.release if load_balancers else svc.release.model_copy(update={"strategy": "rolling"})
-        )["strategy"]
         self.log_group_names[name] = log_group_name
 
         target = aws.appautoscaling.Target(

@@ -17,7 +17,8 @@ monitoring time before full traffic, with less traffic exposed to the new versio
 `stepMinutes` after the full shift, so a rollback in that window is a traffic switch, not a
 redeployment.
 
-Traffic shifting needs, per routed web service (these come from `components/edge/alb.py`): a
+Traffic shifting needs, per routed web service (these come from `components/edge/alb.py`; every
+routed service has them whatever its strategy, so switching strategy is one `up`: `routed` below): a
 second ("alternate") target group, the listener rule that forwards to both (weights 100/0, which
 ECS then moves), and an IAM role ECS assumes to move them (`<prefix>-<service>-ecs-lb`): read the
 load balancer, register/deregister targets in exactly the two target groups, modify exactly that
@@ -55,13 +56,16 @@ MAX_BAKE_MINUTES = 1440  # every ECS bake time: 0-1440
 LINEAR_MIN_STEP_PERCENT = 3.0
 
 
-def shifts_traffic(svc: ServiceConfig) -> bool:
-    """True for a routed web service whose release is not rolling: ECS moves its ALB traffic."""
-    return svc.kind == "web" and svc.route is not None and svc.release.strategy != "rolling"
-
-
-def has_release_alarms(svc: ServiceConfig) -> bool:
-    """Routed web services have ALB metrics, so their release is watched by alarms."""
+def routed(svc: ServiceConfig) -> bool:
+    """A web service behind the ALB. Every one gets, from creation and whatever its strategy, the
+    alternate target group, the weighted (100/0) production rule, the role ECS assumes and the
+    service's `advancedConfiguration` (ECS accepts them under ROLLING: AWS's own way to move a
+    service from rolling to blue/green is to add `advancedConfiguration` with a rolling deployment
+    first), and the release alarms on its ALB metrics. Pulumi ignores the rule's actions and the
+    service's `loadBalancers`, which ECS owns during and after a release; ignored paths keep their
+    *old* inputs, so they must have this one shape before and after a strategy switch, or the
+    switch (rolling -> canary/blueGreen) would never send what ECS needs. The switch then changes
+    only `deploymentConfiguration`, which Pulumi sends (tests/test_release_switch.py)."""
     return svc.kind == "web" and svc.route is not None
 
 
@@ -115,7 +119,7 @@ def release_problems(config: StackConfig) -> list[Problem]:
     problems: list[Problem] = []
     low, high = ALB_UNHEALTHY_THRESHOLD
     for name, svc in config.enabled_services.items():
-        if not has_release_alarms(svc):
+        if not routed(svc):
             continue
         failures = health_failures(svc)
         if not low <= failures <= high:

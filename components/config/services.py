@@ -159,3 +159,9 @@ class ServiceConfig(_Model):
     @property
     def effective_readiness_path(self) -> Optional[str]:
         return self.readiness_path or self.health_path
+
+    @property
+    def shifts_traffic(self) -> bool:
+        """A routed web service whose release is not rolling: the platform's release (an ECS
+        deployment, the Cloud Run release loop, an Argo Rollout) moves its traffic, not Pulumi."""
+        return self.kind == "web" and self.route is not None and self.release.strategy != "rolling"

@@ -15,16 +15,19 @@ Creates:
 - per routed service an `ip` target group `<prefix>-<service>-<port>` (health check on the
   readiness path, 120 s deregistration delay so in-flight streams finish); a port change replaces
   it, and since Pulumi creates a replacement before deleting the old one (deleteBeforeReplace
-  off), the port in the name keeps the two apart: the listener rule and the ECS service move to
-  the new group in place, then the old one is deleted; its health check marks a target unhealthy
+  off), the port in the name keeps the two apart; but the listener rule's actions and the ECS
+  service's load balancers are ECS's (ignored, below), so neither moves to the new group and the
+  old one cannot be deleted: a port change of a routed service does not complete (open,
+  docs/deploy-aws.md); its health check marks a target unhealthy
   after `release.rollback.consecutiveHealthFailures` failures in a row (seed 002: 3);
-- per routed service whose release shifts traffic (canary, blueGreen: components/app/ecs_release.py)
-  a second, alternate target group `<prefix>-<service>-<port>-b` of the same shape, for the new
-  version's tasks;
+- per routed service, whatever its release strategy, a second, alternate target group
+  `<prefix>-<service>-<port>-b` of the same shape, for a canary/blue-green release's new tasks: the
+  shape ECS needs exists before a service switches from rolling, so the switch is one `up`
+  (components/app/ecs_release.py: `routed`);
 - an HTTPS listener (certificate from ACM, policy ELBSecurityPolicy-TLS13-1-2-2021-06: TLS 1.3 and
   1.2 only) whose default action is a fixed 403, plus per routed service a rule forwarding
-  requests for its host (and paths) that carry the origin secret (a release's rule forwards to both
-  target groups, weights 100/0; ECS moves the weights, so Pulumi ignores changes to its actions);
+  requests for its host (and paths) that carry the origin secret to both target groups, weights
+  100/0; ECS moves the weights during a release, so Pulumi ignores changes to its actions;
 - an HTTP listener that only redirects to HTTPS (301).
 """
 
@@ -39,7 +42,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from components.base import PlatformComponent
-from components.app.ecs_release import health_failures, shifts_traffic
+from components.app.ecs_release import health_failures, routed
 from components.config import StackContext
 from components.naming import bounded
 from components.storage.s3 import expire_objects, private_bucket, tls_only_statement
@@ -83,7 +86,7 @@ class AwsLoadBalancerArgs:
 class AwsLoadBalancer(PlatformComponent):
     """ALB, listeners, rules, target groups, log bucket, origin secret. Exposes `alb`,
     `target_group_arns`, `target_groups` (service -> TargetGroup), `alternate_target_groups` and
-    `alternate_target_group_arns` (releases that shift traffic), `rules` (the listener rules),
+    `alternate_target_group_arns` (every routed service), `rules` (the listener rules),
     `rules_by_service`,
     `origin_secret` (secret Output), `logs_bucket`, `logs_bucket_ownership`."""
 
@@ -126,15 +129,15 @@ class AwsLoadBalancer(PlatformComponent):
         # service -> the second target group ECS moves traffic to during a canary/blue-green release
         self.alternate_target_groups: dict[str, aws.lb.TargetGroup] = {}
         for svc_name, svc in cfg.enabled_services.items():
-            if svc.kind != "web" or svc.route is None:
+            if not routed(svc):
                 continue
             self.target_groups[svc_name] = self._target_group(
                 args, svc_name, svc, "tg", target_group_name(prefix, svc_name, svc.port)
             )
-            if shifts_traffic(svc):
-                self.alternate_target_groups[svc_name] = self._target_group(
-                    args, svc_name, svc, "tg-alternate", alternate_target_group_name(prefix, svc_name, svc.port)
-                )
+            # whatever the strategy (ecs_release.routed): a switch to canary/blueGreen is one `up`
+            self.alternate_target_groups[svc_name] = self._target_group(
+                args, svc_name, svc, "tg-alternate", alternate_target_group_name(prefix, svc_name, svc.port)
+            )
 
         https = self._listener(
             "https",
@@ -190,10 +193,9 @@ class AwsLoadBalancer(PlatformComponent):
                         actions=[self._forward(svc_name, tg)],
                         tags={**self.labels, "service": svc_name},
                     ),
-                    # during a release ECS moves the weights of the forward action: they are its, not drift
-                    opts=self.child_opts(
-                        ignore_changes=["actions"] if svc_name in self.alternate_target_groups else None
-                    ),
+                    # during a release ECS moves the weights of the forward action: they are its, not
+                    # drift; every rule has the weighted shape from creation (ecs_release.routed)
+                    opts=self.child_opts(ignore_changes=["actions"]),
                 )
             )
             self.rules_by_service[svc_name] = self.rules[-1]
@@ -235,11 +237,8 @@ class AwsLoadBalancer(PlatformComponent):
         )
 
     def _forward(self, svc_name: str, tg: aws.lb.TargetGroup) -> aws.lb.ListenerRuleActionArgs:
-        """Forward to the service's target group; with a release that shifts traffic, a weighted
-        forward to both groups (100/0) whose weights ECS moves."""
-        alternate = self.alternate_target_groups.get(svc_name)
-        if alternate is None:
-            return aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=tg.arn)
+        """A weighted forward to the service's two target groups (100/0) whose weights ECS moves."""
+        alternate = self.alternate_target_groups[svc_name]
         return aws.lb.ListenerRuleActionArgs(
             type="forward",
             forward=aws.lb.ListenerRuleActionForwardArgs(

@@ -114,18 +114,34 @@ def cloud_run_problems(path: str, millicores: int, memory_mib: int, concurrency:
 
 # --- Compute Engine machine types (GKE nodes, the RabbitMQ VM) -----------------------------------
 
-# family -> {shape: MiB per vCPU}, and the vCPU counts offered
-_MACHINE_FAMILIES: dict[str, tuple[dict[str, float], tuple[int, ...]]] = {
-    "e2": ({"standard": 4096, "highmem": 8192, "highcpu": 1024}, (2, 4, 8, 16, 32)),
-    "n1": ({"standard": 3840, "highmem": 6656, "highcpu": 921.6}, (1, 2, 4, 8, 16, 32, 64, 96)),
-    "n2": ({"standard": 4096, "highmem": 8192, "highcpu": 1024}, (2, 4, 8, 16, 32, 48, 64, 80, 96, 128)),
-    "n2d": ({"standard": 4096, "highmem": 8192, "highcpu": 1024}, (2, 4, 8, 16, 32, 48, 64, 80, 96, 128, 224)),
-    "n4": ({"standard": 4096, "highmem": 8192, "highcpu": 2048}, (2, 4, 8, 16, 32, 48, 64, 80)),
-    "c2": ({"standard": 4096}, (4, 8, 16, 30, 60)),
-    "c2d": ({"standard": 4096, "highmem": 8192, "highcpu": 2048}, (2, 4, 8, 16, 32, 56, 112)),
-    "c3": ({"standard": 4096, "highmem": 8192, "highcpu": 2048}, (4, 8, 22, 44, 88, 176)),
-    "t2d": ({"standard": 4096}, (1, 2, 4, 8, 16, 32, 48, 60)),
+# (family, shape) -> (MiB per vCPU, the vCPU counts Compute Engine offers in that shape): the
+# counts differ by shape within a family (e2-highmem stops at 16 vCPU, e2-standard at 32; n1 and n2
+# high-memory/high-CPU start at 2; n2-highcpu stops at 96), so a family's counts do not make a type
+_STANDARD_HIGHMEM_HIGHCPU = ("standard", "highmem", "highcpu")
+_MACHINE_SHAPES: dict[tuple[str, str], tuple[float, tuple[int, ...]]] = {
+    ("e2", "standard"): (4096, (2, 4, 8, 16, 32)),
+    ("e2", "highmem"): (8192, (2, 4, 8, 16)),
+    ("e2", "highcpu"): (1024, (2, 4, 8, 16, 32)),
+    ("n1", "standard"): (3840, (1, 2, 4, 8, 16, 32, 64, 96)),
+    ("n1", "highmem"): (6656, (2, 4, 8, 16, 32, 64, 96)),
+    ("n1", "highcpu"): (921.6, (2, 4, 8, 16, 32, 64, 96)),
+    ("n2", "standard"): (4096, (2, 4, 8, 16, 32, 48, 64, 80, 96, 128)),
+    ("n2", "highmem"): (8192, (2, 4, 8, 16, 32, 48, 64, 80, 96, 128)),
+    ("n2", "highcpu"): (1024, (2, 4, 8, 16, 32, 48, 64, 80, 96)),
+    ("n2d", "standard"): (4096, (2, 4, 8, 16, 32, 48, 64, 80, 96, 128, 224)),
+    ("n2d", "highmem"): (8192, (2, 4, 8, 16, 32, 48, 64, 80, 96)),
+    ("n2d", "highcpu"): (1024, (2, 4, 8, 16, 32, 48, 64, 80, 96, 128, 224)),
+    **{("n4", shape): (mib, (2, 4, 8, 16, 32, 48, 64, 80))
+       for shape, mib in zip(_STANDARD_HIGHMEM_HIGHCPU, (4096, 8192, 2048))},
+    ("c2", "standard"): (4096, (4, 8, 16, 30, 60)),
+    **{("c2d", shape): (mib, (2, 4, 8, 16, 32, 56, 112))
+       for shape, mib in zip(_STANDARD_HIGHMEM_HIGHCPU, (4096, 8192, 2048))},
+    **{("c3", shape): (mib, (4, 8, 22, 44, 88, 176))
+       for shape, mib in zip(_STANDARD_HIGHMEM_HIGHCPU, (4096, 8192, 2048))},
+    ("t2d", "standard"): (4096, (1, 2, 4, 8, 16, 32, 48, 60)),
 }
+# the types whose memory is not MiB-per-vCPU x vCPUs
+_IRREGULAR_MIB = {"n2-highmem-128": 864 * 1024}
 # shared-core types: (vCPU the node reports, MiB)
 _SHARED_CORE: dict[str, tuple[int, int]] = {
     "e2-micro": (2, 1024),
@@ -140,22 +156,26 @@ def machine_shape(machine_type: str) -> Optional[tuple[int, int]]:
     if machine_type in _SHARED_CORE:
         return _SHARED_CORE[machine_type]
     m = _MACHINE_RE.match(machine_type)
-    if not m or m.group("family") not in _MACHINE_FAMILIES:
+    offer = _MACHINE_SHAPES.get((m.group("family"), m.group("shape"))) if m else None
+    if offer is None or int(m.group("cpus")) not in offer[1]:
         return None
-    shapes, counts = _MACHINE_FAMILIES[m.group("family")]
     cpus = int(m.group("cpus"))
-    if m.group("shape") not in shapes or cpus not in counts:
-        return None
-    return cpus, int(shapes[m.group("shape")] * cpus)
+    return cpus, _IRREGULAR_MIB.get(machine_type, int(offer[0] * cpus))
 
 
 def machine_type_problems(path: str, machine_type: str) -> list[Problem]:
-    if machine_shape(machine_type) is None:
-        families = ", ".join(sorted(_MACHINE_FAMILIES))
+    if machine_shape(machine_type) is not None:
+        return []
+    m = _MACHINE_RE.match(machine_type)
+    offer = _MACHINE_SHAPES.get((m.group("family"), m.group("shape"))) if m else None
+    if offer is not None:
+        counts = ", ".join(str(c) for c in offer[1])
         return [Problem(path, machine_type,
-                        f"is not a Compute Engine machine type this program knows: <family>-<standard|highmem|highcpu>-<vCPUs> "
-                        f"of {families} (e.g. e2-standard-4), or e2-micro, e2-small, e2-medium")]
-    return []
+                        f"Compute Engine has no such type: {m.group('family')}-{m.group('shape')} comes with {counts} vCPUs")]
+    families = ", ".join(sorted({family for family, _ in _MACHINE_SHAPES}))
+    return [Problem(path, machine_type,
+                    f"is not a Compute Engine machine type this program knows: <family>-<standard|highmem|highcpu>-<vCPUs> "
+                    f"of {families} (e.g. e2-standard-4), or e2-micro, e2-small, e2-medium")]
 
 
 def gke_allocatable(machine_type: str) -> Optional[tuple[int, int]]:

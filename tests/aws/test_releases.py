@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from components.app.ecs_release import ecs_strategy, shifts_traffic
+from components.app.ecs_release import ecs_strategy, routed
 from components.config import ReleaseConfig
 from components.platform import config_problems
 from components.platforms.ecs import build
@@ -163,17 +163,19 @@ def test_release_alarms_watch_both_target_groups_of_the_service(stack):
 
 
 @pytest.mark.parametrize("stack", AWS_STACKS)
-def test_traffic_shifting_services_have_rule_groups_and_a_scoped_role(stack):
+def test_routed_services_have_rule_groups_and_a_scoped_role(stack):
+    """Every routed service, whatever its strategy, has what ECS needs to shift traffic (so that a
+    strategy switch is one update: tests/test_release_switch.py); the others have none of it."""
     plan = plan_of(stack)
     config = make_context(stack).config
     rules = {r.name: r for r in _of(plan, RULE)}
     roles = {r.name: r for r in _of(plan, "aws:iam/role:Role")}
     policies = {r.name: r for r in _of(plan, "aws:iam/rolePolicy:RolePolicy")}
-    shifting = [n for n, s in config.enabled_services.items() if shifts_traffic(s)]
-    assert shifting or stack != "prod-aws"  # prod-aws web services are canaries by default
+    with_lb = [n for n, s in config.enabled_services.items() if routed(s)]
+    assert with_lb or stack != "prod-aws"
     for name, svc in _services(plan).items():
         lb = (svc.inputs.get("loadBalancers") or [{}])[0]
-        if name not in shifting:
+        if name not in with_lb:
             assert "advancedConfiguration" not in lb, name
             continue
         advanced = lb["advancedConfiguration"]
@@ -194,17 +196,22 @@ def test_traffic_shifting_services_have_rule_groups_and_a_scoped_role(stack):
         assert "loadBalancers" in svc.ignore_changes, name
         # ECS assumes the role when the service is created: its grant first
         assert policies[f"app-{name}-ecs-lb-policy"].urn in svc.dependencies, name
+        # `up` waits for a rolling deployment; a traffic-shifting one outlasts the provider's wait
+        assert svc.inputs["waitForSteadyState"] is not config.enabled_services[name].shifts_traffic, name
 
 
-def test_rolling_services_keep_a_plain_forward_and_one_target_group():
+def test_rolling_services_keep_the_traffic_shape_and_roll():
     plan = _plan_with({"services": {"api": {"release": {"strategy": "rolling"}}}})
     rules = {r.name: r for r in _of(plan, RULE)}
-    assert rules["alb-api-rule"].inputs["actions"][0].get("targetGroupArn")
-    assert "actions" not in rules["alb-api-rule"].ignore_changes
-    assert not [r for r in _of(plan, TARGET_GROUP) if r.name == "alb-api-tg-alternate"]
-    assert _services(plan)["api"].inputs["deploymentConfiguration"] == {"strategy": "ROLLING"}
+    forward = rules["alb-api-rule"].inputs["actions"][0]["forward"]["targetGroups"]
+    assert [g["weight"] for g in forward] == [100, 0]
+    assert [r for r in _of(plan, TARGET_GROUP) if r.name == "alb-api-tg-alternate"]
+    api = _services(plan)["api"].inputs
+    assert api["deploymentConfiguration"] == {"strategy": "ROLLING"}
+    assert "advancedConfiguration" in api["loadBalancers"][0]
+    assert api["waitForSteadyState"] is True
     # still watched: the alarms roll a rolling deployment back too
-    assert _services(plan)["api"].inputs["alarms"]["rollback"] is True
+    assert api["alarms"]["rollback"] is True
 
 
 def test_health_failures_ecs_cannot_count_fail_before_anything_is_built():

@@ -5,10 +5,12 @@ of the release loop's way (traffic), and the loop's triggers read from `services
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 import pytest
 
-from components.app.cloudrun_release import Minute, breach, loop_owns_traffic, release_labels
+from components.app.cloudrun_release import Minute, breach, release_labels
 from components.config import RollbackConfig
 from tests.helpers import make_context, plan_of
 from tools.plan import available_stacks, read_stack_config
@@ -36,7 +38,7 @@ def test_every_service_carries_its_release_and_pulumi_leaves_loop_traffic_alone(
         # a label in the template would make every revision differ: the contract is service-level only
         assert "release-strategy" not in reg.inputs["template"].get("labels", {}), reg.urn
         owned = "traffics" in reg.ignore_changes
-        assert owned is loop_owns_traffic(svc), reg.urn
+        assert owned is svc.shifts_traffic, reg.urn
         if svc.route is None:
             assert labels["release-strategy"] == "rolling" and not owned, reg.urn
 
@@ -102,7 +104,7 @@ def _stack_with(tmp_path, monkeypatch, overrides):
     from tests.helpers import stack_raw_config
 
     raw = stack_raw_config("prod", overrides)
-    real = release._stack_config
+    real = release.stack_file_config
 
     def patched(stack):
         config, engine = real("prod")
@@ -110,7 +112,7 @@ def _stack_with(tmp_path, monkeypatch, overrides):
 
         return parse_stack_config(raw, "Pulumi.prod.yaml"), engine
 
-    monkeypatch.setattr(release, "_stack_config", patched)
+    monkeypatch.setattr(release, "stack_file_config", patched)
 
 
 def test_the_loop_switches_back_on_a_trigger_and_fails(tmp_path, monkeypatch):
@@ -118,7 +120,7 @@ def test_the_loop_switches_back_on_a_trigger_and_fails(tmp_path, monkeypatch):
     cloud = FakeCloud()
     code = main(["prod", "api", "run"], runner=cloud, minutes_source=lambda *a: _minutes(10, errors=50))
     assert code == 1
-    shifts = [c for c in cloud.printed if "update-traffic" in c]
+    shifts = [c for c in cloud.printed if "update-traffic" in c and "us-central1" in c]
     # candidate tagged, 10 % given, then the seed 001 emergency switch back to stable
     assert shifts[:3] == [
         "gcloud run services update-traffic aia-prod-api --update-tags=candidate=api-00002 --region us-central1 --project your-gcp-project-id",
@@ -138,6 +140,49 @@ def test_the_loop_promotes_through_every_step_and_pins_the_new_revision(tmp_path
     ]
     # two minutes watched per step: the readiness of the candidate is read each minute
     assert sum("revisions describe api-00002" in c and "us-central1" in c for c in cloud.printed) == 4
+
+
+def _last_shift(printed):
+    """(service, region) -> the last traffic command the loop sent there."""
+    last = {}
+    for line in printed:
+        if "update-traffic" in line:
+            words = line.split()
+            last[(words[4], words[words.index("--region") + 1])] = words[5]
+    return last
+
+
+def test_every_service_and_region_is_released_at_once(tmp_path, monkeypatch):
+    """prod: 2 services x 2 regions, each loop on its own thread. Every loop's minute waits for the
+    other three (a barrier): one after the other, the first loop would wait alone and break it."""
+    _stack_with(tmp_path, monkeypatch, {"services": {n: {"release": {"stepMinutes": 2, "canarySteps": [50, 100]}}
+                                                     for n in ("api", "frontend")}})
+    cloud = FakeCloud()
+    barrier = threading.Barrier(4, timeout=20)
+    cloud.sleep = lambda _s: barrier.wait()
+    assert main(["prod", "all", "run"], runner=cloud, minutes_source=lambda *a: _minutes(10)) == 0
+    assert sorted(_last_shift(cloud.printed).items()) == [
+        (("aia-prod-api", "europe-west1"), "--to-revisions=api-00002=100"),
+        (("aia-prod-api", "us-central1"), "--to-revisions=api-00002=100"),
+        (("aia-prod-frontend", "europe-west1"), "--to-revisions=api-00002=100"),
+        (("aia-prod-frontend", "us-central1"), "--to-revisions=api-00002=100"),
+    ]
+
+
+def test_a_failed_target_switches_every_target_back_and_fails_the_run(tmp_path, monkeypatch):
+    """api in europe-west1 breaches at its first minute: it switches back, and so does every other
+    service and region at its next minute; nothing is left with split traffic; exit 1."""
+    _stack_with(tmp_path, monkeypatch, {"services": {n: {"release": {"stepMinutes": 30}} for n in ("api", "frontend")}})
+    cloud = FakeCloud()
+    cloud.sleep = lambda _s: time.sleep(0.02)
+
+    def minutes(target, region, _revision, _window):
+        bad = target.service == "api" and region == "europe-west1"
+        return _minutes(10, errors=50 if bad else 0)
+
+    assert main(["prod", "all", "run"], runner=cloud, minutes_source=minutes) == 1
+    last = _last_shift(cloud.printed)
+    assert len(last) == 4 and set(last.values()) == {"--to-tags=stable=100"}, last
 
 
 def test_a_manual_rollback_policy_stops_without_switching(tmp_path, monkeypatch):
