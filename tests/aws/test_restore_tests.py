@@ -297,3 +297,33 @@ def test_every_sns_topic_an_event_rule_targets_lets_eventbridge_publish_and_use_
                                {"kms:Decrypt", "kms:GenerateDataKey"}), f"{stack}: {key.urn} refuses EventBridge"
             checked += 1
     assert checked, "no event rule targets an SNS topic: the rule checks nothing"
+
+
+# --- the schedule and the services follow the config ----------------------------------------------
+
+
+def _variant(stack: str, overrides: dict):
+    return parse_stack_config(stack_raw_config(stack, overrides), f"Pulumi.{stack}.yaml")
+
+
+def test_the_test_hour_follows_the_backup_schedule_and_the_weekly_day_the_maintenance_window():
+    from components.dr.restore_test_aws import missing_alarm_hours, restore_test_schedule
+
+    assert restore_test_schedule(_config("prod-aws")) == ("cron(0 8 * * ? *)", 24)  # after the weekly 05:00
+    later = {"dr": {"backupSchedule": "0 6 * * *"}}
+    # daily at 06:00: start window, an hour to run and the margin -> 09:00
+    assert restore_test_schedule(_variant("prod-aws", later)) == ("cron(0 9 * * ? *)", 24)
+    saturday = {"dr": {"maintenanceWindow": "SAT:02:00-SAT:04:00"}}
+    assert restore_test_schedule(_variant("staging-aws", saturday)) == ("cron(0 8 ? * SAT *)", 7 * 24)
+    assert missing_alarm_hours(_config("prod-aws")) == 24 + 1 + 4  # interval, start window, RTO 4 h
+    assert missing_alarm_hours(_config("staging-aws")) is None  # a week + more: beyond CloudWatch's 7 days
+
+
+def test_only_enabled_backed_up_services_are_restore_tested():
+    from components.dr.restore_test_aws import restore_tested
+
+    assert restore_tested(_config("prod-aws")) == ["postgres", "mongodb"]
+    services = stack_raw_config("prod-aws")["services"]
+    without = {"data": {"mongodb": {"enabled": False}},
+               "services": {n: {"uses": [u for u in s.get("uses", []) if u != "mongodb"]} for n, s in services.items()}}
+    assert restore_tested(_variant("prod-aws", without)) == ["postgres"]
