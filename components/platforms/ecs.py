@@ -33,6 +33,7 @@ from components.data.aws import AwsDataArgs
 from components.data.connection import DataConnection
 from components.data.registry import built_on, component_class, hosted_connections
 from components.dr.aws import AwsDisasterRecovery, AwsDisasterRecoveryArgs, origin_hostname
+from components.dr.objectives import dr_output
 from components.edge.alb import AwsLoadBalancer, AwsLoadBalancerArgs
 from components.edge.aws import AwsCertificates, AwsCertificatesArgs
 from components.edge.cloudfront import AwsCdn, AwsCdnArgs
@@ -273,6 +274,7 @@ def build(context: StackContext) -> dict[str, Any]:
         "backupBucket": dr.backup_bucket.bucket,
         "failover": dr.failover_status,
         "failoverRunbook": dr.runbook,
+        "dr": dr_output(cfg),
     }
     if monitoring is not None:
         outputs["alertTopicArn"] = monitoring.topic_arn
