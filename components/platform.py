@@ -69,8 +69,9 @@ def env_problems(config: StackConfig) -> list[Problem]:
 
 def config_problems(config: StackConfig, stack: str) -> list[Problem]:
     """Every problem a config whose schema is valid has for its platform, without registering
-    anything: the routes and the env names (all platforms), the adapter's `problems(config)` and, for each enabled
-    data service, its backend's (`components.data.registry.data_problems`).
+    anything: the routes and the env names (all platforms), the adapter's `problems(config)`, for each enabled
+    data service its backend's (`components.data.registry.data_problems`), and the recovery
+    objectives the design cannot meet (`components.dr.objectives.objective_problems`).
     `load_stack_context` gathers these with the secrets' problems into one ConfigError before
     anything is built."""
     adapter = _adapter(config.platform, stack)
@@ -78,6 +79,9 @@ def config_problems(config: StackConfig, stack: str) -> list[Problem]:
     from components.data.registry import data_problems
 
     found += data_problems(config)
+    from components.dr.objectives import objective_problems
+
+    found += objective_problems(config)  # the design meets dr.rpoMinutes / dr.rtoMinutes
     return found
 
 

@@ -167,6 +167,22 @@ BAD_STACKS = {
     "backup-schedule": ("prod-gke", {"dr": {"backupSchedule": "at two every night"}}, ["dr.backupSchedule"]),
     "cloud-sql-version": ("staging", {"data": {"postgres": {"version": "9"}}},
                           ["data.postgres.version = '9'", "Cloud SQL offers PostgreSQL 13"]),
+    # designs that cannot meet the declared recovery objectives (components/dr/objectives.py)
+    "rpo-aws-standby-off": ("prod-aws", {"aws": {"standby": {"mode": "off"}}},
+                            ["dr.rpoMinutes = 60", "mongodb on ecs with aws.standby.mode off", "(RPO 1620 min)",
+                             "set aws.standby.mode to warm or pilotLight", "raise dr.rpoMinutes to 1620"]),
+    "rpo-cloudrun-one-region": ("prod", {"regions": {"secondary": None}},
+                                ["dr.rpoMinutes = 60", "postgres on cloudrun", "(RPO 1440 min)", "set regions.secondary"]),
+    "rpo-daily-dumps": ("dev", {"dr": {"rpoMinutes": 60}},
+                        ["dr.rpoMinutes = 60", "postgres on kubernetes", "mongodb on kubernetes", "(RPO 1440 min)",
+                         "dr.backupSchedule"]),
+    "rpo-below-backup-for-gke": ("prod-gke", {"dr": {"rpoMinutes": 10}},
+                                 ["dr.rpoMinutes = 10", "mongodb on gke", "raise dr.rpoMinutes to 15"]),
+    "rto-pilot-light": ("prod-aws", {"aws": {"standby": {"mode": "pilotLight"}}, "dr": {"rtoMinutes": 15}},
+                        ["dr.rtoMinutes = 15", "the services on ecs scale the pilot-light standby", "(RTO 18 min)",
+                         "set aws.standby.mode to warm"]),
+    "rto-one-region": ("staging", {"dr": {"rtoMinutes": 120}},
+                       ["dr.rtoMinutes = 120", "the services on cloudrun", "(RTO 240 min)", "set regions.secondary"]),
 }
 
 

@@ -54,6 +54,17 @@ _DATA_SIZES: dict[str, dict[str, dict[str, Any]]] = {
 }
 
 
+# The recovery objectives (issue 14). prod: the seeds' RPO 1 h / RTO 4 h (seeds 000/001). dev and
+# staging run one region (dev: one cluster) and state what that design achieves, so their `dr`
+# output is honest and their config is not refused (components/dr/objectives.py): a daily dump or
+# export loses up to a day (RPO 24 h); a rebuild from backups takes about 4 h.
+_DR_DEFAULTS: dict[str, dict[str, Any]] = {
+    "dev": {"rpoMinutes": 1440, "rtoMinutes": 240},
+    "staging": {"rpoMinutes": 1440, "rtoMinutes": 240},
+    "prod": {"rpoMinutes": 60, "rtoMinutes": 240},
+}
+
+
 # A service of another name gets the defaults of its kind: a web service those of the seed's
 # smallest web service (mcp: /health, its sizes and replicas), a worker those of the seed worker
 # (sizes, the heartbeat health command).
@@ -101,6 +112,7 @@ def environment_defaults(environment: str, services: Any = None) -> dict[str, An
         "services": services,
         "data": copy.deepcopy(_DATA_SIZES[environment]),
         "monitoring": {"prometheusStack": {"install": True}},
+        "dr": dict(_DR_DEFAULTS[environment]),
         "edge": {"ingressNginx": {"install": environment == "dev"}},
         # seeds 001/002: TLS 1.3 in production (the API allows it only with the RESTRICTED profile)
         "gcp": {"minTlsVersion": "TLS_1_3", "sslPolicyProfile": "RESTRICTED"} if environment == "prod" else {},

@@ -21,13 +21,17 @@ class RetentionConfig(_Model):
 class DrConfig(_Model):
     rpo_minutes: int = Field(
         default=60, ge=1,
-        description="recovery point objective in minutes, the most data a failure may lose; backups and PITR are "
-        "checked against it (seed 000/001: RPO 1 h)",
+        description="recovery point objective in minutes, the most data a failure may lose; a config whose design "
+        "loses more for a system of record (postgres, mongodb, vectordb) is refused, naming what would meet it (the "
+        "dr output shows the achieved figures). Default per environment: prod 60 (seed 000/001: RPO 1 h); dev "
+        "and staging 1440, what their one-region design achieves (daily dumps and exports)",
     )
     rto_minutes: int = Field(
         default=240, ge=1,
-        description="recovery time objective in minutes, the longest a recovery may take; the dr output reports "
-        "the achieved value (seed 000/001: RTO 4 h)",
+        description="recovery time objective in minutes, the longest a recovery may take; a config whose design "
+        "takes longer (a data service's restore or promotion, or the services' failover) is refused, and the dr "
+        "output reports the achieved value. Default 240 in every environment (seed 000/001: RTO 4 h; dev and "
+        "staging rebuild from backups in about that)",
     )
     backup_schedule: str = Field(
         default="0 2 * * *", description="cron (UTC) of the daily backups and dumps (seeds 001/004: daily at 02:00)"

@@ -299,9 +299,6 @@ class ScheduledBackupExports(PlatformComponent):
 # DR report: achieved RPO/RTO and the failover runbook (stack outputs)
 # ---------------------------------------------------------------------------------------------
 
-DAY_MINUTES = 24 * 60
-
-
 def failover_report(
     config: StackConfig,
     *,
@@ -316,30 +313,19 @@ def failover_report(
 ) -> dict[str, Any]:
     """What a regional outage costs with this stack's replicas and backups, and what to do.
 
-    RPO per data service for the loss of the primary region:
-    - PostgreSQL: cross-region replica -> its replication lag (async, normally seconds; counted as
-      1 min); without one -> the last daily export/backup (24 h);
-    - MongoDB (Firestore): multi-region location -> 0 (synchronous); regional -> the last export (24 h);
-    - Redis and RabbitMQ carry transient data (cache, sessions, in-flight jobs): their loss does not
-      count against the systems-of-record target; Redis is rebuilt empty, RabbitMQ restored from its
-      latest disk snapshot (taken every `rabbitmq_snapshot_minutes`).
-    RTO: stateless services fail over automatically (outlier detection: failures x interval);
-    promoting the replica and switching secrets is a documented ~30 min procedure; without a second
-    region everything is rebuilt from backups (about 4 h, the seed's RTO).
+    The figures (RPO/RTO per data service, transient data, `meetsTargets`) are the `dr` output of
+    `components/dr/objectives.py`, computed from the config like on every platform; this adds the
+    runbook's steps with the stack's real names (and the RabbitMQ VM's recovery times).
     """
+    from components.dr.objectives import dr_output
+
     dr = config.dr
     primary = config.regions.primary
     secondary = config.regions.secondary
     data = config.data
-    rpo: dict[str, Any] = {}
-    if data.postgres.enabled:
-        rpo["postgres"] = 1 if postgres_replica else DAY_MINUTES
-    if data.mongodb.enabled:
-        multi = firestore_location is not None and firestore_location != primary and "-" not in firestore_location
-        rpo["mongodb"] = 0 if multi else DAY_MINUTES
-    record_rpo = max(rpo.values(), default=0)
+    # the figures come from the config (components/dr/objectives.py), the same as the check's
+    rpo = dr_output(config)["achievedRpoMinutes"]
     failover_seconds = dr.failure_threshold * dr.health_check_interval_seconds
-    rto = 30 if secondary else 240
     runbook: list[str] = []
     if secondary:
         runbook.append(
@@ -377,21 +363,7 @@ def failover_report(
             f"gs://{backup_bucket} exports (multi-regional), RabbitMQ disk snapshots - by setting regions.primary "
             "and running `pulumi up`."
         )
-    return {
-        "targetRpoMinutes": dr.rpo_minutes,
-        "targetRtoMinutes": dr.rto_minutes,
-        "achievedRpoMinutes": {**rpo, "systemsOfRecord": record_rpo},
-        "transientData": {
-            "redis": "cache and sessions: rebuilt empty",
-            "rabbitmq": f"disk snapshot every {rabbitmq_snapshot_minutes} min; newer jobs re-enqueued"
-            if rabbitmq_disk
-            else None,
-        },
-        "achievedRtoMinutes": {
-            "statelessServices": round(failover_seconds / 60, 1) if secondary else rto,
-            "full": rto,
-            **({"rabbitmq": dict(rabbitmq_recovery_minutes)} if rabbitmq_recovery_minutes else {}),
-        },
-        "meetsTargets": record_rpo <= dr.rpo_minutes and rto <= dr.rto_minutes,
-        "runbook": runbook,
-    }
+    report = dr_output(config, runbook=runbook)
+    if rabbitmq_recovery_minutes:
+        report["achievedRtoMinutes"]["rabbitmq"] = dict(rabbitmq_recovery_minutes)
+    return report

@@ -5,7 +5,13 @@ the cluster, each backing up the Kubernetes objects, the Secrets and the volume 
 in-cluster MongoDB and RabbitMQ disks):
 - daily, on `dr.backupSchedule`, kept `dr.retention.dailyDays` days;
 - weekly (Sundays, same time), kept `dr.retention.weeklyWeeks` weeks, when that tier is on;
-- monthly (the 1st, same time), kept `dr.retention.monthlyMonths` months, when that tier is on.
+- monthly (the 1st, same time), kept `dr.retention.monthlyMonths` months, when that tier is on;
+- frequent: every `frequent_interval(config)` minutes (the longest of `FREQUENT_STEPS` within
+  `dr.rpoMinutes`: hourly for prod's 60, twice a day for 1440), kept `FREQUENT_KEEP_DAYS` days.
+  The in-cluster MongoDB, RabbitMQ and Qdrant have no replica in the DR region: this plan is what
+  gives them the RPO (`components/dr/objectives.py`). It always exists and its name does not follow
+  the interval, so a new RPO changes only its schedule (a protected plan that came and went with
+  the RPO could not be deleted, and would take its backups with it).
 
 Backup for GKE keeps a backup at most 365 days, so monthly retention is capped there and the
 seeds' yearly tier is served by the backup bucket (database dumps), not by these plans.
@@ -30,6 +36,36 @@ from components.config import StackContext
 from components.platforms.limits import BACKUP_FOR_GKE_MAX_RETAIN_DAYS as MAX_RETAIN_DAYS
 
 PROD_DELETE_LOCK_DAYS = 7
+# minutes between the frequent plan's backups it may use: each divides a day evenly
+FREQUENT_STEPS = (720, 480, 360, 240, 180, 120, 60, 30, 15)
+FREQUENT_KEEP_DAYS = 2
+
+
+def frequent_interval(config) -> int:
+    """Minutes between the frequent plan's backups: the longest step within `dr.rpoMinutes` (the
+    shortest step below that: the objectives check refuses such an RPO before anything is built)."""
+    rpo = config.dr.rpo_minutes
+    return next((step for step in FREQUENT_STEPS if step <= rpo), FREQUENT_STEPS[-1])
+
+
+def backup_tiers(config) -> dict[str, tuple[str, int]]:
+    """tier -> (cron schedule, days kept) of the plans `GkeBackup` creates."""
+    from components.dr.recovery import every
+
+    retention = config.dr.retention
+    minute, hour, *_ = config.dr.backup_schedule.split()
+    tiers: dict[str, tuple[str, int]] = {"daily": (config.dr.backup_schedule, retention.daily_days)}
+    if retention.weekly_weeks:
+        tiers["weekly"] = (f"{minute} {hour} * * 0", retention.weekly_weeks * 7)
+    if retention.monthly_months:
+        tiers["monthly"] = (f"{minute} {hour} 1 * *", min(retention.monthly_months * 31, MAX_RETAIN_DAYS))
+    tiers["frequent"] = (every(frequent_interval(config)), FREQUENT_KEEP_DAYS)
+    return tiers
+
+
+def plan_location(config) -> str:
+    """Where the plans (and so their backups) live: the DR region, else the primary."""
+    return config.regions.secondary or config.regions.primary
 
 
 @dataclass(frozen=True)
@@ -55,14 +91,8 @@ class GkeBackup(PlatformComponent):
         retention = cfg.dr.retention
         # the gke adapter's problems refuse a daily retention above MAX_RETAIN_DAYS before anything is built
         assert retention.daily_days <= MAX_RETAIN_DAYS
-        minute, hour, *_ = cfg.dr.backup_schedule.split()
-        tiers: dict[str, tuple[str, int]] = {"daily": (cfg.dr.backup_schedule, retention.daily_days)}
-        if retention.weekly_weeks:
-            tiers["weekly"] = (f"{minute} {hour} * * 0", retention.weekly_weeks * 7)
-        if retention.monthly_months:
-            tiers["monthly"] = (f"{minute} {hour} 1 * *", min(retention.monthly_months * 31, MAX_RETAIN_DAYS))
-
-        self.location = cfg.regions.secondary or cfg.regions.primary
+        tiers = backup_tiers(cfg)
+        self.location = plan_location(cfg)
         lock = PROD_DELETE_LOCK_DAYS if cfg.is_production else 0
         self.plans: dict[str, gcp.gkebackup.BackupPlan] = {}
         for tier, (schedule, keep_days) in tiers.items():

@@ -35,6 +35,7 @@ from components.data.connection import DataConnection
 from components.data.registry import built_on, component_class, hosted_connections
 from components.dr.aws import AwsDisasterRecovery, AwsDisasterRecoveryArgs, origin_hostname
 from components.dr.restore_test_aws import AwsRestoreTests, AwsRestoreTestsArgs
+from components.dr.objectives import dr_output
 from components.edge.alb import AwsLoadBalancer, AwsLoadBalancerArgs
 from components.edge.aws import AwsCertificates, AwsCertificatesArgs
 from components.edge.cloudfront import AwsCdn, AwsCdnArgs
@@ -299,6 +300,7 @@ def build(context: StackContext) -> dict[str, Any]:
         "failover": dr.failover_status,
         "failoverRunbook": dr.runbook,
         "restoreTests": restore_tests.status,
+        "dr": dr_output(cfg),
     }
     if monitoring is not None:
         outputs["alertTopicArn"] = monitoring.topic_arn

@@ -188,6 +188,7 @@ def build(context: StackContext) -> dict[str, Any]:
     from components.data.kubernetes_statefulset import InClusterDataArgs
     from components.data.registry import component_class, in_cluster
     from components.dr.gke_backup import GkeBackup, GkeBackupArgs
+    from components.dr.objectives import dr_output
     from components.dr.gke_offsite import OffsiteDumpAccess, OffsiteDumpAccessArgs, offsite_component_name
     from components.dr.kubernetes import KubernetesBackups, KubernetesBackupsArgs, OffsiteCopy
     from components.edge.gke import GkeIngress, GkeIngressArgs
@@ -405,6 +406,7 @@ def build(context: StackContext) -> dict[str, Any]:
             **gcp_wiring.managed_outputs(postgres),
             "backupBucket": bucket.bucket_name,
             "gkeBackupPlans": {tier: plan.name for tier, plan in gke_backup.plans.items()},
+            "dr": dr_output(cfg),
         }
     )
     return outputs

@@ -21,6 +21,7 @@ from components.cluster.metrics_server import MetricsServer, MetricsServerArgs, 
 from components.config import Problem, StackConfig, StackContext
 from components.data.kubernetes_statefulset import InClusterDataArgs
 from components.data.registry import component_class, in_cluster
+from components.dr.objectives import dr_output
 from components.dr.kubernetes import DUMPED_SERVICES, KubernetesBackups, KubernetesBackupsArgs
 from components.edge.kubernetes import NginxIngress, NginxIngressArgs
 from components.monitoring.kubernetes import KubernetesMonitoring, KubernetesMonitoringArgs
@@ -74,6 +75,7 @@ def build(context: StackContext) -> dict[str, Any]:
         "apiUrl": edge.urls.get("api"),
         "urls": edge.urls,
         "connections": pulumi.Output.secret({name: c.url for name, c in connections.items()}),
+        "dr": dr_output(cfg),
     }
     if cfg.monitoring.enabled:
         targets = [component.scrape_target for component in data.values()]

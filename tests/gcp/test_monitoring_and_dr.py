@@ -241,7 +241,7 @@ def test_failover_report_prod_meets_the_targets():
 
 
 def test_failover_report_single_region_is_honest_about_rpo():
-    cfg = make_context("staging").config
+    cfg = make_context("staging", {"dr": {"rpoMinutes": 60}}).config  # staging's own target is 1440
     report = failover_report(
         cfg, prefix="aia-staging", postgres_replica=None, firestore_location="us-central1",
         redis_instance="r", rabbitmq_disk="d", rabbitmq_snapshot_minutes=60, backup_bucket="b",

@@ -50,8 +50,8 @@ def test_plans_live_in_the_dr_region_and_are_protected_in_prod(prod):
         assert plan.inputs["retentionPolicy"]["backupDeleteLockDays"] > 0
         assert "encryptionKey" not in plan.inputs["backupConfig"]
     staging = run_component(build, overrides={**STAGING_GKE, "dr": {"retention": {"weeklyWeeks": 0, "monthlyMonths": 0}}})
-    (plan,) = staging.of_type(PLAN)
-    assert plan.inputs["location"] == "us-central1" and not plan.protect
+    assert sorted(plans(staging)) == ["daily", "frequent"]  # the frequent plan always exists (its RPO plan)
+    assert all(p.inputs["location"] == "us-central1" and not p.protect for p in staging.of_type(PLAN))
 
 
 def test_optional_encryption_key_and_retention_limit():

@@ -10,6 +10,7 @@ from collections import Counter
 import kubernetes_validate
 import pytest
 
+from components.dr.gke_backup import FREQUENT_KEEP_DAYS
 from tests.helpers import dig, k8s_objects, plan_of, validate_k8s
 
 STACK = "prod-gke"
@@ -175,7 +176,7 @@ def test_dr_bucket_exports_dumps_and_backup_for_gke(resources):
     cronjobs = [o for o in k8s_objects(resources) if o["kind"] == "CronJob"]
     assert [c["metadata"]["name"] for c in cronjobs] == ["backup-mongodb"]
     plans = of_type(resources, "gcp:gkebackup/backupPlan:BackupPlan")
-    assert {dig(p.inputs, "retentionPolicy.backupRetainDays") for p in plans} == {30, 84, 365}
+    assert {dig(p.inputs, "retentionPolicy.backupRetainDays") for p in plans} == {30, 84, 365, FREQUENT_KEEP_DAYS}
     assert all(p.protect and p.inputs["location"] == "europe-west1" for p in plans)
     assert all(dig(p.inputs, "backupConfig.selectedNamespaces.namespaces") == ["ai-assistant"] for p in plans)
 
