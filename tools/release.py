@@ -87,7 +87,9 @@ class Runner:
     def __call__(self, argv: Sequence[str], capture: bool = False) -> str:
         line = shlex.join(argv)
         self.printed.append(line)
-        print(f"+ {line}", flush=True)
+        # one write per line: the release wait runs its targets on threads of their own
+        sys.stdout.write(f"+ {line}\n")
+        sys.stdout.flush()
         if self.dry_run:
             return ""
         done = subprocess.run(list(argv), check=True, text=True, capture_output=capture)
