@@ -202,6 +202,9 @@ RULES: dict[str, list[Rule]] = {
     "gcp:certificatemanager/dnsAuthorization:DnsAuthorization": _certificate_manager("project"),
     "gcp:cloudrunv2/service:Service": [
         Rule("name", 49, RFC1035, "region", evidence="Cloud Run service names: RFC 1035, fewer than 50 characters")],
+    "gcp:cloudrunv2/job:Job": [
+        Rule("name", 49, RFC1035, "region", evidence="Cloud Run job names: RFC 1035; held to the service names' "
+             "limit (fewer than 50), the tightest Cloud Run name rule, as executions append a suffix to it")],
     "gcp:cloudrunv2/workerPool:WorkerPool": [
         Rule("name", 49, RFC1035, "region", evidence="Cloud Run worker pool names: as services")],
     "gcp:cloudscheduler/job:Job": [

@@ -111,6 +111,8 @@ TERRAFORM_TYPES: dict[str, str] = {
     "gcp:certificatemanager/dnsAuthorization:DnsAuthorization": (
         "google_certificate_manager_dns_authorization"
     ),
+    "gcp:cloudrunv2/job:Job": "google_cloud_run_v2_job",
+    "gcp:cloudrunv2/jobIamMember:JobIamMember": "google_cloud_run_v2_job_iam_member",
     "gcp:cloudrunv2/service:Service": "google_cloud_run_v2_service",
     "gcp:cloudrunv2/serviceIamMember:ServiceIamMember": "google_cloud_run_v2_service_iam_member",
     "gcp:cloudrunv2/workerPool:WorkerPool": "google_cloud_run_v2_worker_pool",

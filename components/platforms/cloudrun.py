@@ -43,6 +43,9 @@ def required_apis(context: StackContext) -> list[str]:
     ]
     if backed_by(context.config, "FirestoreMongo"):
         apis.append("firestore.googleapis.com")
+    from components.dr.restore_test_gcp import restore_test_apis
+
+    apis += [api for api in restore_test_apis(context.config) if api not in apis]
     if any(svc.calls for svc in context.config.enabled_services.values()):
         apis.append("dns.googleapis.com")  # the private run.app zone (service-to-service calls)
     return apis
@@ -94,6 +97,7 @@ def build(context: StackContext) -> dict[str, Any]:
     from components.data.firestore import FirestoreMongo, FirestoreMongoArgs
     from components.data.rabbitmq_vm import RabbitMqVm, RabbitMqVmArgs, recovery_minutes, snapshot_interval_hours
     from components.dr.gcp import failover_report
+    from components.dr.restore_test_gcp import restore_tests
     from components.edge.gcp_lb import GlobalLoadBalancer, GlobalLoadBalancerArgs, LbBackend
     from components.data.gcp_placement import firestore_location as pinned_firestore_location
     from components.gcp.project import TELEMETRY_ROLES, VM_AGENT_ROLES, WorkloadIdentity
@@ -251,8 +255,9 @@ def build(context: StackContext) -> dict[str, Any]:
     bucket, exports = gcp_wiring.backups(foundation, exports=True, postgres=postgres, firestore=firestore)
 
     # --- monitoring -------------------------------------------------------------------------
+    monitoring = None
     if cfg.monitoring.enabled:
-        gcp_wiring.cloud_monitoring(
+        monitoring = gcp_wiring.cloud_monitoring(
             foundation,
             "monitoring",
             routed=routed,
@@ -261,6 +266,9 @@ def build(context: StackContext) -> dict[str, Any]:
             exports=exports,
             cloud_run=True,
         )
+
+    # --- DR: the backups proven by scheduled restores (components/dr/restore_test_gcp.py) ------
+    restore_tests(foundation, postgres, firestore, monitoring=monitoring)
 
     # --- outputs ----------------------------------------------------------------------------
     hosts = {name: cfg.host(svc.route) for name, svc in routed.items()}

@@ -170,6 +170,9 @@ def required_apis(context: StackContext) -> list[str]:
     ]
     if cloud_sql_enabled(context.config):
         apis += ["workflows.googleapis.com", "cloudscheduler.googleapis.com"]
+    from components.dr.restore_test_gcp import restore_test_apis
+
+    apis += [api for api in restore_test_apis(context.config) if api not in apis]
     return apis
 
 
@@ -191,6 +194,7 @@ def build(context: StackContext) -> dict[str, Any]:
     from components.dr.objectives import dr_output
     from components.dr.gke_offsite import OffsiteDumpAccess, OffsiteDumpAccessArgs, offsite_component_name
     from components.dr.kubernetes import KubernetesBackups, KubernetesBackupsArgs, OffsiteCopy
+    from components.dr.restore_test_gcp import restore_tests
     from components.edge.gke import GkeIngress, GkeIngressArgs
     from components.gcp.project import TELEMETRY_ROLES, WorkloadIdentity
     from components.monitoring.kubernetes import KubernetesMonitoring, KubernetesMonitoringArgs
@@ -360,6 +364,7 @@ def build(context: StackContext) -> dict[str, Any]:
     # --- monitoring -------------------------------------------------------------------------
     routed = {n: s for n, s in services.items() if s.kind == "web" and s.route is not None}
     outputs: dict[str, Any] = {}
+    cloud_monitoring = None
     if cfg.monitoring.enabled:
         k8s_monitoring = KubernetesMonitoring(
             "monitoring",
@@ -372,7 +377,7 @@ def build(context: StackContext) -> dict[str, Any]:
             opts=on_cluster,
         )
         outputs["grafanaUrl"] = k8s_monitoring.grafana_url
-        gcp_wiring.cloud_monitoring(
+        cloud_monitoring = gcp_wiring.cloud_monitoring(
             foundation,
             "cloud-monitoring",
             routed=routed,
@@ -382,6 +387,9 @@ def build(context: StackContext) -> dict[str, Any]:
             cloud_run=False,  # pod CPU/memory/restarts are alerted by kube-prometheus-stack
             log_resource_filter=f'resource.type="k8s_container" AND resource.labels.namespace_name="{namespace_name}"',
         )
+
+    # --- DR: Cloud SQL's backups proven by scheduled restores (components/dr/restore_test_gcp.py)
+    restore_tests(foundation, postgres, monitoring=cloud_monitoring)
 
     # --- outputs ----------------------------------------------------------------------------
     hosts = {name: cfg.host(svc.route) for name, svc in routed.items()}
