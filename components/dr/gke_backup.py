@@ -27,6 +27,7 @@ import pulumi_gcp as gcp
 
 from components.base import PlatformComponent
 from components.config import StackContext
+from components.data.gcp_placement import gke_backup_location
 from components.platforms.limits import BACKUP_FOR_GKE_MAX_RETAIN_DAYS as MAX_RETAIN_DAYS
 
 PROD_DELETE_LOCK_DAYS = 7
@@ -62,7 +63,7 @@ class GkeBackup(PlatformComponent):
         if retention.monthly_months:
             tiers["monthly"] = (f"{minute} {hour} 1 * *", min(retention.monthly_months * 31, MAX_RETAIN_DAYS))
 
-        self.location = cfg.regions.secondary or cfg.regions.primary
+        self.location = gke_backup_location(cfg)  # pinned (gke.backupLocation), default the DR region
         lock = PROD_DELETE_LOCK_DAYS if cfg.is_production else 0
         self.plans: dict[str, gcp.gkebackup.BackupPlan] = {}
         for tier, (schedule, keep_days) in tiers.items():
