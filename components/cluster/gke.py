@@ -43,6 +43,7 @@ import pulumi_random as random
 
 from components.base import PlatformComponent
 from components.config import StackContext
+from components.data.gcp_placement import gke_region
 
 # The roles a GKE node needs and nothing more (GKE hardening guide: "use least privilege Google
 # service accounts"). Workloads get their own Google service accounts through Workload Identity.
@@ -168,7 +169,7 @@ class GkeCluster(PlatformComponent):
         super().__init__(name, args.context, opts)
         cfg = self.config
         gke = cfg.gke
-        region = cfg.regions.primary
+        region = gke_region(cfg)  # pinned (gke.region): a swap of regions.primary/secondary moves no cluster
         prefix = self.context.prefix
         after = list(args.depends_on) or None
 

@@ -61,7 +61,9 @@ class SecretsConfig(_Model):
 class RegionsConfig(_Model):
     primary: str = Field(
         description="region of everything (kubernetes: informational); changing this replaces every "
-        "regional data service (Cloud SQL, Memorystore, the RabbitMQ disk, RDS, ...) and its data"
+        "regional data service (Cloud SQL, Memorystore, the RabbitMQ disk, RDS, ...) and its data, except on "
+        "GCP where a pinned placement key holds it (gcp.cloudSql, gcp.redisRegion, gcp.rabbitmqZone, "
+        "gke.region; production stacks pin them all, so the failover runbook can swap the regions)"
     )
     secondary: Optional[str] = Field(
         default=None,

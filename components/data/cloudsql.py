@@ -1,8 +1,9 @@
 """PostgreSQL on Cloud SQL (`cloudrun`, `gke`).
 
 Creates:
-- the primary instance `<prefix>-postgres` (a stable name: Cloud SQL names cannot be reused for a
-  week after deletion, and nothing about it changes with config):
+- the primary instance `<prefix>-<instance>` (`postgres` unless `gcp.cloudSql` pins another name: a
+  stable name, since Cloud SQL names cannot be reused for a week after deletion; its name and
+  region are pinned by role, never derived from which region is called primary):
   - private IP only (`ipv4_enabled=False`, `private_network` = the VPC through Private Service
     Access) and TLS required for every connection (`ssl_mode=ENCRYPTED_ONLY`);
   - REGIONAL availability (synchronous standby in a second zone) when `settings.ha` (prod);
@@ -25,10 +26,12 @@ Creates:
   - deletion protection twice: Pulumi-side (`deletion_protection`) and API-side
     (`deletion_protection_enabled`, which also stops deletes from the console or gcloud);
 - the application database and user, with a pulumi_random password;
-- a cross-region read replica `<prefix>-postgres-<region>` in `replica_region` (prod): the DR
-  target that is promoted when the primary region is lost. Its logical name `postgres-replica` does
-  not follow the region (an alias keeps the old region-suffixed name), but its region and physical
-  name do: `regions.secondary` is marked "changing this replaces" the replica.
+- a cross-region read replica `<prefix>-<replica_instance>` (default `postgres-<region>`) in
+  `replica_region` (prod): the DR target that is promoted when the primary region is lost. The
+  logical names are the roles, `postgres-primary` and `postgres-replica` (an alias keeps the old
+  region-suffixed replica name); the physical names and regions come from `gcp.cloudSql`, so
+  swapping regions.primary/secondary moves neither. After a promotion, `tools/dr_adopt.py` moves
+  the promoted replica's state to the primary role and pins its name there (nothing replaced).
 
 Exposes `connection` (DataConnection with a `postgresql://...?sslmode=require` URL as a secret
 Output), `password` (secret), `instance`, `replica`, `instance_name` and `replica_name`.
@@ -90,6 +93,9 @@ class CloudSqlPostgresArgs:
     network: pulumi.Input[str]  # VPC id
     private_service_access: pulumi.Resource  # the servicenetworking connection the private IP needs
     replica_region: Optional[str] = None
+    # names after the stack prefix, pinned by role (gcp.cloudSql; components/data/gcp_placement.py)
+    instance: str = "postgres"
+    replica_instance: Optional[str] = None  # default: postgres-<replica_region>
     database: str = "app"
     user: str = "app"
     max_connections: int = 200
@@ -108,7 +114,7 @@ class CloudSqlPostgres(PlatformComponent):
         cfg = self.config
         s = args.settings
         prefix = self.context.prefix
-        self.instance_name = f"{prefix}-postgres"
+        self.instance_name = f"{prefix}-{args.instance}"
         tier = s.tier or DEFAULT_TIERS[cfg.environment]
         version = f"POSTGRES_{(s.version or '16').split('.')[0]}"
         retention = cfg.dr.retention
@@ -215,7 +221,7 @@ class CloudSqlPostgres(PlatformComponent):
         self.replica: Optional[gcp.sql.DatabaseInstance] = None
         self.replica_name: Optional[str] = None
         if args.replica_region:
-            self.replica_name = f"{prefix}-postgres-{args.replica_region}"
+            self.replica_name = f"{prefix}-{args.replica_instance or f'postgres-{args.replica_region}'}"
             self.replica = gcp.sql.DatabaseInstance(
                 self.child_name("replica"),
                 gcp.sql.DatabaseInstanceArgs(

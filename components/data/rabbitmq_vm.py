@@ -17,7 +17,10 @@ RabbitMQ, so the design runs the official image on one hardened VM that heals it
 - a regional persistent data disk `<prefix>-rabbitmq-regional` replicated synchronously in two
   zones (stateful, protected in prod, snapshot taken before it is ever destroyed) with a resource
   policy that snapshots it at the DR RPO (hourly for RPO 1 h; daily once the RPO is a day or more)
-  into the region's multi-region and keeps `dr.retention.dailyDays` of snapshots;
+  into the region's multi-region and keeps `dr.retention.dailyDays` of snapshots; created from
+  `gcp.rabbitmqRestoreSnapshot` when set (the restore into the other region after a failover,
+  `tools/dr_adopt.py --rebuild-rabbitmq`; creation-only, ignored afterwards); its zone and region
+  are the pinned `gcp.rabbitmqZone`, never derived from which region is called primary;
 - credentials: a pulumi_random password stored in Secret Manager; the VM reads it at boot with
   its service account's metadata token (cloud-init), so the password never appears in instance
   metadata, only the secret version's name does;
@@ -293,10 +296,12 @@ class RabbitMqVm(PlatformComponent):
                 replica_zones=zones,
                 type="pd-balanced",
                 size=s.storage_gi,
+                # a restore after a failover (gcp.rabbitmqRestoreSnapshot); creation-only, hence ignored after
+                snapshot=cfg.gcp.rabbitmq_restore_snapshot,
                 create_snapshot_before_destroy=True,
                 labels=self.labels,
             ),
-            opts=self.child_opts(stateful=True, depends_on=args.depends_on),
+            opts=self.child_opts(stateful=True, depends_on=args.depends_on, ignore_changes=["snapshot"]),
         )
         gcp.compute.RegionDiskResourcePolicyAttachment(
             self.child_name("regional-data-snapshots"),

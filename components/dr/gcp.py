@@ -310,6 +310,7 @@ def failover_report(
     rabbitmq_snapshot_minutes: Optional[int] = None,
     rabbitmq_recovery_minutes: Optional[dict[str, int]] = None,
     backup_bucket: str,
+    stack: str = "<stack>",
 ) -> dict[str, Any]:
     """What a regional outage costs with this stack's replicas and backups, and what to do.
 
@@ -328,6 +329,7 @@ def failover_report(
     failover_seconds = dr.failure_threshold * dr.health_check_interval_seconds
     runbook: list[str] = []
     if secondary:
+        adopt = f"python -m tools.dr_adopt --stack {stack}"
         runbook.append(
             f"Stateless services: nothing to do. The load balancer ejects {primary} after "
             f"{dr.failure_threshold} consecutive errors (~{failover_seconds} s) and serves from {secondary}; "
@@ -335,9 +337,11 @@ def failover_report(
         )
         if postgres_replica:
             runbook.append(
-                f"PostgreSQL: `gcloud sql instances promote-replica {postgres_replica}`; then add a secret version of "
-                f"`{prefix}-database-url` with the replica's private IP and redeploy the services "
-                "(`pulumi up` after switching regions.primary/secondary in the stack file)."
+                f"PostgreSQL (by hand, first): `gcloud sql instances promote-replica {postgres_replica}`. Then "
+                f"`{adopt}{' --recreate-redis' if redis_instance else ''}` prints the adoption (add `--run` to run it): "
+                "the promoted instance takes the primary role in the state (nothing replaced), gcp.cloudSql names it "
+                "the primary, regions.primary/secondary are swapped, and `pulumi up --continue-on-error` writes "
+                f"`{prefix}-database-url` with its address and redeploys the services on it."
             )
         if data.mongodb.enabled:
             runbook.append(
@@ -347,15 +351,19 @@ def failover_report(
             )
         if redis_instance:
             runbook.append(
-                f"Redis ({redis_instance}, cache/sessions): create a Memorystore instance in {secondary} and switch "
-                f"`{prefix}-redis-url`; users may need to sign in again."
+                f"Redis ({redis_instance}, cache/sessions): `--recreate-redis` in the same adoption forgets the "
+                f"instance in {primary} and creates an empty one in {secondary} (gcp.redisRegion); users sign in again."
             )
         if rabbitmq_disk:
             runbook.append(
-                f"RabbitMQ: a failed VM or zone heals itself (the group recreates the VM on the regional disk); for "
-                f"the region, create a disk in {secondary} from the latest snapshot of {rabbitmq_disk} (snapshots are "
-                f"multi-regional), start the VM there and switch `{prefix}-queue-connectionurl`; re-enqueue jobs "
-                "newer than the snapshot from the database."
+                f"RabbitMQ: a failed VM or zone heals itself (the group recreates the VM on the regional disk). The "
+                f"broker and {rabbitmq_disk} stay in {primary}: queued jobs wait for the region (workers retry), or "
+                "re-enqueue them from the database; snapshots (multi-regional) are the copy if the disk is lost."
+            )
+        if postgres_replica:
+            runbook.append(
+                f"Failback, in a quiet hour once {primary} is back: `{adopt} --phase replica` (a new replica in "
+                f"{primary}), then the same promotion and adoption the other way round."
             )
     else:
         runbook.append(

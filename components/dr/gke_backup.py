@@ -33,6 +33,7 @@ import pulumi_gcp as gcp
 
 from components.base import PlatformComponent
 from components.config import StackContext
+from components.data.gcp_placement import gke_backup_location
 from components.platforms.limits import BACKUP_FOR_GKE_MAX_RETAIN_DAYS as MAX_RETAIN_DAYS
 
 PROD_DELETE_LOCK_DAYS = 7
@@ -64,8 +65,8 @@ def backup_tiers(config) -> dict[str, tuple[str, int]]:
 
 
 def plan_location(config) -> str:
-    """Where the plans (and so their backups) live: the DR region, else the primary."""
-    return config.regions.secondary or config.regions.primary
+    """Where the plans (and so their backups) live: `gke.backupLocation`, default the DR region, else the primary."""
+    return gke_backup_location(config)
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ class GkeBackup(PlatformComponent):
         # the gke adapter's problems refuse a daily retention above MAX_RETAIN_DAYS before anything is built
         assert retention.daily_days <= MAX_RETAIN_DAYS
         tiers = backup_tiers(cfg)
-        self.location = plan_location(cfg)
+        self.location = gke_backup_location(cfg)  # pinned (gke.backupLocation), default the DR region
         lock = PROD_DELETE_LOCK_DAYS if cfg.is_production else 0
         self.plans: dict[str, gcp.gkebackup.BackupPlan] = {}
         for tier, (schedule, keep_days) in tiers.items():

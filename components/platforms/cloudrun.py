@@ -100,6 +100,7 @@ def build(context: StackContext) -> dict[str, Any]:
     from components.dr.restore_test_gcp import restore_tests
     from components.edge.gcp_lb import GlobalLoadBalancer, GlobalLoadBalancerArgs, LbBackend
     from components.data.gcp_placement import firestore_location as pinned_firestore_location
+    from components.data.gcp_placement import rabbitmq_zone, region_of_zone, subnet_cidrs
     from components.gcp.project import TELEMETRY_ROLES, VM_AGENT_ROLES, WorkloadIdentity
     from components.network.gcp_run_dns import RunAppPrivateDns, RunAppPrivateDnsArgs
     from components.platforms import gcp_wiring
@@ -121,9 +122,7 @@ def build(context: StackContext) -> dict[str, Any]:
     for name in backed_by(cfg, "RabbitMqVm"):
         identities.append(WorkloadIdentity(name=name, description="RabbitMQ VM", roles=VM_AGENT_ROLES))
     identities.append(gcp_wiring.backup_identity(postgres=bool(backed_by(cfg, "CloudSqlPostgres"))))
-    cidrs = {primary: gcfg.network_cidr}
-    if secondary:
-        cidrs[secondary] = gcfg.secondary_network_cidr
+    cidrs = subnet_cidrs(cfg, regions)  # by region, not by role: a swap of the regions keeps every range
     foundation = gcp_wiring.build_foundation(
         context,
         project,
@@ -161,7 +160,8 @@ def build(context: StackContext) -> dict[str, Any]:
                 context=context,
                 project=project,
                 settings=getattr(data, name),
-                region=primary,
+                region=region_of_zone(rabbitmq_zone(cfg)),
+                zone=rabbitmq_zone(cfg),
                 network=network,
                 client_ranges=list(cidrs.values()),
                 service_account_email=accounts.emails[name],
@@ -282,6 +282,7 @@ def build(context: StackContext) -> dict[str, Any]:
         rabbitmq_recovery_minutes=recovery_minutes() if rabbitmq else None,
         rabbitmq_snapshot_minutes=snapshot_interval_hours(cfg.dr.rpo_minutes) * 60 if rabbitmq else None,
         backup_bucket=bucket.bucket_name,
+        stack=context.stack,
     )
     return {
         "platform": "cloudrun",

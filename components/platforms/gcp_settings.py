@@ -2,12 +2,63 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal, Optional
 
 from pydantic import Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from components.config.base import _Model
+
+
+# Cloud SQL instance ids: RFC 1035 (lowercase letters, digits, hyphens; a letter first)
+_INSTANCE_RE = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+
+
+class CloudSqlInstanceSlot(_Model):
+    """One Cloud SQL instance of the stack, pinned where it was created: its name after the stack's
+    `<prefix>-` and its region. A Cloud SQL instance can be neither renamed nor moved, and a deleted
+    instance's name is not reusable for about a week."""
+
+    instance: str = Field(
+        description="the instance's name after the stack prefix (`postgres` is `<prefix>-postgres`); changing "
+        "this replaces the instance and its data"
+    )
+    region: str = Field(description="the instance's region; changing this replaces the instance and its data")
+
+    @field_validator("instance")
+    @classmethod
+    def _rfc1035(cls, v: str) -> str:
+        if not _INSTANCE_RE.match(v):
+            raise ValueError("must be lowercase letters, digits and hyphens, starting with a letter (a Cloud SQL id)")
+        return v
+
+
+class CloudSqlPlacement(_Model):
+    """Which Cloud SQL instance holds which role, pinned (`gcp.cloudSql`): set, it is the whole truth
+    (no `replica`: none), whatever `regions.primary`/`regions.secondary` say; unset, the primary is
+    `postgres` in regions.primary and the replica `postgres-<regions.secondary>`. After a failover
+    `python -m tools.dr_adopt` rewrites it: the promoted replica becomes `primary`."""
+
+    primary: CloudSqlInstanceSlot = Field(
+        description="the read-write instance: its name and region; changing this replaces the primary "
+        "instance (with its data) unless the state was moved first (tools/dr_adopt.py)"
+    )
+    replica: Optional[CloudSqlInstanceSlot] = Field(
+        default=None,
+        description="the cross-region read replica, the DR target; none: no replica (after a promotion, until "
+        "a new one is created); changing this replaces the replica (it re-syncs from the primary)",
+    )
+
+    @model_validator(mode="after")
+    def _distinct(self) -> "CloudSqlPlacement":
+        if self.replica is not None:
+            if self.replica.instance == self.primary.instance:
+                raise ValueError("replica.instance must differ from primary.instance (one name, one instance)")
+            if self.replica.region == self.primary.region:
+                raise ValueError("replica.region must differ from primary.region: a cross-region replica survives "
+                                 "the loss of the primary's region")
+        return self
 
 
 class GcpConfig(_Model):
@@ -20,12 +71,13 @@ class GcpConfig(_Model):
     )
     network_cidr: str = Field(
         default="10.10.0.0/20",
-        description="subnet of regions.primary: Cloud Run Direct VPC egress (one IP per instance) and VMs; a /20 "
+        description="subnet of networkCidrRegion (default regions.primary): Cloud Run Direct VPC egress (one IP per instance) and VMs; a /20 "
         "leaves room for about 4,000 instances; the RabbitMQ VM's fixed private IP is the range's address + 10",
     )
     secondary_network_cidr: str = Field(
         default="10.20.0.0/20",
-        description="subnet of regions.secondary (the DR services' Direct VPC egress); disjoint from the other ranges",
+        description="subnet of the stack's other region (the DR services' Direct VPC egress); disjoint from the "
+        "other ranges",
     )
     private_service_cidr: str = Field(
         default="10.100.0.0/16",
@@ -76,6 +128,38 @@ class GcpConfig(_Model):
         "with data.redis.ha; production stacks set it explicitly. Changing this replaces the Memorystore "
         "instance (cache and sessions)",
     )
+    cloud_sql: Optional[CloudSqlPlacement] = Field(
+        default=None,
+        description="Cloud SQL's instances by role (primary, replica), pinned at creation so that swapping "
+        "regions.primary/secondary moves no database; default: `postgres` in regions.primary, the replica "
+        "`postgres-<regions.secondary>`; production stacks set it explicitly. Changing this replaces the "
+        "instance whose slot changes (its data) unless the state was moved first (tools/dr_adopt.py)",
+    )
+    redis_region: Optional[str] = Field(
+        default=None,
+        description="region of the Memorystore instance, pinned at creation; default: regions.primary; "
+        "production stacks set it explicitly. Changing this replaces the Memorystore instance (cache and sessions)",
+    )
+    rabbitmq_zone: Optional[str] = Field(
+        default=None,
+        description="zone of the RabbitMQ VM (cloudrun), pinned at creation; its region holds the VM's regional "
+        "data disk (this zone and the next), fixed IP and snapshot schedule; default: `<regions.primary>-b`; "
+        "production stacks set it explicitly. Changing this replaces the broker's data disk (restore it from a "
+        "snapshot first, see docs/deploy-gcp.md) and its IP",
+    )
+    rabbitmq_restore_snapshot: Optional[str] = Field(
+        default=None,
+        description="snapshot the RabbitMQ data disk is created from when it is created anew: the restore into "
+        "the other region after a failover (`python -m tools.dr_adopt --rebuild-rabbitmq`); read only at creation "
+        "(ignored afterwards), so leaving it set changes nothing",
+    )
+    network_cidr_region: Optional[str] = Field(
+        default=None,
+        description="the region whose subnet has networkCidr (the other region's has secondaryNetworkCidr), "
+        "pinned at creation so that swapping regions.primary/secondary keeps every subnet's range; default: "
+        "regions.primary; production stacks set it explicitly. Changing this replaces the subnets and the "
+        "RabbitMQ VM's fixed IP",
+    )
     export_schedule: Optional[str] = Field(
         default=None,
         description="cron (UTC) of the nightly database export to the backup bucket; default: the first slot "
@@ -89,6 +173,13 @@ class GcpConfig(_Model):
         description="routed services whose load-balancer backend has Cloud CDN (static assets); the rest "
         "(APIs, streaming) are never cached",
     )
+
+    @field_validator("rabbitmq_zone")
+    @classmethod
+    def _zone(cls, v: Optional[str]) -> Optional[str]:
+        if v is not None and not re.match(r"^[a-z]+-[a-z]+\d+-[a-z]$", v):
+            raise ValueError("must be a zone such as 'us-central1-b' (its region, a hyphen, a letter)")
+        return v
 
     @field_validator("export_schedule")
     @classmethod

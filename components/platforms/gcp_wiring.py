@@ -45,7 +45,7 @@ from components.dr.gcp import (
     ScheduledBackupExportsArgs,
 )
 from components.edge.gcp_armor import CloudArmorPolicy, CloudArmorPolicyArgs
-from components.data.gcp_placement import backup_location
+from components.data.gcp_placement import backup_location, cloud_sql_slots, redis_region
 from components.gcp.project import ProjectApis, ProjectApisArgs, ServiceAccounts, ServiceAccountsArgs, WorkloadIdentity
 from components.monitoring.gcp import CloudMonitoring, CloudMonitoringArgs, UptimeTarget
 from components.naming import bounded
@@ -130,8 +130,9 @@ def cloud_sql_and_memorystore(
     foundation: GcpFoundation,
 ) -> tuple[Optional[CloudSqlPostgres], Optional[MemorystoreRedis]]:
     """The data services the registry runs on Cloud SQL (PostgreSQL) and Memorystore (Redis) on
-    this platform, when enabled, in the primary region (the Cloud SQL replica in the secondary
-    one), on the VPC through Private Service Access."""
+    this platform, when enabled, where `gcp.cloudSql` and `gcp.redisRegion` pin them (default: the
+    primary region, the Cloud SQL replica in the secondary one), on the VPC through Private
+    Service Access."""
     cfg = foundation.config
     gcfg = cfg.gcp
     data = cfg.data
@@ -141,20 +142,24 @@ def cloud_sql_and_memorystore(
     placement: dict[str, Any] = dict(
         context=foundation.context,
         project=foundation.project,
-        region=cfg.regions.primary,
         network=network.network.id,
         private_service_access=network.private_service_access,
         deletion_protection=gcfg.deletion_protection,
         peer_cidr=gcfg.private_service_cidr,
     )
     postgres = redis = None
+    # placed by role, pinned (gcp.cloudSql, gcp.redisRegion): a swap of regions.primary/secondary moves neither
+    primary, replica = cloud_sql_slots(cfg)
     for name in backed_by(cfg, "CloudSqlPostgres"):
         postgres = CloudSqlPostgres(
             name,
             CloudSqlPostgresArgs(
                 **placement,
                 settings=getattr(data, name),
-                replica_region=cfg.regions.secondary,
+                region=primary.region,
+                instance=primary.instance,
+                replica_region=replica.region if replica else None,
+                replica_instance=replica.instance if replica else None,
                 max_connections=gcfg.postgres_max_connections,
                 depends_on=foundation.apis.needs("sqladmin.googleapis.com"),
             ),
@@ -165,6 +170,7 @@ def cloud_sql_and_memorystore(
             MemorystoreRedisArgs(
                 **placement,
                 settings=getattr(data, name),
+                region=redis_region(cfg),
                 depends_on=foundation.apis.needs("redis.googleapis.com"),
             ),
         )

@@ -44,6 +44,7 @@ import pulumi
 
 from components.config import Problem, StackConfig, StackContext
 from components.gcp import gcp_problems, project_id, shared_apis
+from components.data.gcp_placement import gke_region
 from components.platforms.limits import BACKUP_FOR_GKE_MAX_RETAIN_DAYS as MAX_RETAIN_DAYS
 from components.platforms.limits import fits_node_problems, machine_type_problems
 
@@ -225,7 +226,7 @@ def build(context: StackContext) -> dict[str, Any]:
         project,
         apis=required_apis(context),
         identities=identities,
-        subnets={primary: gcfg.network_cidr},
+        subnets={gke_region(cfg): gcfg.network_cidr},  # the cluster's region (gke.region), not the role
         allow_health_checks=True,  # GKE Ingress: Google's health checkers reach the pods (NEGs)
         agents=["container.googleapis.com"],  # the GKE service agent uses the secrets key
     )
@@ -401,7 +402,7 @@ def build(context: StackContext) -> dict[str, Any]:
             "cluster": cluster.name,
             "clusterLocation": cluster.location,
             "getCredentials": cluster.name.apply(
-                lambda n: f"gcloud container clusters get-credentials {n} --region {primary} --project {project}"
+                lambda n: f"gcloud container clusters get-credentials {n} --region {gke_region(cfg)} --project {project}"
                 + (" --dns-endpoint" if cfg.gke.control_plane_dns_endpoint else "")
             ),
             "namespace": namespace.name,

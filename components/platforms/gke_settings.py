@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, Optional
 
 from pydantic import Field, field_validator, model_validator
 
@@ -59,6 +59,20 @@ class GkeConfig(_Model):
     )
     secrets_key_rotation_days: int = Field(
         default=90, ge=1, le=36500, description="rotation period in days of the KMS key that encrypts the cluster's Secrets"
+    )
+
+    region: Optional[str] = Field(
+        default=None,
+        description="region of the GKE cluster (its subnet, NAT and KMS key ring), pinned at creation so that "
+        "swapping regions.primary/secondary moves no cluster; default: regions.primary; production stacks set "
+        "it explicitly. Changing this replaces the GKE cluster and with it the in-cluster MongoDB and RabbitMQ "
+        "volumes (restore them with Backup for GKE, docs/deploy-gke.md)",
+    )
+    backup_location: Optional[str] = Field(
+        default=None,
+        description="region of the Backup for GKE plans (where their backups are stored), pinned at creation; "
+        "default: regions.secondary, else regions.primary; production stacks set it explicitly. Changing this "
+        "replaces the Backup for GKE plans and with them their backups",
     )
 
     @field_validator("master_authorized_networks", "master_cidr", "subnet_cidr", "pods_cidr", "services_cidr")
