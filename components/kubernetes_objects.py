@@ -226,3 +226,38 @@ def pod_disruption_budget(
         ),
         opts=opts,
     )
+
+
+def utc_cron_job_spec(
+    schedule: str,
+    job_labels: Mapping[str, str],
+    pod_labels: Mapping[str, str],
+    pod: k8s.core.v1.PodSpecArgs,
+    *,
+    backoff_limit: int,
+    active_deadline_seconds: int,
+    starting_deadline_seconds: int,
+    history_limit: int,
+    ttl_seconds_after_finished: Optional[int] = None,
+) -> k8s.batch.v1.CronJobSpecArgs:
+    """A CronJob on a UTC schedule whose runs never overlap (`Forbid`): a slow run is not doubled
+    by the next, a run missed by a controller outage still starts within `starting_deadline_seconds`."""
+    return k8s.batch.v1.CronJobSpecArgs(
+        schedule=schedule,
+        time_zone="Etc/UTC",
+        concurrency_policy="Forbid",
+        starting_deadline_seconds=starting_deadline_seconds,
+        successful_jobs_history_limit=history_limit,
+        failed_jobs_history_limit=history_limit,
+        job_template=k8s.batch.v1.JobTemplateSpecArgs(
+            metadata=k8s.meta.v1.ObjectMetaArgs(labels=dict(job_labels)),
+            spec=k8s.batch.v1.JobSpecArgs(
+                backoff_limit=backoff_limit,
+                active_deadline_seconds=active_deadline_seconds,
+                ttl_seconds_after_finished=ttl_seconds_after_finished,
+                template=k8s.core.v1.PodTemplateSpecArgs(
+                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=dict(pod_labels)), spec=pod
+                ),
+            ),
+        ),
+    )

@@ -53,6 +53,7 @@ BUILT_IN_METRICS = {
         {
             "kube_pod_container_resource_limits", "kube_statefulset_replicas", "kube_statefulset_status_replicas_ready",
             "kube_cronjob_status_last_successful_time", "kube_cronjob_created", "kube_job_failed",
+            "kube_cronjob_status_last_schedule_time", "kube_cronjob_status_active",
         }
     ),
     "kubelet": frozenset(

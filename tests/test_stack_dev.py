@@ -24,7 +24,7 @@ def test_dev_has_the_whole_platform(plan):
     assert found["Deployment"] == 4  # frontend, api, mcp, worker
     assert found["StatefulSet"] == 4  # postgres, redis, mongodb, rabbitmq
     assert found["Ingress"] >= 2 and found["HorizontalPodAutoscaler"] == 4
-    assert found["CronJob"] == 2  # pg_dump and mongodump
+    assert found["CronJob"] == 4  # pg_dump and mongodump, and their restore tests
     assert found["PrometheusRule"] >= 1 and found["ServiceMonitor"] == 3  # the web services
     assert found["PodMonitor"] == 5  # four data-service exporters and the ingress-nginx controller
     charts = {r.inputs["chart"] for r in plan.capture.of_type("kubernetes:helm.sh/v3:Release")}

@@ -19,6 +19,7 @@ from components.base import PlatformComponent
 from components.config import StackContext, cpu_quantity, memory_quantity
 from components.data.kubernetes_exporters import EXPORTER_CPU_LIMIT, EXPORTER_MEMORY_LIMIT
 from components.dr.kubernetes import DUMPED_SERVICES
+from components.dr.restore_test_kubernetes import restore_test_capacity
 from components.kubernetes_objects import metadata
 
 # Headroom over the sum of all configured limits: rolling updates run one extra pod per
@@ -124,6 +125,7 @@ class PlatformNamespace(PlatformComponent):
         pods += 10  # backup and init jobs
         cpu += 1000 * (len(backed_up) + 1)  # each backup pod may burst to 1 CPU / 1 Gi, plus init jobs
         memory += 1024 * (len(backed_up) + 1)
+        cpu, memory, pods, storage = (a + b for a, b in zip((cpu, memory, pods, storage), restore_test_capacity(cfg)))
         return (
             int(math.ceil(cpu * QUOTA_HEADROOM / 1000) * 1000),
             int(math.ceil(memory * QUOTA_HEADROOM / 1024) * 1024),

@@ -35,6 +35,9 @@ Private Google Access). The volume copy stays (fast restores, the 30 daily dumps
 One Secret `backup-credentials` holds the connection URLs (from the secret `DataConnection.url`);
 the jobs read them with `secretKeyRef`, never as plain env values.
 
+Each restore-tested service's newest dump is restored into a throwaway server on a schedule by the
+child `KubernetesRestoreTests` (components/dr/restore_test_kubernetes.py), next to its volume.
+
 The pods run as uid/gid 1000 (non-root), with a read-only root filesystem (emptyDir /tmp), all
 capabilities dropped, no privilege escalation, seccomp RuntimeDefault and no service-account token.
 Images are pinned by tag; pg_dump must not be older than the server, so the PostgreSQL client image
@@ -57,6 +60,7 @@ from components.config import Problem, StackConfig, StackContext
 from components.data import qdrant
 from components.data.connection import DataConnection
 from components.data.registry import REGISTRY
+from components.dr.restore_test_kubernetes import KubernetesRestoreTests, KubernetesRestoreTestsArgs, restore_tested
 from components.kubernetes_objects import (
     COMPONENT_LABEL,
     NAME_LABEL,
@@ -70,6 +74,7 @@ from components.kubernetes_objects import (
     scratch_volume,
     secret_env,
     tcp_ports,
+    utc_cron_job_spec,
 )
 from components.monitoring.metrics import BACKUP_JOB_PREFIX
 
@@ -300,6 +305,22 @@ class KubernetesBackups(PlatformComponent):
                 self._network_policies(service, connection, args)
                 if args.offsite_of(service) is not None:
                     self._offsite_network_policy(service, args)
+        tested = [service for service in restore_tested(self.config) if service in args.connections]
+        if tested:
+            # every restore-tested service's newest dump, restored into a throwaway server
+            KubernetesRestoreTests(
+                self.child_name("restore-tests"),
+                KubernetesRestoreTestsArgs(
+                    self.context,
+                    args.namespace,
+                    dumps={s: (self.volumes[s].metadata.name, dumps[s].image) for s in tested if s in dumps},
+                    backup_dir=BACKUP_DIR,
+                    dump_deadline_seconds=ACTIVE_DEADLINE_SECONDS,
+                    backup_pod_labels={s: self._pod_labels(s) for s in tested},
+                    storage_class=args.storage_class,
+                ),
+                opts=self.child_opts(),
+            )
 
         self.register_outputs(
             {
@@ -426,24 +447,10 @@ class KubernetesBackups(PlatformComponent):
         return k8s.batch.v1.CronJob(
             self.child_name("cronjob", service),
             metadata=metadata(f"{BACKUP_JOB_PREFIX}{service}", args.namespace, labels),
-            spec=k8s.batch.v1.CronJobSpecArgs(
-                schedule=dr.backup_schedule,
-                time_zone="Etc/UTC",
-                concurrency_policy="Forbid",
-                starting_deadline_seconds=STARTING_DEADLINE_SECONDS,
-                successful_jobs_history_limit=HISTORY_LIMIT,
-                failed_jobs_history_limit=HISTORY_LIMIT,
-                job_template=k8s.batch.v1.JobTemplateSpecArgs(
-                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
-                    spec=k8s.batch.v1.JobSpecArgs(
-                        backoff_limit=BACKOFF_LIMIT,
-                        active_deadline_seconds=ACTIVE_DEADLINE_SECONDS,
-                        template=k8s.core.v1.PodTemplateSpecArgs(
-                            metadata=k8s.meta.v1.ObjectMetaArgs(labels={**labels, **self._pod_labels(service)}),
-                            spec=pod,
-                        ),
-                    ),
-                ),
+            spec=utc_cron_job_spec(
+                dr.backup_schedule, labels, {**labels, **self._pod_labels(service)}, pod,
+                backoff_limit=BACKOFF_LIMIT, active_deadline_seconds=ACTIVE_DEADLINE_SECONDS,
+                starting_deadline_seconds=STARTING_DEADLINE_SECONDS, history_limit=HISTORY_LIMIT,
             ),
             opts=self.child_opts(),
         )

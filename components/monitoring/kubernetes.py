@@ -44,6 +44,7 @@ import pulumi_random as random
 
 from components.base import PlatformComponent
 from components.config import ServiceConfig, StackContext
+from components.dr.restore_test_kubernetes import restore_test_alert_rules
 from components.kubernetes_objects import NAME_LABEL, ScrapeTarget
 from components.monitoring import dashboards, metrics
 
@@ -372,6 +373,9 @@ class KubernetesMonitoring(PlatformComponent):
             return [
                 {"name": f"{PART_OF}.{group}", "rules": [rule.as_prometheus_rule() for rule in rules]}
                 for group, rules in metrics.alert_rules(namespace, web_services, thresholds, exporters).items()
+            ] + [  # the in-cluster restore tests (components/dr/restore_test_kubernetes.py)
+                {"name": f"{PART_OF}.restore-tests", "rules": [rule.as_prometheus_rule() for rule in restore_rules]}
+                for restore_rules in [restore_test_alert_rules(namespace, self.config)] if restore_rules
             ]
 
         return k8s.apiextensions.CustomResource(

@@ -174,7 +174,7 @@ def test_dr_bucket_exports_dumps_and_backup_for_gke(resources):
     assert all(b.protect for b in buckets)
     assert one(resources, "gcp:workflows/workflow:Workflow")
     cronjobs = [o for o in k8s_objects(resources) if o["kind"] == "CronJob"]
-    assert [c["metadata"]["name"] for c in cronjobs] == ["backup-mongodb"]
+    assert sorted(c["metadata"]["name"] for c in cronjobs) == ["backup-mongodb", "restore-test-mongodb"]
     plans = of_type(resources, "gcp:gkebackup/backupPlan:BackupPlan")
     assert {dig(p.inputs, "retentionPolicy.backupRetainDays") for p in plans} == {30, 84, 365, FREQUENT_KEEP_DAYS}
     assert all(p.protect and p.inputs["location"] == "europe-west1" for p in plans)

@@ -90,7 +90,7 @@ def upload_container():
         )
 
     capture = run_component(build)
-    (cron_job,) = [o for o in k8s_objects(capture.resources) if o["kind"] == "CronJob"]
+    (cron_job,) = [o for o in k8s_objects(capture.resources) if o["kind"] == "CronJob" and o["metadata"]["name"] == "backup-mongodb"]
     (container,) = cron_job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
     return container
 

@@ -49,7 +49,11 @@ def dev():
 
 
 def by_kind(capture, kind):
-    return {o["metadata"]["name"]: o for o in k8s_objects(capture.resources) if o["kind"] == kind}
+    """The backups' own objects of `kind` (the restore tests beside them: test_restore_tests.py)."""
+    return {
+        o["metadata"]["name"]: o for o in k8s_objects(capture.resources)
+        if o["kind"] == kind and o["metadata"]["labels"].get("app.kubernetes.io/component") != "restore-test"
+    }
 
 
 def pod_of(cron_job):

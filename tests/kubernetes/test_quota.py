@@ -4,8 +4,8 @@ The API server rejects a pod whose limits would push the namespace past its quot
 forgot a sidecar, a Job or an HPA's maximum shows up as pods that never start. Counted here from
 the plan: each Deployment at its HPA maximum plus one surge pod (run by an Argo Rollout: plus
 the canary's maxSurge, or twice for blue/green), each StatefulSet at its replicas,
-each Job and CronJob once; a pod counts its containers' limits (or its largest init container's,
-if that is more).
+each Job and CronJob once; a pod counts its containers' limits plus its native sidecars' (or its
+largest init container's with the sidecars started before it, if that is more).
 """
 
 from __future__ import annotations
@@ -33,9 +33,18 @@ def pod_limits(pod_spec: dict) -> tuple[float, float]:
         limits = [c.get("resources", {}).get("limits", {}) for c in containers]
         return sum(quantity(l.get("cpu", "0")) for l in limits), sum(quantity(l.get("memory", "0")) for l in limits)
 
+    # native sidecars (init containers with restartPolicy Always) run beside everything after them
+    inits = pod_spec.get("initContainers") or ()
+    sidecars = [c for c in inits if c.get("restartPolicy") == "Always"]
+    side_cpu, side_memory = total(sidecars)
     cpu, memory = total(pod_spec["containers"])
-    for init in pod_spec.get("initContainers") or ():
-        init_cpu, init_memory = total([init])
+    cpu, memory = cpu + side_cpu, memory + side_memory
+    started: list = []
+    for init in inits:
+        if init.get("restartPolicy") == "Always":
+            started.append(init)
+            continue
+        init_cpu, init_memory = total([init, *started])
         cpu, memory = max(cpu, init_cpu), max(memory, init_memory)
     return cpu, memory
 
