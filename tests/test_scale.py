@@ -142,10 +142,16 @@ def ecs_quota_problems(plan: Plan, cfg: StackConfig) -> list[str]:
     problems = quota_problems(security_groups_of(plan.capture.resources))
     blocked, extra = flow_differences(cfg, plan.capture.resources)
     problems += [f"needed flow blocked: {f}" for f in blocked] + [f"flow open but not needed: {f}" for f in extra]
-    (alb,) = _of(plan, "aws:lb/loadBalancer:LoadBalancer")
-    rules = _of(plan, "aws:lb/listenerRule:ListenerRule")  # the stack has one ALB
-    _at_most(problems, f"listener rules on {alb.name}", len(rules), 100)
-    _at_most(problems, f"target groups of {alb.name}", len(_of(plan, "aws:lb/targetGroup:TargetGroup")), 100)
+    # per ALB (the primary's, and the DR standby's in its own region): its listeners' rules, the
+    # target groups registered with its provider
+    listeners = _of(plan, "aws:lb/listener:Listener")
+    for alb in _of(plan, "aws:lb/loadBalancer:LoadBalancer"):
+        mine = [f":{lst.name}" for lst in listeners if lst.inputs["loadBalancerArn"].endswith(f":{alb.name}")]
+        on_alb = [r for r in _of(plan, "aws:lb/listenerRule:ListenerRule") if r.inputs["listenerArn"].endswith(tuple(mine))]
+        _at_most(problems, f"listener rules on {alb.name}", len(on_alb), 100)
+        groups = [t for t in _of(plan, "aws:lb/targetGroup:TargetGroup") if t.provider == alb.provider]
+        _at_most(problems, f"target groups of {alb.name}", len(groups), 100)
+    rules = _of(plan, "aws:lb/listenerRule:ListenerRule")
     for rule in rules:
         values = sum(len(match.get("values", [])) for c in rule.inputs["conditions"] for match in c.values())
         _at_most(problems, f"condition values of listener rule {rule.name}", values, 5)

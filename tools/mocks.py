@@ -161,12 +161,13 @@ INVOKES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
         "arn": "arn:aws:iam::127311923021:root",
         "id": "127311923021",
     },
-    "aws:ec2/getManagedPrefixList:getManagedPrefixList": lambda a: {
-        "id": "pl-3b927c52",
-        "name": a.get("name", "com.amazonaws.global.cloudfront.origin-facing"),
-        "maxEntries": 55,
-        "entries": [],
-    },
+    # CloudFront's origin-facing list, or Route 53's health checkers' (their AWS ids and weights)
+    "aws:ec2/getManagedPrefixList:getManagedPrefixList": lambda a: (
+        {"id": "pl-0e8c7d3a9b1f2e4c6", "name": a["name"], "maxEntries": 25, "entries": []}
+        if "route53-healthchecks" in str(a.get("name"))
+        else {"id": "pl-3b927c52", "name": a.get("name", "com.amazonaws.global.cloudfront.origin-facing"),
+              "maxEntries": 55, "entries": []}
+    ),
     "gcp:organizations/getProject:getProject": lambda a: {
         "projectId": FAKE_GCP_PROJECT,
         "number": "123456789012",

@@ -45,6 +45,22 @@ adapter refuses any other before anything is built, `components/platforms/limits
 
 e.g. prod frontend 2 vCPU/4 GiB -> 2048/4096, API 4/8 GiB -> 4096/8192, worker 1 vCPU/1 GiB ->
 1024/2048 (1 vCPU needs at least 2 GiB), dev worker 100m/256Mi -> 256/512.
+
+The standby (`standby` in the args: components/platforms/ecs.py builds it in `regions.secondary` when
+`aws.standby.mode` is warm or pilotLight) is the same app with these differences:
+- its tasks run `standby.tasks` as the autoscaling floor (warm: `aws.standby.minTasks`; pilot light:
+  0, scaled up by the runbook) and scale up to the service's maxReplicas when traffic arrives;
+- regional names (cluster, log groups, Cloud Map namespace, task families) are the primary's in the
+  other region; IAM role names are global, so the standby's carry `-standby`;
+- every service rolls (circuit breaker with rollback: the `automatic-rollback-in-production`
+  policy's ECS condition), with no alternate target groups or release alarms: a release reaches the
+  standby only with `pulumi up`, and a canary there would bake against no traffic;
+- its resources are tagged `dr-role: standby`: the `min-replicas` policy exempts them, since the
+  floor is the standby's (1 by default, 0 in pilot light) and the runbook raises it to the service's
+  minReplicas when traffic fails over;
+- the services do not wait for steady state: until a failover the standby's data endpoints are
+  replicas (read-only, or not yet promoted), so a task may not turn healthy, and `up` must not hang
+  or fail on it; the standby ALB's Route 53 health check shows its state.
 """
 
 from __future__ import annotations
@@ -78,6 +94,7 @@ SCALE_OUT_COOLDOWN_SECONDS = 60
 APP_USER = "1000"
 INIT_CONTAINER = "volume-init"
 WRITABLE_MODE = "1777"
+STANDBY_TAG = "dr-role"  # `dr-role: standby` on every resource of a standby service
 
 # What each kind of image writes at run time. The root filesystem is read-only, so every such path
 # is a task volume; Fargate creates a volume root-owned 0755, so the init container (below) hands it
@@ -291,6 +308,14 @@ class EcsAppArgs:
     production_rule_arns: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     alb_arn_suffix: Optional[pulumi.Input[str]] = None
     target_group_dimensions: Mapping[str, Sequence[pulumi.Input[str]]] = field(default_factory=dict)
+    # the standby's app (see the module docstring); None: the primary's
+    standby: Optional["EcsStandby"] = None
+
+
+@dataclass(frozen=True)
+class EcsStandby:
+    region: str  # regions.secondary
+    tasks: int  # the autoscaling floor and first desired count: warm minTasks, pilot light 0
 
 
 class EcsApp(PlatformComponent):
@@ -302,8 +327,10 @@ class EcsApp(PlatformComponent):
     def __init__(self, name: str, args: EcsAppArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__(name, args.context, opts)
         cfg = self.config
-        region = cfg.regions.primary
+        region = args.standby.region if args.standby else cfg.regions.primary
         self.args = args
+        # IAM role and scaling-policy names are account-wide: the standby's must not take the primary's
+        self.account_prefix = f"{self.context.prefix}-standby" if args.standby else self.context.prefix
         self.cluster_name = self.context.prefix
         cluster = aws.ecs.Cluster(
             self.child_name("cluster"),
@@ -358,7 +385,7 @@ class EcsApp(PlatformComponent):
         role = aws.iam.Role(
             self.child_name(name, "ecs-lb"),
             aws.iam.RoleArgs(
-                name=bounded(f"{self.context.prefix}-{name}-ecs-lb", 64),
+                name=bounded(f"{self.account_prefix}-{name}-ecs-lb", 64),
                 description=f"ECS moves {name}'s ALB traffic between its two target groups during a release",
                 assume_role_policy=pulumi.Output.from_input(args.account_id).apply(load_balancer_trust),
                 tags=tags,
@@ -384,6 +411,8 @@ class EcsApp(PlatformComponent):
         cfg = self.config
         args = self.args
         tags = {**self.labels, "service": name}
+        if args.standby is not None:
+            tags[STANDBY_TAG] = "standby"  # the min-replicas policy exempts it (policies/rules/availability.py)
         log_group_name = f"/ecs/{self.context.prefix}/{name}"
         log_group = aws.cloudwatch.LogGroup(
             self.child_name(name, "logs"),
@@ -407,7 +436,7 @@ class EcsApp(PlatformComponent):
             return aws.iam.Role(
                 self.child_name(name, kind),
                 aws.iam.RoleArgs(
-                    name=bounded(f"{self.context.prefix}-{name}-{kind}", 64),  # IAM's maximum
+                    name=bounded(f"{self.account_prefix}-{name}-{kind}", 64),  # IAM's maximum
                     description=description,
                     assume_role_policy=trust,
                     tags=tags,
@@ -488,7 +517,7 @@ class EcsApp(PlatformComponent):
             if name in args.alternate_target_group_arns:
                 # ECS assumes the role as soon as the service exists: its grant first
                 depends_on.append(self._release_grants[-1])
-            if routed(svc):
+            if routed(svc) and args.standby is None:
                 if args.alb_arn_suffix is None or name not in args.target_group_dimensions:
                     raise ValueError(f"service {name}: its release alarms need the ALB and target group dimensions")
                 alarms = release_alarms(
@@ -513,13 +542,18 @@ class EcsApp(PlatformComponent):
             registries = aws.ecs.ServiceServiceRegistriesArgs(registry_arn=discovery.arn)
             self.internal_hosts[name] = f"{name}.{self.context.prefix}.internal:{svc.port}"
 
+        # services without a load balancer have no traffic to shift, the standby's none to bake
+        # against: rolling (see the module docstring)
+        rolls = not load_balancers or args.standby is not None
+        release = svc.release.model_copy(update={"strategy": "rolling"}) if rolls else svc.release
+        floor = args.standby.tasks if args.standby else svc.min_replicas
         service = aws.ecs.Service(
             self.child_name(name, "service"),
             aws.ecs.ServiceArgs(
                 name=name,
                 cluster=cluster.arn,
                 task_definition=task.arn,
-                desired_count=svc.min_replicas,
+                desired_count=floor,
                 launch_type="FARGATE",
                 platform_version="LATEST",
                 network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(
@@ -533,9 +567,7 @@ class EcsApp(PlatformComponent):
                 deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(enable=True, rollback=True),
                 # the release strategy and its rollback alarms (components/app/ecs_release.py);
                 # services without a load balancer have no traffic to shift: rolling
-                deployment_configuration=deployment_configuration(
-                    svc.release if load_balancers else svc.release.model_copy(update={"strategy": "rolling"})
-                ),
+                deployment_configuration=deployment_configuration(release),
                 alarms=alarms,
                 deployment_minimum_healthy_percent=100,
                 deployment_maximum_percent=200,
@@ -547,7 +579,7 @@ class EcsApp(PlatformComponent):
                 # A canary/blue-green release is steady only after its last bake (hours in prod, past
                 # the provider's 20 min timeout): the deploy workflow's release wait
                 # (`tools/release.py <stack> all wait`) watches those and fails when ECS rolls back.
-                wait_for_steady_state=not svc.shifts_traffic,
+                wait_for_steady_state=not svc.shifts_traffic and args.standby is None,
                 tags=tags,
             ),
             # a canary/blue-green release ends with ECS swapping the primary and alternate target
@@ -568,7 +600,7 @@ class EcsApp(PlatformComponent):
                 service_namespace="ecs",
                 scalable_dimension="ecs:service:DesiredCount",
                 resource_id=pulumi.Output.concat("service/", cluster.name, "/", service.name),
-                min_capacity=svc.min_replicas,
+                min_capacity=floor,
                 max_capacity=svc.max_replicas,
                 tags=tags,
             ),
@@ -581,7 +613,7 @@ class EcsApp(PlatformComponent):
             aws.appautoscaling.Policy(
                 self.child_name(name, "scale", metric),
                 aws.appautoscaling.PolicyArgs(
-                    name=f"{self.context.prefix}-{name}-{metric}",
+                    name=f"{self.account_prefix}-{name}-{metric}",
                     policy_type="TargetTrackingScaling",
                     service_namespace=target.service_namespace,
                     scalable_dimension=target.scalable_dimension,

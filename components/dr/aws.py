@@ -25,13 +25,18 @@ Targets (seeds 000/001/002): RPO 1 h, RTO 4 h. What gives them:
   each with S3 server access logging into an `access-logs` bucket of its own region (SSE-S3, the
   only encryption S3 log delivery supports; kept 1 year in prod, 90 days otherwise);
 - Route 53 failover for the origin (`origin.<domain>`, the name CloudFront connects to) when
-  `aws.hostedZoneId` and `regions.secondary` are set: the PRIMARY record points at this stack's
-  ALB and is healthy while the primary targets are (a CLOUDWATCH_METRIC health check on an alarm
-  on each target group's HealthyHostCount -- a direct HTTP check cannot work because the ALB only
-  answers CloudFront; Route 53 accepts only single-metric alarms, so one alarm and check per
-  target group, combined by a CALCULATED check); the SECONDARY record points at `aws.secondaryOriginDomain`, the ALB of the
-  standby stack, when it is configured. Without a hosted zone nothing is created and the outputs
-  say so.
+  `aws.hostedZoneId` is set and a standby runs (`aws.standby.mode` warm or pilotLight, in
+  `regions.secondary`: components/platforms/ecs_standby.py): the PRIMARY record points at the
+  primary ALB, the SECONDARY record at the standby ALB. Each is healthy while a CALCULATED check is,
+  which is healthy only while every child is: one HTTPS check per routed service directly on that
+  ALB (its DNS name as host, the service's readiness path, which a listener rule without the origin
+  secret forwards to the service's target group: components/edge/alb.py), every
+  `dr.healthCheckIntervalSeconds` (Route 53 offers 10 or 30 s; others are refused by the ecs
+  problems), unhealthy after `dr.failureThreshold` failures in a row (seed 000: 30 s x 3). The
+  health checkers reach the ALBs through their own security group (Route 53's managed prefix list,
+  components/network/aws.py). So the origin fails over about `interval x threshold` after the
+  primary stops answering, plus the record's 60 s TTL. Without a standby the record is a plain
+  CNAME to the ALB; without a hosted zone nothing is created and the outputs say so.
 
 ElastiCache (cache, sessions: rebuilt), and Amazon MQ (transient messages) are not in AWS Backup;
 ElastiCache keeps its own daily snapshots.
@@ -122,6 +127,9 @@ class AwsDisasterRecoveryArgs:
     mq_broker_name: Optional[str] = None
     mq_standby_broker_name: Optional[str] = None
     alb_dns_name: Optional[pulumi.Input[str]] = None
+    standby_alb_dns_name: Optional[pulumi.Input[str]] = None  # the standby's ALB (failover target)
+    # routed service -> the path its origin health check requests (components/edge/alb.py)
+    health_check_paths: Mapping[str, str] = field(default_factory=dict)
     alb_arn_suffix: Optional[pulumi.Input[str]] = None
     target_group_arn_suffixes: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     cluster_name: Optional[str] = None
@@ -129,7 +137,8 @@ class AwsDisasterRecoveryArgs:
 
 class AwsDisasterRecovery(PlatformComponent):
     """Backup vaults and plan, replicated RDS backups, backup buckets, failover records.
-    Exposes `runbook` (text), `failover_status` (text), `vault_name`, `backup_bucket`."""
+    Exposes `runbook` (text), `failover_status` (text), `vault_name`, `backup_bucket`,
+    `origin_health_checks` (record role -> the CALCULATED health check that decides it)."""
 
     TYPE = "aiplatform:dr:AwsDisasterRecovery"
 
@@ -438,61 +447,54 @@ class AwsDisasterRecovery(PlatformComponent):
         args = self.args
         zone_id = cfg.aws.hosted_zone_id
         origin = origin_hostname(cfg)
+        self.origin_health_checks: dict[str, pulumi.Output[str]] = {}
         if not zone_id or origin is None or args.alb_dns_name is None:
             return (
                 "skipped: no aws.hostedZoneId, so no Route 53 records were created; CloudFront uses the "
                 "ALB's DNS name as origin and failover is manual (docs/deploy-aws.md)"
             )
-        if not secondary:
+        if not secondary or args.standby_alb_dns_name is None:
             self._origin_record("origin", args.alb_dns_name)
-            return f"no secondary region: {origin} is a plain record to the ALB"
+            return f"no standby (aws.standby.mode off or no regions.secondary): {origin} is a plain record to the ALB"
+        primary_check = self._origin_checks("origin", args.alb_dns_name, cfg.regions.primary)
+        standby_check = self._origin_checks("standby", args.standby_alb_dns_name, secondary)
+        self.origin_health_checks = {"primary": primary_check.id, "secondary": standby_check.id}
+        self._origin_record("origin-primary", args.alb_dns_name, "primary", primary_check.id)
+        self._origin_record("origin-secondary", args.standby_alb_dns_name, "secondary", standby_check.id)
+        dr = cfg.dr
+        return (
+            f"{origin}: PRIMARY -> the ALB in {cfg.regions.primary}, SECONDARY -> the standby ALB in {secondary}; "
+            f"HTTPS health checks on each ALB every {dr.health_check_interval_seconds} s, unhealthy after "
+            f"{dr.failure_threshold} failures"
+        )
 
-        # Route 53 health checks accept single-metric alarms only (no metric math, no percentiles):
-        # one alarm + CLOUDWATCH_METRIC check per routed target group, combined by a CALCULATED
-        # check that is healthy only while every child is.
-        minutes = cfg.dr.failure_threshold
-        children = []
-        for svc in sorted(args.target_group_arn_suffixes):
-            alarm = self._alarm(
-                f"origin-{svc}-unhealthy",
-                f"{svc} has no healthy target in {cfg.regions.primary} (drives origin failover)",
-                namespace="AWS/ApplicationELB",
-                metric_name="HealthyHostCount",
-                dimensions={"TargetGroup": args.target_group_arn_suffixes[svc], "LoadBalancer": args.alb_arn_suffix},
-                statistic="Minimum",
-                period=60,
-                evaluation_periods=minutes,
-                datapoints_to_alarm=minutes,
-                comparison_operator="LessThanThreshold",
-                threshold=1,
-                treat_missing_data="breaching",
+    def _origin_checks(self, key: str, alb_dns_name: pulumi.Input[str], region: str) -> aws.route53.HealthCheck:
+        """One HTTPS check per routed service directly on the ALB `alb_dns_name` (in `region`), combined
+        by a CALCULATED check that is healthy only while every one is."""
+        dr = self.config.dr
+        children = [
+            self._health_check(
+                f"{key}-{svc}-https",
+                f"{key}-{svc}",
+                type="HTTPS",
+                fqdn=alb_dns_name,
+                port=443,
+                resource_path=path,
+                enable_sni=True,  # the ALB answers TLS with its certificate; Route 53 does not validate it
+                request_interval=dr.health_check_interval_seconds,
+                failure_threshold=dr.failure_threshold,
             )
-            children.append(
-                self._health_check(
-                    f"origin-{svc}-health",
-                    f"origin-{svc}",
-                    type="CLOUDWATCH_METRIC",
-                    cloudwatch_alarm_name=alarm.name,
-                    cloudwatch_alarm_region=cfg.regions.primary,
-                    insufficient_data_health_status="LastKnownStatus",
-                )
-            )
-        check = self._health_check(
-            "origin-health",
-            "origin",
+            for svc, path in sorted(self.args.health_check_paths.items())
+        ]
+        if not children:
+            raise ValueError(f"the origin health checks in {region} need the routed services' health-check paths")
+        return self._health_check(
+            f"{key}-health",
+            key,
             type="CALCULATED",
             child_healthchecks=[c.id for c in children],
             child_health_threshold=len(children),
         )
-        self._origin_record("origin-primary", args.alb_dns_name, "primary", check.id)
-        standby = cfg.aws.secondary_origin_domain
-        if standby is None:
-            return (
-                f"{origin}: PRIMARY record only (health-checked); set aws.secondaryOriginDomain to the standby "
-                f"ALB in {secondary} to add the SECONDARY record"
-            )
-        self._origin_record("origin-secondary", standby, "secondary")
-        return f"{origin}: PRIMARY -> this stack's ALB, SECONDARY -> {standby} ({secondary})"
 
     def _runbook(self, secondary: Optional[str]) -> str:
         cfg = self.config

@@ -28,7 +28,19 @@ Creates:
   1.2 only) whose default action is a fixed 403, plus per routed service a rule forwarding
   requests for its host (and paths) that carry the origin secret to both target groups, weights
   100/0; ECS moves the weights during a release, so Pulumi ignores changes to its actions;
+- with origin failover (components/platforms/aws_settings.py `origin_failover`) per routed service a
+  rule for the Route 53 health checks: host header = the ALB's own DNS name (CloudFront always
+  sends a service host, so no viewer request matches it) and path = the service's readiness path,
+  forwarding to its target group without the origin secret -- Route 53 cannot send custom headers,
+  and the health checkers reach the ALB through a security group of their own (Route 53's managed
+  prefix list, components/network/aws.py). So a check is healthy exactly while the service's
+  targets answer its readiness path through this ALB;
 - an HTTP listener that only redirects to HTTPS (301).
+
+The same class builds the standby's ALB in `regions.secondary` (`role="standby"`): its log bucket in
+that region, the primary's origin secret (`origin_secret`: one value for both ALBs, so CloudFront's
+header passes at either), and no alternate target groups (the standby's services roll; see
+components/app/ecs.py).
 """
 
 from __future__ import annotations
@@ -50,6 +62,7 @@ from components.storage.s3 import expire_objects, private_bucket, tls_only_state
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 ORIGIN_HEADER = "X-Origin-Verify"
 LOG_DELIVERY_SERVICE = "logdelivery.elasticloadbalancing.amazonaws.com"
+HEALTH_RULE_PRIORITY = 1000  # after every service rule (10, 20, ...): ALB allows 1-50000
 
 
 def target_group_name(prefix: str, service: str, port: int) -> str:
@@ -81,6 +94,14 @@ class AwsLoadBalancerArgs:
     public_subnet_ids: Sequence[pulumi.Input[str]]
     security_group_id: pulumi.Input[str]
     certificate_arn: pulumi.Input[str]
+    # the groups the ALB carries besides `security_group_id` (the Route 53 health checkers')
+    extra_security_group_ids: Sequence[pulumi.Input[str]] = ()
+    # the standby's ALB: the primary's origin secret, its region, no release target groups
+    origin_secret: Optional[pulumi.Output[str]] = None
+    region: Optional[str] = None
+    releases: bool = True
+    # rules that let the Route 53 health checks reach each routed service (see the module docstring)
+    health_check_rules: bool = False
 
 
 class AwsLoadBalancer(PlatformComponent):
@@ -88,7 +109,8 @@ class AwsLoadBalancer(PlatformComponent):
     `target_group_arns`, `target_groups` (service -> TargetGroup), `alternate_target_groups` and
     `alternate_target_group_arns` (every routed service), `rules` (the listener rules),
     `rules_by_service`,
-    `origin_secret` (secret Output), `logs_bucket`, `logs_bucket_ownership`."""
+    `origin_secret` (secret Output), `logs_bucket`, `logs_bucket_ownership`, `health_check_paths`
+    (routed service -> the path its Route 53 health check requests, with health-check rules)."""
 
     TYPE = "aiplatform:edge:AwsLoadBalancer"
 
@@ -100,10 +122,14 @@ class AwsLoadBalancer(PlatformComponent):
 
         bucket_policy = self._logs_bucket(args)
 
-        self.origin_secret_password = random.RandomPassword(
-            self.child_name("origin-secret"), random.RandomPasswordArgs(length=48, special=False), opts=self.child_opts()
-        )
-        self.origin_secret = pulumi.Output.secret(self.origin_secret_password.result)
+        if args.origin_secret is not None:
+            self.origin_secret = pulumi.Output.secret(args.origin_secret)
+        else:
+            self.origin_secret_password = random.RandomPassword(
+                self.child_name("origin-secret"), random.RandomPasswordArgs(length=48, special=False),
+                opts=self.child_opts(),
+            )
+            self.origin_secret = pulumi.Output.secret(self.origin_secret_password.result)
 
         self.alb = aws.lb.LoadBalancer(
             self.child_name("alb"),
@@ -112,7 +138,7 @@ class AwsLoadBalancer(PlatformComponent):
                 load_balancer_type="application",
                 internal=False,
                 ip_address_type="ipv4",
-                security_groups=[args.security_group_id],
+                security_groups=[args.security_group_id, *args.extra_security_group_ids],
                 subnets=list(args.public_subnet_ids),
                 drop_invalid_header_fields=True,
                 enable_deletion_protection=prod,
@@ -134,10 +160,10 @@ class AwsLoadBalancer(PlatformComponent):
             self.target_groups[svc_name] = self._target_group(
                 args, svc_name, svc, "tg", target_group_name(prefix, svc_name, svc.port)
             )
-            # whatever the strategy (ecs_release.routed): a switch to canary/blueGreen is one `up`
-            self.alternate_target_groups[svc_name] = self._target_group(
-                args, svc_name, svc, "tg-alternate", alternate_target_group_name(prefix, svc_name, svc.port)
-            )
+            if args.releases:  # whatever the strategy (ecs_release.routed): a switch to canary/blueGreen is one `up`
+                self.alternate_target_groups[svc_name] = self._target_group(
+                    args, svc_name, svc, "tg-alternate", alternate_target_group_name(prefix, svc_name, svc.port)
+                )
 
         https = self._listener(
             "https",
@@ -199,10 +225,39 @@ class AwsLoadBalancer(PlatformComponent):
                 )
             )
             self.rules_by_service[svc_name] = self.rules[-1]
+        self.health_check_paths: dict[str, str] = {}
+        if args.health_check_rules:
+            self._health_check_rules(https)
         self.https_listener = https
         self.target_group_arns = {n: tg.arn for n, tg in self.target_groups.items()}
         self.alternate_target_group_arns = {n: tg.arn for n, tg in self.alternate_target_groups.items()}
         self.register_outputs({"dnsName": self.alb.dns_name, "targetGroups": sorted(self.target_groups)})
+
+    def _health_check_rules(self, https: aws.lb.Listener) -> None:
+        """Per routed service: the ALB's own host name + the readiness path -> its target group, with no
+        origin-secret condition (Route 53 health checks send no custom header)."""
+        cfg = self.config
+        for priority, (svc_name, tg) in enumerate(self.target_groups.items(), start=1):
+            path = cfg.enabled_services[svc_name].effective_readiness_path or "/"
+            self.health_check_paths[svc_name] = path
+            aws.lb.ListenerRule(
+                self.child_name(svc_name, "health-rule"),
+                aws.lb.ListenerRuleArgs(
+                    listener_arn=https.arn,
+                    priority=HEALTH_RULE_PRIORITY + priority,
+                    conditions=[
+                        aws.lb.ListenerRuleConditionArgs(
+                            host_header=aws.lb.ListenerRuleConditionHostHeaderArgs(values=[self.alb.dns_name])
+                        ),
+                        aws.lb.ListenerRuleConditionArgs(
+                            path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(values=[path])
+                        ),
+                    ],
+                    actions=[aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=tg.arn)],
+                    tags={**self.labels, "service": svc_name},
+                ),
+                opts=self.child_opts(),
+            )
 
     def _target_group(
         self, args: AwsLoadBalancerArgs, svc_name: str, svc: Any, key: str, name: str
@@ -272,7 +327,7 @@ class AwsLoadBalancer(PlatformComponent):
             "logs",
             "edge-logs",
             args.account_id,
-            self.config.regions.primary,
+            args.region or self.config.regions.primary,
             # CloudFront standard logging delivers through the bucket ACL
             object_ownership="BucketOwnerPreferred",
             # ALB access logs support only S3-managed keys

@@ -4,7 +4,9 @@
 - one in us-east-1 for CloudFront (CloudFront only accepts certificates from us-east-1), created
   with the explicit us-east-1 provider;
 - one in the primary region for the ALB's HTTPS listener -- the same certificate when the primary
-  region is us-east-1.
+  region is us-east-1;
+- with a standby (`standby_provider`), one in `regions.secondary` for the standby ALB (ACM
+  certificates are regional) -- the CloudFront one when that region is us-east-1.
 
 The apex and the wildcard share one validation CNAME, and ACM uses the same CNAME for the same
 name in every region of an account, so one Route 53 record validates every certificate here. With
@@ -42,11 +44,13 @@ def _record(option) -> dict:
 class AwsCertificatesArgs:
     context: StackContext
     global_provider: pulumi.ProviderResource  # us-east-1
+    standby_provider: Optional[pulumi.ProviderResource] = None  # regions.secondary, with a standby
 
 
 class AwsCertificates(PlatformComponent):
     """ACM certificates. Exposes `cloudfront_certificate_arn` and `alb_certificate_arn` (validated),
-    `validation_records` (name/type/value to create when there is no hosted zone)."""
+    `validation_records` (name/type/value to create when there is no hosted zone), and with a standby
+    `standby_alb_certificate_arn` (validated, in regions.secondary)."""
 
     TYPE = "aiplatform:edge:AwsCertificates"
 
@@ -103,4 +107,24 @@ class AwsCertificates(PlatformComponent):
                 opts=self.child_opts(),
             )
             self.alb_certificate_arn = alb_valid.certificate_arn
+        self.standby_alb_certificate_arn = None
+        if args.standby_provider is not None:
+            self.standby_alb_certificate_arn = self._standby_certificate(args, names, fqdns)
         self.register_outputs({"cloudfrontCertificateArn": self.cloudfront_certificate_arn})
+
+    def _standby_certificate(self, args: AwsCertificatesArgs, names: dict, fqdns) -> pulumi.Output[str]:
+        """The standby ALB's certificate in regions.secondary, validated by the same CNAME."""
+        secondary = self.config.regions.secondary
+        if secondary == "us-east-1":
+            return self.cloudfront_certificate_arn
+        cert = aws.acm.Certificate(
+            self.child_name("alb-standby"),
+            aws.acm.CertificateArgs(**names, validation_method="DNS", key_algorithm="RSA_2048", tags=self.labels),
+            opts=self.child_opts(provider=args.standby_provider),
+        )
+        valid = aws.acm.CertificateValidation(
+            self.child_name("alb-standby-validation"),
+            aws.acm.CertificateValidationArgs(certificate_arn=cert.arn, validation_record_fqdns=fqdns),
+            opts=self.child_opts(provider=args.standby_provider),
+        )
+        return valid.certificate_arn

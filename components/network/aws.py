@@ -31,6 +31,10 @@ What it creates and why:
   reached through Cloud Map); out to the data services it `uses`;
   `alb`: in 443 from CloudFront's origin-facing prefix list only; out to `tasks` on each routed
   port (only the routed services' own groups let the ALB in);
+  `alb-health` (with origin failover: Route 53 health checks on the ALB): in 443 from Route 53's
+  health-checker prefix list (`com.amazonaws.<region>.route53-healthchecks`) only. A group of its
+  own because a prefix-list reference counts as its maximum entries against the 60 rules per group
+  and direction: CloudFront's list weighs 55 and Route 53's 25, together over the quota;
   `endpoints`: in 443 from `tasks`;
   `data-<service>`: in on the service port from `tasks` (only the users' own groups let them out
   to it); no egress.
@@ -52,9 +56,17 @@ from components.base import PlatformComponent
 from components.config import StackContext
 from components.data.registry import built_on, ports_on, reached
 from components.images import ecr_repository_arns, stack_images
+from components.platforms.aws_settings import origin_failover
 
 DATA_PORTS = ports_on("ecs")  # the registry's (components/data/registry.py)
 CLOUDFRONT_ORIGIN_PREFIX_LIST = "com.amazonaws.global.cloudfront.origin-facing"
+
+
+def route53_health_check_prefix_list(region: str) -> str:
+    """The AWS-managed prefix list of the Route 53 health checkers, as seen from `region`."""
+    return f"com.amazonaws.{region}.route53-healthchecks"
+
+
 INTERFACE_ENDPOINTS = ("secretsmanager", "logs")
 # only when an image comes from a private ECR repository in the region (the others go through NAT)
 ECR_ENDPOINTS = ("ecr.api", "ecr.dkr")
@@ -86,7 +98,8 @@ class AwsNetwork(PlatformComponent):
     """The VPC and its security groups. Exposes `vpc_id`, `public_subnet_ids`,
     `private_subnet_ids`, `isolated_subnet_ids`, `alb_security_group_id`, `task_security_group_id`
     (every task's shared group), `service_security_group_ids` (service -> its own group),
-    `data_security_group_ids` (data service -> id).
+    `data_security_group_ids` (data service -> id), `alb_security_group_ids` (every group the ALB
+    carries: CloudFront's and the Route 53 health checkers').
 
     The same class builds the standby's network in `regions.secondary` (args `region`, `vpc_cidr`,
     `role`), with the same attributes, so the standby's ALB, services and data replicas attach to it
@@ -378,6 +391,15 @@ class AwsNetwork(PlatformComponent):
 
         self.alb_sg = self._sg("alb", "ALB: HTTPS from CloudFront origin-facing addresses only", vpc_id)
         self._ingress("alb-https-cloudfront", self.alb_sg, 443, "HTTPS from CloudFront", prefix_list=cloudfront.id)
+        alb_groups = [self.alb_sg]
+        if origin_failover(cfg):
+            checkers = aws.ec2.get_managed_prefix_list_output(
+                name=route53_health_check_prefix_list(self.region), opts=pulumi.InvokeOutputOptions(parent=self)
+            )
+            health = self._sg("alb-health", "ALB: HTTPS from the Route 53 health checkers only", vpc_id)
+            self._ingress("alb-https-health-checks", health, 443, "HTTPS from Route 53 health checkers",
+                          prefix_list=checkers.id)
+            alb_groups.append(health)
         self.endpoints_sg = self._sg("endpoints", "VPC interface endpoints: HTTPS from the services", vpc_id)
         self.tasks_sg = self._sg("tasks", "every ECS task: HTTPS out, calls to internal services", vpc_id)
         self._ingress("endpoints-from-tasks", self.endpoints_sg, 443, "from the ECS tasks", source_sg=self.tasks_sg)
@@ -410,6 +432,7 @@ class AwsNetwork(PlatformComponent):
                 self._egress(f"{name}-to-{used}", sg, DATA_PORTS[used], f"to {used}", target_sg=data_sgs[used])
 
         self.alb_security_group_id = self.alb_sg.id
+        self.alb_security_group_ids = [g.id for g in alb_groups]
         self.task_security_group_id = self.tasks_sg.id
         self.service_security_group_ids = {n: sg.id for n, sg in service_sgs.items()}
         self.data_security_group_ids = {d: sg.id for d, sg in data_sgs.items()}

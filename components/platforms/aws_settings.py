@@ -6,7 +6,7 @@ from typing import Literal, Optional
 
 from pydantic import Field, field_validator
 
-from components.config.base import _DOMAIN_RE, _IMAGE_RE, _Model
+from components.config.base import _IMAGE_RE, _Model
 
 
 _CLOUDWATCH_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
@@ -62,6 +62,12 @@ def standby_mode(config) -> str:
     return "warm" if config.environment == "prod" and config.regions.secondary else "off"
 
 
+def origin_failover(config) -> bool:
+    """Whether Route 53 fails the origin over to the standby: a standby runs and `aws.hostedZoneId` holds
+    the failover records (components/dr/aws.py); the ALBs then admit the Route 53 health checkers."""
+    return standby_mode(config) != "off" and bool(config.aws.hosted_zone_id)
+
+
 class AwsConfig(_Model):
     """AWS settings (`ecs`). The region comes from `regions.primary`, the DR region from
     `regions.secondary`; see docs/deploy-aws.md."""
@@ -78,10 +84,6 @@ class AwsConfig(_Model):
         default=None,
         description="Route 53 public hosted zone of `domain`: certificate validation, alias and failover "
         "records are created only when it is set (otherwise the outputs list the records to create)",
-    )
-    secondary_origin_domain: Optional[str] = Field(
-        default=None,
-        description="DNS name of the standby origin (ALB) in regions.secondary: the SECONDARY failover record",
     )
     standby: AwsStandbyConfig = Field(
         default=AwsStandbyConfig(),
@@ -126,13 +128,6 @@ class AwsConfig(_Model):
     def _retention(cls, v: int) -> int:
         if v not in _CLOUDWATCH_RETENTION_DAYS:
             raise ValueError(f"must be one of CloudWatch's values: {', '.join(map(str, _CLOUDWATCH_RETENTION_DAYS))}")
-        return v
-
-    @field_validator("secondary_origin_domain")
-    @classmethod
-    def _origin_domain(cls, v: Optional[str]) -> Optional[str]:
-        if v is not None and not _DOMAIN_RE.match(v):
-            raise ValueError("must be a lowercase DNS name such as 'origin-dr.example.com'")
         return v
 
     storage_usage_type_groups: tuple[str, ...] = Field(

@@ -22,7 +22,7 @@ are reported by `problems` before anything is built (`components/platform.py`).
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -41,7 +41,8 @@ from components.edge.aws import AwsCertificates, AwsCertificatesArgs
 from components.edge.cloudfront import AwsCdn, AwsCdnArgs
 from components.monitoring.aws import AwsMonitoring, AwsMonitoringArgs
 from components.network.aws import AwsNetwork, AwsNetworkArgs
-from components.platforms.aws_settings import standby_mode
+from components.platforms.aws_settings import origin_failover, standby_mode
+from components.platforms.ecs_standby import build_standby, build_standby_network, standby_tasks
 from components.platforms.limits import fargate_problems
 from components.regions import region_problems
 from components.sdk import load_sdk
@@ -80,8 +81,13 @@ def problems(config: StackConfig) -> list[Problem]:
     return found
 
 
+ROUTE53_REQUEST_INTERVALS = (10, 30)  # the only request intervals Route 53 health checks accept
+
+
 def standby_problems(config: StackConfig) -> list[Problem]:
-    """A standby needs a region to stand by in, and its VPC a range of its own (peered later, routed apart)."""
+    """A standby needs a region to stand by in, its VPC a range of its own (peered later, routed apart),
+    a hosted zone for the failover records (without them no traffic ever reaches it), a floor its
+    services' autoscaling can hold; the Route 53 health checks an interval Route 53 offers."""
     import ipaddress
 
     found: list[Problem] = []
@@ -96,28 +102,34 @@ def standby_problems(config: StackConfig) -> list[Problem]:
             "aws.standby.vpcCidr", config.aws.standby.vpc_cidr,
             f"overlaps aws.vpcCidr {config.aws.vpc_cidr}; the two VPCs need disjoint ranges",
         ))
+    interval = config.dr.health_check_interval_seconds
+    if interval not in ROUTE53_REQUEST_INTERVALS:
+        found.append(Problem(
+            "dr.healthCheckIntervalSeconds", interval,
+            "Route 53 health checks (the origin failover and the public hosts' checks on ecs) run every 10 or 30 "
+            "seconds only; use 10 or 30",
+        ))
+    if standby_mode(config) == "off":
+        return found
+    if not config.aws.hosted_zone_id:
+        found.append(Problem(
+            "aws.standby.mode", standby_mode(config),
+            "needs aws.hostedZoneId: the standby takes traffic only through the Route 53 failover records of "
+            "origin.<domain>; set the zone or use 'off'",
+        ))
+    if standby_mode(config) == "warm":
+        for name, svc in config.enabled_services.items():
+            if config.aws.standby.min_tasks > svc.max_replicas:
+                found.append(Problem(
+                    "aws.standby.minTasks", config.aws.standby.min_tasks,
+                    f"is above services.{name}.maxReplicas ({svc.max_replicas}): Application Auto Scaling refuses "
+                    "a floor above the ceiling",
+                ))
     return found
 
 
 def _provider(name: str, region: str) -> aws.Provider:
     return aws.Provider(name, aws.ProviderArgs(region=region))
-
-
-def _standby_network(context: StackContext, account_id, keys: AwsKeys, secondary) -> Optional[AwsNetwork]:
-    """The standby's VPC in regions.secondary (`aws.standby.vpcCidr`), when the stack runs a standby:
-    the same tiers, NAT, endpoints and security groups as the primary's, flow logs with the secondary
-    `logs` key. The data replicas (components/data) and the standby app attach to it."""
-    cfg = context.config
-    if standby_mode(cfg) == "off" or secondary is None:
-        return None
-    return AwsNetwork(
-        "network-standby",
-        AwsNetworkArgs(
-            context, account_id, keys.secondary_arn("logs"),
-            region=cfg.regions.secondary, vpc_cidr=cfg.aws.standby.vpc_cidr, role="standby",
-        ),
-        opts=pulumi.ResourceOptions(providers={"aws": secondary}),
-    )
 
 
 # the pulumi_aws modules this platform uses (see components.sdk.load_sdk)
@@ -144,7 +156,7 @@ def build(context: StackContext) -> dict[str, Any]:
         opts=on_primary,
     )
     network = AwsNetwork("network", AwsNetworkArgs(context, account_id, keys.arn("logs")), opts=on_primary)
-    standby_network = _standby_network(context, account_id, keys, secondary)
+    standby_network = build_standby_network(context, account_id, keys, secondary)
     app_secrets = AppSecrets("app-secrets", AppSecretsArgs(context))
 
     # every data service with a backend of its own here (the registry's), in parallel
@@ -165,7 +177,11 @@ def build(context: StackContext) -> dict[str, Any]:
     connections: dict[str, DataConnection] = {c.connection.service: c.connection for c in data.values()}
     connections.update(hosted_connections(cfg, connections))  # the vector database: pgvector in RDS
 
-    certificates = AwsCertificates("certificates", AwsCertificatesArgs(context, global_provider), opts=on_primary)
+    certificates = AwsCertificates(
+        "certificates",
+        AwsCertificatesArgs(context, global_provider, standby_provider=secondary if standby_network else None),
+        opts=on_primary,
+    )
     alb = AwsLoadBalancer(
         "alb",
         AwsLoadBalancerArgs(
@@ -174,7 +190,9 @@ def build(context: StackContext) -> dict[str, Any]:
             vpc_id=network.vpc_id,
             public_subnet_ids=network.public_subnet_ids,
             security_group_id=network.alb_security_group_id,
+            extra_security_group_ids=network.alb_security_group_ids[1:],
             certificate_arn=certificates.alb_certificate_arn,
+            health_check_rules=origin_failover(cfg),
         ),
         opts=on_primary,
     )
@@ -220,6 +238,21 @@ def build(context: StackContext) -> dict[str, Any]:
         ),
         opts=on_primary,
     )
+
+    standby = None
+    if standby_network is not None:
+        standby = build_standby(
+            context,
+            account_id=account_id,
+            secondary=secondary,
+            network=standby_network,
+            keys=keys,
+            certificate_arn=certificates.standby_alb_certificate_arn,
+            origin_secret=alb.origin_secret,
+            data=data,
+            store=store,
+            health_check_rules=origin_failover(cfg),
+        )
 
     origin_domain = origin_hostname(cfg) or alb.alb.dns_name
     cdn = AwsCdn(
@@ -269,6 +302,8 @@ def build(context: StackContext) -> dict[str, Any]:
             secondary_backup_kms_key_arn=keys.secondary_arn("backup"),
             **{k: v for component in data.values() for k, v in component.dr_args().items()},
             alb_dns_name=alb.alb.dns_name,
+            standby_alb_dns_name=standby.alb.alb.dns_name if standby else None,
+            health_check_paths=alb.health_check_paths,
             alb_arn_suffix=alb.alb.arn_suffix,
             target_group_arn_suffixes=tg_suffixes,
             cluster_name=app.cluster_name,
@@ -298,10 +333,21 @@ def build(context: StackContext) -> dict[str, Any]:
         "backupVault": dr.vault_name,
         "backupBucket": dr.backup_bucket.bucket,
         "failover": dr.failover_status,
+        "originHealthChecks": dict(dr.origin_health_checks),
         "failoverRunbook": dr.runbook,
         "restoreTests": restore_tests.status,
         "dr": dr_output(cfg),
     }
+    if standby is not None:
+        outputs["standby"] = {
+            "mode": standby_mode(cfg),
+            "region": cfg.regions.secondary,
+            "albDnsName": standby.alb.alb.dns_name,
+            "ecsCluster": standby.app.cluster_name,
+            "ecsServices": dict(standby.app.service_names),
+            "tasksPerService": standby_tasks(cfg),
+            "secrets": standby.secret_names,
+        }
     if monitoring is not None:
         outputs["alertTopicArn"] = monitoring.topic_arn
         outputs["dashboard"] = context.prefix

@@ -191,6 +191,8 @@ class AwsSecretStoreArgs:
     kms_key_arn: pulumi.Input[str]
     replica_kms_key_arn: Optional[pulumi.Input[str]] = None
     descriptions: Mapping[str, str] = field(default_factory=dict)
+    # names `<path_prefix>/<env-name>` instead of `<prefix>/<env-name>` (the standby's own secrets)
+    path_prefix: Optional[str] = None
 
 
 class AwsSecretStore(PlatformComponent):
@@ -215,7 +217,7 @@ class AwsSecretStore(PlatformComponent):
             secret = aws.secretsmanager.Secret(
                 self.child_name(slug),
                 aws.secretsmanager.SecretArgs(
-                    name=secret_path(self.context.prefix, env_name),
+                    name=secret_path(args.path_prefix or self.context.prefix, env_name),
                     description=args.descriptions.get(env_name, f"{env_name} for {self.context.stack}"),
                     kms_key_id=args.kms_key_arn,
                     recovery_window_in_days=recovery_window_days(cfg.is_production),

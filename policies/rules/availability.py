@@ -128,6 +128,9 @@ def _ecs_minimum(service: Any, targets: list[Any]) -> tuple[Any, str]:
     return (0.0 if value is None else value), "desiredCount"
 
 
+STANDBY_TAG = "dr-role"  # components/app/ecs.py: the ECS services of the standby in regions.secondary
+
+
 @stack_policy(
     name="min-replicas",
     theme="availability",
@@ -136,7 +139,9 @@ def _ecs_minimum(service: Any, targets: list[Any]) -> tuple[Any, str]:
     types=REPLICATED_WORKLOADS + HPA_TYPES + (CLOUD_RUN_SERVICE, CLOUD_RUN_POOL, ECS_SERVICE, SCALING_TARGET),
     checks="Kubernetes Deployments/StatefulSets: the HPA minReplicas (or spec.replicas) >= minReplicas (config, "
     "default 2); Cloud Run services: template.scaling.minInstanceCount (or service scaling) >= minReplicas; "
-    "worker pools: scaling instance count; ECS services: the scaling target minCapacity (or desiredCount).",
+    "worker pools: scaling instance count; ECS services: the scaling target minCapacity (or desiredCount), except "
+    "a DR standby's (tag dr-role=standby: it serves no traffic before a failover, and the runbook raises its "
+    "floor then).",
     source="seed 000 (prod frontend 2-10, API 2-5 replicas; 99.9 % availability); seed 003 (HPA minReplicas)",
     remediation="Raise services.<name>.minReplicas in the production stack config to at least 2.",
     config_schema=PolicyConfigSchema(
@@ -161,6 +166,8 @@ def min_replicas(args: StackValidationArgs, check: Check) -> None:
         elif r.resource_type == ECS_SERVICE:
             if get(r.props, "schedulingStrategy") == "DAEMON":
                 continue
+            if get(r.props, f"tags.{STANDBY_TAG}") == "standby":
+                continue  # a DR standby's floor is aws.standby.minTasks (0 in pilot light): no traffic until failover
             value, where = _ecs_minimum(r, targets)
         else:
             continue

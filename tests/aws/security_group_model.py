@@ -34,6 +34,10 @@ INTERFACES = {
     "aws:ec2/vpcEndpoint:VpcEndpoint": "securityGroupIds",
 }
 CLOUDFRONT_PREFIX_LIST = "pl-3b927c52"  # the origin-facing prefix list under mocks
+ROUTE53_HEALTH_PREFIX_LIST = "pl-0e8c7d3a9b1f2e4c6"  # the Route 53 health checkers' list under mocks
+# a prefix-list reference counts as its maximum entries (its weight) against the rules quota
+PREFIX_LIST_WEIGHTS = {CLOUDFRONT_PREFIX_LIST: 55, ROUTE53_HEALTH_PREFIX_LIST: 25}
+HEALTH_CHECK = "aws:route53/healthCheck:HealthCheck"
 PRIMARY_VPC = "network-vpc-id"  # the primary network's VPC under mocks (components/platforms/ecs.py)
 MAX_GROUPS_PER_INTERFACE = 5
 MAX_RULES_PER_GROUP_AND_DIRECTION = 60
@@ -94,21 +98,22 @@ class SecurityGroups:
 
     def open_flows(self) -> set[tuple[str, str, int]]:
         """Every (source, target, port) the groups let through, for ports any rule names.
-        `cloudfront` is a sender only: as a destination it is part of `internet`."""
+        `cloudfront` and `route53-health` are senders only: as destinations they are part of `internet`."""
         return {
             (s.name, t.name, port)
             for s in self.endpoints for t in self.endpoints
-            if s is not t and (s.groups or t.groups) and t.name != "cloudfront"
+            if s is not t and (s.groups or t.groups) and t.name not in ("cloudfront", "route53-health")
             for port in self.ports() if self.allows(s, t, port)
         }
 
     def rule_counts(self) -> dict[tuple[str, str], int]:
-        """(group name, direction) -> number of rules."""
+        """(group name, direction) -> number of rules, a prefix-list reference counted as its weight
+        (its maximum entries), as AWS counts it."""
         counts: dict[tuple[str, str], int] = {}
         for direction, rules in (("in", self.ingress), ("out", self.egress)):
             for rule in rules:
                 key = (self.group_names.get(rule.group, rule.group), direction)
-                counts[key] = counts.get(key, 0) + 1
+                counts[key] = counts.get(key, 0) + PREFIX_LIST_WEIGHTS.get(rule.prefix_list, 1)
         return counts
 
 
@@ -162,6 +167,7 @@ def security_groups_of(resources) -> SecurityGroups:
     endpoints = [
         Endpoint("cloudfront", frozenset(), "130.176.0.10", CLOUDFRONT_PREFIX_LIST),
         Endpoint("internet", frozenset(), "203.0.113.10"),
+        Endpoint("route53-health", frozenset(), "54.243.31.200", ROUTE53_HEALTH_PREFIX_LIST),
     ]
     for i, (name, _, vpc, groups) in enumerate(interfaces_of(resources)):
         endpoints.append(Endpoint(name, groups, str(ipaddress.ip_address("10.0.0.10") + i), vpc=vpc))
@@ -211,9 +217,15 @@ def needed_flows(cfg, resources) -> set[tuple[str, str, int]]:
     - each service -> every VPC interface endpoint and the internet on 443 (secrets, logs,
       registry, AI providers).
 
-    With a standby, the same inside the standby's VPC, between its own interfaces."""
+    With a standby, the same inside the standby's VPC, between its own interfaces. And the Route 53
+    health checkers -> every ALB that an HTTPS health check targets (its DNS name), on 443."""
     interfaces = interfaces_of(resources)
-    flows: set[tuple[str, str, int]] = set()
+    checked = [r.inputs.get("fqdn") or "" for r in resources if r.type == HEALTH_CHECK and r.inputs.get("type") == "HTTPS"]
+    flows: set[tuple[str, str, int]] = {
+        ("route53-health", name, 443)
+        for name, type_token, _, _ in interfaces
+        if type_token == "aws:lb/loadBalancer:LoadBalancer" and any(f.startswith(f"{name}.") for f in checked)
+    }
     for vpc in sorted({v for _, _, v, _ in interfaces if v is not None}):
         by_type: dict[str, list[str]] = {}
         for name, type_token, v, _ in interfaces:

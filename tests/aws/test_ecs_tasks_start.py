@@ -47,6 +47,15 @@ def _closure(reg: Registration, by_urn: dict[str, Registration]) -> set[str]:
     return seen
 
 
+def _replicated(arn: str, arns: dict[str, Registration]) -> Registration | None:
+    """The secret whose replica in the ARN's region `arn` names (the DR standby reads replicas): the
+    same ARN in the mocks' region, with a replica in that region."""
+    parts = arn.split(":")[:7]
+    source = arns.get(":".join([*parts[:3], "us-east-1", *parts[4:]]))
+    replicas = (source.inputs.get("replicas") or []) if source is not None else []
+    return source if any(r.get("region") == parts[3] for r in replicas) else None
+
+
 def _arn_index(resources: list[Registration]) -> dict[str, Registration]:
     """ARN -> resource, as the offline plan's mocks compute ARNs (or the resource's own `arn`)."""
     return {r.inputs.get("arn") or _aws_arn(r.type, r.name): r for r in resources if r.custom and r.type.startswith("aws:")}
@@ -76,11 +85,16 @@ def test_every_service_waits_for_the_secret_values_and_grants_its_tasks_read(sta
         # a canary/blue-green release outlasts `up`: the deploy workflow's release wait watches it
         # (tests/test_workflows.py::test_deploy_waits_for_every_release)
         shifting = "advancedConfiguration" in (service.inputs.get("loadBalancers") or [{}])[0]
-        assert service.inputs.get("waitForSteadyState") is not shifting, f"{service.urn}: `up` would not see tasks fail"
+        # the DR standby's tasks may not turn healthy before a failover (its data are replicas):
+        # its ALB's Route 53 health check watches it, `up` must not hang on it (components/app/ecs.py)
+        standby = (service.inputs.get("tags") or {}).get("dr-role") == "standby"
+        assert service.inputs.get("waitForSteadyState") is not (shifting or standby), (
+            f"{service.urn}: `up` would not see tasks fail"
+        )
         for container in containers:
             for secret in container.get("secrets", []):
                 # arn:aws:secretsmanager:<region>:<account>:secret:<name>[:<json-key>:<stage>:<version>]
-                source = arns.get(":".join(secret["valueFrom"].split(":")[:7]))
+                source = arns.get(":".join(secret["valueFrom"].split(":")[:7])) or _replicated(secret["valueFrom"], arns)
                 assert source is not None and source.type == SECRET, f"{container['name']}: {secret['valueFrom']}"
                 written = [v for v in versions if source.urn in v.dependencies]
                 assert written, f"{source.name} has no SecretVersion: the task would read an empty secret"

@@ -135,7 +135,7 @@ def test_rabbitmq_memory_alarm_per_node_on_a_cluster(monitoring):
 # --- DR --------------------------------------------------------------------------------------------
 
 
-def _dr(context, providers):
+def _dr(context, providers, **extra):
     return AwsDisasterRecovery(
         "dr",
         AwsDisasterRecoveryArgs(
@@ -152,6 +152,7 @@ def _dr(context, providers):
             alb_dns_name="alb.us-east-1.elb.amazonaws.com",
             alb_arn_suffix="app/alb/1",
             target_group_arn_suffixes={"api": "targetgroup/a/1", "frontend": "targetgroup/f/1"},
+            **extra,
         ),
         opts=on_primary(providers),
     )
@@ -234,24 +235,19 @@ def test_backup_age_alarm(dr):
     assert age["period"] * age["evaluationPeriods"] == 26 * 3600 and age["treatMissingData"] == "breaching"
 
 
-def test_failover_records_primary_health_checked_and_secondary_when_configured(dr):
-    records = {r.inputs["setIdentifier"]: r.inputs for r in dr.of_type("aws:route53/record:Record")}
-    assert list(records) == ["primary"]  # no aws.secondaryOriginDomain in prod-aws
-    primary = records["primary"]
-    assert primary["name"] == "origin.ai-assistant.example.com"
-    assert primary["failoverRoutingPolicies"] == [{"type": "PRIMARY"}] and primary["healthCheckId"]
-    checks = {r.name: r.inputs for r in dr.of_type("aws:route53/healthCheck:HealthCheck")}
-    combined = checks["dr-origin-health"]
-    assert combined["type"] == "CALCULATED" and combined["childHealthThreshold"] == 2
-    assert primary["healthCheckId"] == "dr-origin-health-id"
-    api = checks["dr-origin-api-health"]
-    assert api["type"] == "CLOUDWATCH_METRIC" and api["cloudwatchAlarmName"] == "aia-prod-aws-origin-api-unhealthy"
-    alarm = dr.named("dr-origin-api-unhealthy").inputs  # single metric: Route 53 rejects metric math
-    assert alarm["metricName"] == "HealthyHostCount" and alarm["statistic"] == "Minimum" and "metricQueries" not in alarm
-    assert "SECONDARY record" in dr.result.failover_status
-    both = run_aws(_dr, overrides={"aws": {"secondaryOriginDomain": "origin-dr.ai-assistant.example.com"}})
-    types = sorted(r.inputs["failoverRoutingPolicies"][0]["type"] for r in both.of_type("aws:route53/record:Record"))
-    assert types == ["PRIMARY", "SECONDARY"]
+def test_failover_records_need_a_standby_alb(dr):
+    """Alone (no standby ALB passed), the origin is a plain record; with the standby's ALB, PRIMARY
+    and SECONDARY records on HTTPS checks of each ALB (the whole stack: tests/aws/test_standby.py)."""
+    records = {r.name: r.inputs for r in dr.of_type("aws:route53/record:Record")}
+    assert list(records) == ["dr-origin"] and "setIdentifier" not in records["dr-origin"]
+    assert "no standby" in dr.result.failover_status
+    both = run_aws(lambda context, providers: _dr(context, providers, standby_alb_dns_name="standby.elb.example",
+                                                  health_check_paths={"api": "/ready"}))
+    records = {r.inputs["setIdentifier"]: r.inputs for r in both.of_type("aws:route53/record:Record")}
+    assert sorted(records) == ["primary", "secondary"] and records["secondary"]["records"] == ["standby.elb.example"]
+    checks = {r.name: r.inputs for r in both.of_type("aws:route53/healthCheck:HealthCheck")}
+    assert checks["dr-standby-api-https"]["fqdn"] == "standby.elb.example"
+    assert checks["dr-standby-api-https"]["resourcePath"] == "/ready"
     assert "us-west-2" in both.result.runbook and "restore-db-instance-to-point-in-time" in both.result.runbook
 
 

@@ -22,8 +22,9 @@ def test_stack_contains_the_whole_platform(plan):
         # the primary's VPC and the warm standby's in us-west-2 (tests/aws/test_standby.py)
         "aws:ec2/vpc:Vpc": 2, "aws:ec2/subnet:Subnet": 18, "aws:ec2/natGateway:NatGateway": 6,
         "aws:ec2/flowLog:FlowLog": 2, "aws:ec2/vpcEndpoint:VpcEndpoint": 6, "aws:kms/key:Key": 8,
-        "aws:ecs/cluster:Cluster": 1, "aws:ecs/taskDefinition:TaskDefinition": 4, "aws:ecs/service:Service": 4,
-        "aws:appautoscaling/policy:Policy": 8, "aws:lb/loadBalancer:LoadBalancer": 1, "aws:lb/listener:Listener": 2,
+        # the app and its ALB, and the standby's
+        "aws:ecs/cluster:Cluster": 2, "aws:ecs/taskDefinition:TaskDefinition": 8, "aws:ecs/service:Service": 8,
+        "aws:appautoscaling/policy:Policy": 16, "aws:lb/loadBalancer:LoadBalancer": 2, "aws:lb/listener:Listener": 4,
         "aws:cloudfront/distribution:Distribution": 2, "aws:wafv2/webAcl:WebAcl": 1,
         "aws:rds/instance:Instance": 1, "aws:elasticache/replicationGroup:ReplicationGroup": 1,
         "aws:docdb/cluster:Cluster": 1, "aws:mq/broker:Broker": 1, "aws:backup/plan:Plan": 1,
@@ -33,9 +34,10 @@ def test_stack_contains_the_whole_platform(plan):
         "aws:s3/bucketReplicationConfig:BucketReplicationConfig": 1, "pulumi:providers:aws": 3,
     }
     assert {t: counts[t] for t in expected} == expected
-    assert counts["aws:secretsmanager/secret:Secret"] == 12
-    # two public hosts; the origin: one per target group + the calculated one
-    assert counts["aws:route53/healthCheck:HealthCheck"] == 5
+    # 12 (replicated to us-west-2) + the standby's 4 data connection URLs
+    assert counts["aws:secretsmanager/secret:Secret"] == 16
+    # two public hosts; per ALB (primary, standby): one HTTPS check per routed service + the calculated one
+    assert counts["aws:route53/healthCheck:HealthCheck"] == 8
     assert counts["aws:cloudwatch/metricAlarm:MetricAlarm"] >= 30
 
 
@@ -80,6 +82,7 @@ def test_outputs(plan):
     assert out["region"] == "us-east-1" and out["secondaryRegion"] == "us-west-2"
     assert "Failover runbook" in out["failoverRunbook"]
     assert out["failover"].startswith("origin.ai-assistant.example.com: PRIMARY")
+    assert out["standby"]["region"] == "us-west-2" and out["standby"]["mode"] == "warm"
     assert out["originDomain"] == "origin.ai-assistant.example.com"
     assert "CLOUDFRONT_ORIGIN_SECRET" in out["secretNames"]
 
