@@ -106,6 +106,10 @@ RULES: dict[str, list[Rule]] = {
              "no trailing hyphen or '--'"),
         Rule("finalSnapshotIdentifier", 255, SNAPSHOT_IDENTIFIER, "region",
              evidence="DocumentDB snapshot identifier: 1-255, a letter first, no trailing hyphen or '--'")],
+    "aws:docdb/globalCluster:GlobalCluster": [
+        Rule("globalClusterIdentifier", 255, DB_IDENTIFIER, "account",
+             evidence="DocumentDB GlobalClusterIdentifier: a letter first, letters, digits, hyphens, no trailing "
+             "hyphen or '--' (the provider's validation); one per account, spanning regions")],
     "aws:docdb/clusterInstance:ClusterInstance": [
         Rule("identifier", 63, DB_IDENTIFIER, "region", evidence="DocumentDB DBInstanceIdentifier: as the cluster")],
     "aws:docdb/clusterParameterGroup:ClusterParameterGroup": [
@@ -131,6 +135,11 @@ RULES: dict[str, list[Rule]] = {
              "trailing hyphen or '--' (stored lower-case)"),
         Rule("finalSnapshotIdentifier", 255, SNAPSHOT_IDENTIFIER, "region",
              evidence="ElastiCache snapshot name: a letter first, letters, digits, hyphens")],
+    "aws:elasticache/globalReplicationGroup:GlobalReplicationGroup": [
+        Rule("globalReplicationGroupIdSuffix", 40, DB_IDENTIFIER, "account",
+             evidence="ElastiCache GlobalReplicationGroupIdSuffix: AWS names the datastore '<5-letter region "
+             "prefix>-<suffix>'; the program keeps the suffix to the ReplicationGroupId rules (1-40, a letter "
+             "first, no trailing hyphen or '--'); unique in the account")],
     "aws:elasticache/subnetGroup:SubnetGroup": [
         Rule("name", 255, r"[a-z0-9-]+", "region",
              evidence="ElastiCache CacheSubnetGroupName: up to 255 lowercase letters, digits, hyphens")],
@@ -298,6 +307,7 @@ RULES: dict[str, list[Rule]] = {
 NAME_FIELDS = (
     "name", "namePrefix", "bucket", "accountId", "family", "identifier", "clusterIdentifier", "replicationGroupId",
     "brokerName", "dashboardName", "referenceName", "secretId", "finalSnapshotIdentifier", "dbName", "setIdentifier",
+    "globalClusterIdentifier", "globalReplicationGroupIdSuffix",
 )
 
 # (type, property) where the property is a reference to another resource, not a name of its own
@@ -317,6 +327,7 @@ REFERENCES = {
     ("gcp:cloudrunv2/serviceIamMember:ServiceIamMember", "name"),
     ("gcp:cloudrunv2/jobIamMember:JobIamMember", "name"),
     ("aws:docdb/clusterInstance:ClusterInstance", "clusterIdentifier"),
+    ("aws:docdb/cluster:Cluster", "globalClusterIdentifier"),  # the global cluster it joins
     ("aws:secretsmanager/secretVersion:SecretVersion", "secretId"),
     ("aws:budgets/budget:Budget", "accountId"),
     # the engine family ("postgres16", "docdb5.0"), not a name of the group

@@ -25,8 +25,8 @@ The standby (aws.standby.mode warm or pilotLight): Amazon MQ has **no cross-regi
 any kind (no replica, no global broker, no backup to copy; RabbitMQ's own federation/shovel would need
 the brokers to reach each other, and the two VPCs are not peered). So the standby gets its own empty
 broker `<prefix>-rabbitmq-standby` in the standby VPC, with the same engine, host type and user
-(the same generated password), `CLUSTER_MULTI_AZ` like the primary in warm mode and
-`SINGLE_INSTANCE` in pilot light (cheaper; the runbook says when to grow it). The standby services
+(the same generated password) and deployment mode in both standby modes (a broker cannot change
+from single-instance to a cluster in place, and a broker takes ~20 minutes to create). The standby services
 declare their queues on it at start, so it needs no definitions import. What a regional failover
 loses: every message queued in the primary broker and not yet consumed (jobs in flight); they come
 back only if the primary region returns with its broker's storage, and the runbook drains them then.
@@ -80,9 +80,7 @@ class AmazonMqRabbitMq(PlatformComponent):
             standby = args.standby
             self.standby_broker_name = f"{self.broker_name}-standby"
             self.standby_broker = self._broker(
-                "standby", self.standby_broker_name,
-                self.deployment_mode if standby.mode == "warm" else "SINGLE_INSTANCE",
-                standby.subnet_ids, standby.security_group_id, {**self.labels, "role": "standby"}, standby.opts(),
+                "standby", self.standby_broker_name, self.deployment_mode, standby.subnet_ids, standby.security_group_id, {**self.labels, "role": "standby"}, standby.opts(),
             )
             self.standby_connection = self._connection(self.standby_broker)
         self.register_outputs({"brokerName": self.broker_name, "host": self.connection.host, "logGroup": self.log_group_name,

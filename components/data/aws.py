@@ -301,6 +301,18 @@ def service_log_groups(
     ]
 
 
+def standby_groups(
+    owner: PlatformComponent, service: ModuleType, identifier: str, standby: "AwsStandbyPlacement", log_prefix: str,
+    logs: Sequence[str],
+) -> tuple[Any, list[Any]]:
+    """A database copy's groups in regions.secondary: its subnet group over the standby VPC's isolated
+    subnets and the log groups of its exports (the secondary `logs` key): groups serve their region only."""
+    there = standby.opts()
+    subnet_group = isolated_subnet_group(owner, service, identifier, standby.subnet_ids, key="standby-subnets", **there)
+    log_groups = service_log_groups(owner, log_prefix, logs, standby.log_kms_key_arn, key="standby-logs", **there)
+    return subnet_group, log_groups
+
+
 def generated_credential(owner: PlatformComponent, key: str = "password", length: int = 32) -> random.RandomPassword:
     """The service's generated password or token: no special characters, so the connection URL
     needs no escaping; stateful, because replacing it locks every client out."""

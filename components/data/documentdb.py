@@ -43,6 +43,7 @@ import pulumi_aws as aws
 from components.base import PlatformComponent
 from components.data.aws import DOCDB_VERSIONS, AwsDataArgs, AwsStandbyPlacement, aws_maintenance_window, backup_retention_days, backup_window, tier_of
 from components.data.aws import generated_credential, isolated_subnet_group, parameter_group, service_log_groups
+from components.data.aws import standby_groups
 from components.data.connection import DataConnection
 
 PORT = 27017
@@ -66,7 +67,6 @@ class DocumentDb(PlatformComponent):
         super().__init__(name, args.context, opts)
         cfg = self.config
         mongo = cfg.data.mongodb
-        prod = cfg.is_production
         version = str(mongo.version)
         self.cluster_identifier = f"{self.context.prefix}-docdb"
 
@@ -79,28 +79,10 @@ class DocumentDb(PlatformComponent):
         self.cluster = aws.docdb.Cluster(
             self.child_name("cluster"),
             aws.docdb.ClusterArgs(
-                cluster_identifier=self.cluster_identifier,
-                engine="docdb",
-                engine_version=DOCDB_VERSIONS[version],
                 master_username=USERNAME,
                 master_password=pulumi.Output.secret(self.password.result),
-                port=PORT,
-                db_subnet_group_name=subnet_group.name,
-                vpc_security_group_ids=[args.security_group_id],
-                db_cluster_parameter_group_name=params.name,
-                storage_encrypted=True,
-                kms_key_id=args.kms_key_arn,
-                backup_retention_period=backup_retention_days(cfg),
-                preferred_backup_window=backup_window(cfg),
-                preferred_maintenance_window=aws_maintenance_window(cfg),
-                deletion_protection=prod,
-                skip_final_snapshot=False,
-                final_snapshot_identifier=f"{self.cluster_identifier}-final",
-                enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
-                # data.mongodb.version is config: a major bump must be allowed to apply
-                allow_major_version_upgrade=True,
-                apply_immediately=not prod,
-                tags=self.labels,
+                **self._cluster_args(self.cluster_identifier, version, subnet_group, args.security_group_id, params,
+                                     args.kms_key_arn, self.labels),
             ),
             # the global cluster made from this one sets its globalClusterIdentifier: not a change of ours
             opts=self.child_opts(
@@ -129,6 +111,34 @@ class DocumentDb(PlatformComponent):
             )
         )
         return DataConnection(service="mongodb", host=host, port=PORT, url=pulumi.Output.secret(url), tls=True)
+
+    def _cluster_args(self, identifier: str, version: str, subnet_group: Any, security_group_id: pulumi.Input[str],
+                      params: Any, kms_key_arn: pulumi.Input[str], tags: dict[str, str]) -> dict[str, Any]:
+        """The ClusterArgs the primary and the standby's secondary share (placed by the arguments)."""
+        cfg = self.config
+        prod = cfg.is_production
+        return dict(
+            cluster_identifier=identifier,
+            engine="docdb",
+            engine_version=DOCDB_VERSIONS[version],
+            port=PORT,
+            db_subnet_group_name=subnet_group.name,
+            vpc_security_group_ids=[security_group_id],
+            db_cluster_parameter_group_name=params.name,
+            storage_encrypted=True,
+            kms_key_id=kms_key_arn,
+            backup_retention_period=backup_retention_days(cfg),
+            preferred_backup_window=backup_window(cfg),
+            preferred_maintenance_window=aws_maintenance_window(cfg),
+            deletion_protection=prod,
+            skip_final_snapshot=False,
+            final_snapshot_identifier=f"{identifier}-final",
+            enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
+            # data.mongodb.version is config: a major bump must be allowed to apply
+            allow_major_version_upgrade=True,
+            apply_immediately=not prod,
+            tags=tags,
+        )
 
     def _parameter_group(self, identifier: str, version: str, key: str = "params", **opts: Any) -> Any:
         return parameter_group(
@@ -180,34 +190,14 @@ class DocumentDb(PlatformComponent):
         identifier = f"{self.cluster_identifier}-standby"
         self.standby_cluster_identifier = identifier
         there = standby.opts()
-        subnet_group = isolated_subnet_group(self, aws.docdb, identifier, standby.subnet_ids, key="standby-subnets", **there)
+        subnet_group, log_groups = standby_groups(self, aws.docdb, identifier, standby, f"/aws/docdb/{identifier}", LOG_EXPORTS)
         params = self._parameter_group(identifier, version, key="standby-params", **there)
-        log_groups = service_log_groups(
-            self, f"/aws/docdb/{identifier}", LOG_EXPORTS, standby.log_kms_key_arn, key="standby-logs", **there
-        )
         self.standby_cluster = aws.docdb.Cluster(
             self.child_name("standby"),
             aws.docdb.ClusterArgs(
-                cluster_identifier=identifier,
-                global_cluster_identifier=self.global_cluster.id,
-                engine="docdb",
-                engine_version=DOCDB_VERSIONS[version],
-                port=PORT,
-                db_subnet_group_name=subnet_group.name,
-                vpc_security_group_ids=[standby.security_group_id],
-                db_cluster_parameter_group_name=params.name,
-                storage_encrypted=True,
-                kms_key_id=standby.kms_key_arn,
-                backup_retention_period=backup_retention_days(cfg),
-                preferred_backup_window=backup_window(cfg),
-                preferred_maintenance_window=aws_maintenance_window(cfg),
-                deletion_protection=prod,
-                skip_final_snapshot=False,
-                final_snapshot_identifier=f"{identifier}-final",
-                enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
-                allow_major_version_upgrade=True,
-                apply_immediately=not prod,
-                tags={**self.labels, "role": "standby"},
+                global_cluster_identifier=self.global_cluster.id,  # no master user: the global cluster's
+                **self._cluster_args(identifier, version, subnet_group, standby.security_group_id, params,
+                                     standby.kms_key_arn, {**self.labels, "role": "standby"}),
             ),
             opts=self.child_opts(
                 stateful=True, depends_on=[*log_groups, *primary_instances],

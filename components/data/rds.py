@@ -50,6 +50,7 @@ import pulumi_aws as aws
 from components.base import PlatformComponent
 from components.data.aws import AwsDataArgs, AwsStandbyPlacement, aws_maintenance_window, backup_retention_days, backup_window, tier_of
 from components.data.aws import generated_credential, isolated_subnet_group, parameter_group, service_log_groups
+from components.data.aws import standby_groups
 from components.data.connection import DataConnection
 
 PORT = 5432
@@ -164,11 +165,10 @@ class RdsPostgres(PlatformComponent):
         identifier = f"{self.identifier}-standby"
         self.standby_identifier = identifier
         there = standby.opts()
-        subnet_group = isolated_subnet_group(self, aws.rds, identifier, standby.subnet_ids, key="standby-subnets", **there)
-        params = self._parameter_group(identifier, major, key="standby-params", **there)
-        log_groups = service_log_groups(
-            self, f"/aws/rds/instance/{identifier}", LOG_EXPORTS, standby.log_kms_key_arn, key="standby-logs", **there
+        subnet_group, log_groups = standby_groups(
+            self, aws.rds, identifier, standby, f"/aws/rds/instance/{identifier}", LOG_EXPORTS
         )
+        params = self._parameter_group(identifier, major, key="standby-params", **there)
         return aws.rds.Instance(
             self.child_name("standby"),
             aws.rds.InstanceArgs(
@@ -179,6 +179,7 @@ class RdsPostgres(PlatformComponent):
                 storage_type="gp3",
                 allocated_storage=pg.storage_gi,
                 max_allocated_storage=min(pg.storage_gi * 4, 65536),
+                storage_encrypted=True,  # the provider ignores it on a cross-region replica: kms_key_id decides
                 kms_key_id=standby.kms_key_arn,
                 db_subnet_group_name=subnet_group.name,
                 vpc_security_group_ids=[standby.security_group_id],
@@ -197,6 +198,7 @@ class RdsPostgres(PlatformComponent):
                 monitoring_interval=MONITORING_INTERVAL_SECONDS,
                 monitoring_role_arn=monitoring_role.arn,  # IAM is global: the primary's role serves
                 auto_minor_version_upgrade=True,
+                allow_major_version_upgrade=True,  # it follows its source's major version (and parameter family)
                 ca_cert_identifier="rds-ca-rsa2048-g1",
                 apply_immediately=not prod,
                 tags={**self.labels, "role": "standby"},

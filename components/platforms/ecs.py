@@ -7,7 +7,9 @@ Wiring (network -> secrets -> data -> app -> edge -> monitoring -> dr):
    certificate, WAF, Route 53 health-check and CloudFront alarms) and `regions.secondary` (DR copies);
    no resource uses the ambient default provider, so `aws:region` in the stack file is irrelevant;
 2. KMS keys, then the VPC (flow logs need the logs key);
-3. the data services, in parallel (none depends on another), each returning a `DataConnection`;
+3. the data services, in parallel (none depends on another), each returning a `DataConnection`; with a
+   standby, each also builds its copy in the standby VPC (`_data_standby`) and returns its
+   `standby_connection` (the `standbyDataEndpoints` output; what the standby services read);
 4. certificates and the ALB (origin secret, target groups, listener rules);
 5. Secrets Manager: app secrets, generated passwords, connection URLs, the origin secret;
 6. ECS services (they reference secrets by ARN and attach to the target groups);
@@ -30,7 +32,7 @@ import pulumi_aws as aws
 from components.app.ecs import EcsApp, EcsAppArgs
 from components.app.ecs_release import release_problems
 from components.config import Problem, StackConfig, StackContext
-from components.data.aws import AwsDataArgs
+from components.data.aws import AwsDataArgs, AwsStandbyPlacement
 from components.data.connection import DataConnection
 from components.data.registry import built_on, component_class, hosted_connections
 from components.dr.aws import AwsDisasterRecovery, AwsDisasterRecoveryArgs, origin_hostname
@@ -128,6 +130,22 @@ def standby_problems(config: StackConfig) -> list[Problem]:
     return found
 
 
+def _data_standby(config: StackConfig, name: str, provider: Any, network: Optional[AwsNetwork], keys: AwsKeys) -> Any:
+    """Where data service `name`'s copy runs with a standby (the standby VPC in regions.secondary and the
+    secondary keys), else None (components/data/aws.py: AwsStandbyPlacement)."""
+    if network is None or provider is None:
+        return None
+    return AwsStandbyPlacement(
+        mode=standby_mode(config),
+        region=config.regions.secondary,
+        provider=provider,
+        subnet_ids=network.isolated_subnet_ids,
+        security_group_id=network.data_security_group_ids[name],
+        kms_key_arn=keys.secondary_arn("data"),
+        log_kms_key_arn=keys.secondary_arn("logs"),
+    )
+
+
 def _provider(name: str, region: str) -> aws.Provider:
     return aws.Provider(name, aws.ProviderArgs(region=region))
 
@@ -169,6 +187,7 @@ def build(context: StackContext) -> dict[str, Any]:
                 security_group_id=network.data_security_group_ids[name],
                 kms_key_arn=keys.arn("data"),
                 log_kms_key_arn=keys.arn("logs"),
+                standby=_data_standby(cfg, name, secondary, standby_network, keys),
             ),
             opts=on_primary,
         )
@@ -176,6 +195,12 @@ def build(context: StackContext) -> dict[str, Any]:
     }
     connections: dict[str, DataConnection] = {c.connection.service: c.connection for c in data.values()}
     connections.update(hosted_connections(cfg, connections))  # the vector database: pgvector in RDS
+    # what the standby services read: the copies' endpoints (a promoted copy keeps its endpoint)
+    standby_connections: dict[str, DataConnection] = {
+        c.standby_connection.service: c.standby_connection for c in data.values() if c.standby_connection is not None
+    }
+    if standby_connections:
+        standby_connections.update(hosted_connections(cfg, standby_connections))
 
     certificates = AwsCertificates(
         "certificates",
@@ -329,6 +354,8 @@ def build(context: StackContext) -> dict[str, Any]:
         "taskSizes": {n: {"cpu": c, "memory": m} for n, (c, m) in app.task_sizes.items()},
         "internalServices": dict(app.internal_hosts),
         "dataEndpoints": {name: data[name].connection.host for name in data},
+        **({"standbyDataEndpoints": {n: c.host for n, c in standby_connections.items() if n in data}}
+           if standby_connections else {}),
         "secretNames": sorted(store.arns),
         "backupVault": dr.vault_name,
         "backupBucket": dr.backup_bucket.bucket,

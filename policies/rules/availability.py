@@ -12,7 +12,7 @@ from typing import Any, Optional
 
 from pulumi_policy import PolicyConfigSchema, Severity, StackValidationArgs
 
-from .backups import is_replica
+from .backups import is_global_secondary, is_replica
 from .base import Check, config_number, stack_policy
 from .props import Unknown, get, is_unknown, number, short, truthy
 from .workloads import HPA_TYPES, PDB_TYPE, REPLICATED_WORKLOADS, k8s_name, k8s_namespace, selector_matches
@@ -41,7 +41,7 @@ _REGION_RE = re.compile(r"^[a-z]+-[a-z]+\d+$")
     types=(CLOUD_SQL, MEMORYSTORE, GKE, RDS_INSTANCE, ELASTICACHE, DOCDB, DOCDB_INSTANCE, MQ),
     checks="Cloud SQL primaries: availabilityType REGIONAL; Memorystore: tier STANDARD_HA; GKE: a regional "
     "location; RDS primaries: multiAz; ElastiCache: automaticFailoverEnabled, multiAzEnabled and a replica; "
-    "DocumentDB: at least two cluster instances; Amazon MQ: a multi-AZ deploymentMode.",
+    "DocumentDB: at least two cluster instances (not a global cluster's DR secondary); Amazon MQ: a multi-AZ deploymentMode.",
     source="seeds 000/001 (99.9 % availability target); seed 002 (service failure: automatic failover to "
     "healthy instances); DESIGN (prod data HA)",
     remediation="Set data.<service>.ha in the stack config and map it to the provider's HA setting "
@@ -83,6 +83,9 @@ def ha_in_production(args: StackValidationArgs, check: Check) -> None:
                 if (clusters or 0) < 2 and (replicas or 0) < 1:
                     check.fail(f"{label}: no replica node (numCacheClusters >= 2 or replicasPerNodeGroup >= 1).", r.urn)
         elif kind == DOCDB:
+            secondary = is_global_secondary(kind, props)
+            if not check.known(secondary, f"global membership of {label}") or secondary:
+                continue  # a DR secondary takes no traffic until promoted (the runbook adds instances then)
             if docdb_instances.get(r.urn, 0) < 2:
                 check.fail(f"{label}: {docdb_instances.get(r.urn, 0)} cluster instance(s); add a second for failover.", r.urn)
         elif kind == MQ:

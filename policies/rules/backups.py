@@ -46,6 +46,23 @@ def is_replica(resource_type: str, props: Any) -> Any:
     return False
 
 
+def is_global_secondary(resource_type: str, props: Any) -> Any:
+    """A secondary member of a global store in another region (DR copy, read-only until promoted): a
+    DocumentDB cluster joined to a global cluster without a master user of its own (a secondary
+    inherits it; a primary has one), or an ElastiCache replication group added to a global datastore
+    (`globalReplicationGroupId`; the provider then refuses node type, engine and encryption flags:
+    the datastore's primary sets them, and its own checks cover them)."""
+    if resource_type == DOCDB:
+        joined, user = get(props, "globalClusterIdentifier"), get(props, "masterUsername")
+        if is_unknown(joined):
+            return joined
+        return is_set(joined) and not is_set(user)
+    if resource_type == ELASTICACHE:
+        joined = get(props, "globalReplicationGroupId")
+        return joined if is_unknown(joined) else is_set(joined)
+    return False
+
+
 def _related(resource: Any, resources: list[Any], type_token: str, prop: str) -> list[Any]:
     """Resources of `type_token` that depend on `resource` (or name it in `prop`)."""
     name = get(resource.props, "name")

@@ -18,6 +18,7 @@ from typing import Any, Optional
 
 from pulumi_policy import ResourceValidationArgs, Severity
 
+from .backups import is_global_secondary
 from .base import Check, resource_policy
 from .props import get, is_set, present, seq, truthy
 
@@ -99,12 +100,15 @@ def data_private_only(args: ResourceValidationArgs, check: Check) -> None:
     severity=Severity.HIGH,
     types=(RDS_INSTANCE, RDS_CLUSTER, DOCDB, ELASTICACHE),
     checks="RDS/Aurora and DocumentDB: storageEncrypted true; ElastiCache: atRestEncryptionEnabled true "
-    "(valkey defaults to on). GCP stores and Amazon MQ are always encrypted at rest (not configurable off).",
+    "(valkey defaults to on; a global datastore's secondary takes its primary's). GCP stores and Amazon MQ are always encrypted at rest (not configurable off).",
     source="seed 001 (encryption at rest for all data); seed 002 (AES-256 at rest); seed 003 (backup encryption)",
     remediation="storage_encrypted=True (optionally kms_key_id) on RDS/DocumentDB; at_rest_encryption_enabled=True "
     "on ElastiCache. Encryption cannot be switched on in place: plan a snapshot restore for existing stores.",
 )
 def data_encrypted_at_rest(args: ResourceValidationArgs, check: Check) -> None:
+    secondary = is_global_secondary(args.resource_type, args.props)
+    if not check.known(secondary, "global membership") or (secondary and args.resource_type == ELASTICACHE):
+        return  # a global datastore's secondary takes its primary's encryption (checked on the primary)
     if args.resource_type == ELASTICACHE:
         value, engine = truthy(get(args.props, "atRestEncryptionEnabled")), get(args.props, "engine")
         if not (check.known(value, "atRestEncryptionEnabled") and check.known(engine, "engine")):
@@ -158,7 +162,7 @@ def _parameters(props: Any, check: Check) -> dict[str, Any]:
     types=(CLOUD_SQL, MEMORYSTORE, ELASTICACHE, RDS_INSTANCE, RDS_CLUSTER, RDS_PARAMS, RDS_CLUSTER_PARAMS, DOCDB_PARAMS),
     checks="Cloud SQL: settings.ipConfiguration.sslMode ENCRYPTED_ONLY or TRUSTED_CLIENT_CERTIFICATE_REQUIRED; "
     "Memorystore: transitEncryptionMode SERVER_AUTHENTICATION; ElastiCache: transitEncryptionEnabled true "
-    "(mode not 'preferred'); RDS PostgreSQL < 15 / MySQL and Aurora: a custom parameter group that forces TLS "
+    "(mode not 'preferred'; a global datastore's secondary takes its primary's); RDS PostgreSQL < 15 / MySQL and Aurora: a custom parameter group that forces TLS "
     "(a named `default.<family>` group counts as none, except default.postgres15+; PostgreSQL without a "
     "version gets the default major, which forces TLS); "
     "parameter groups: rds.force_ssl / require_secure_transport not off; DocumentDB: tls not disabled.",
@@ -181,6 +185,9 @@ def data_encrypted_in_transit(args: ResourceValidationArgs, check: Check) -> Non
         if check.known(mode, "transitEncryptionMode") and mode != "SERVER_AUTHENTICATION":
             check.fail(f"transitEncryptionMode is {mode or 'unset (DISABLED)'}: set SERVER_AUTHENTICATION.")
     elif kind == ELASTICACHE:
+        secondary = is_global_secondary(kind, props)
+        if not check.known(secondary, "globalReplicationGroupId") or secondary:
+            return  # a global datastore's secondary takes its primary's TLS setting (checked on the primary)
         enabled, mode = truthy(get(props, "transitEncryptionEnabled")), get(props, "transitEncryptionMode")
         if check.known(enabled, "transitEncryptionEnabled") and enabled is not True:
             check.fail("transitEncryptionEnabled is not true: clients can connect without TLS.")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pulumi_policy import ResourceValidationArgs, Severity, StackValidationArgs
 
+from .backups import is_replica
 from .base import Check, resource_policy, stack_policy
 from .props import get, present, seq, short, truthy
 
@@ -40,7 +41,8 @@ PVC = "kubernetes:core/v1:PersistentVolumeClaim"
     "and GKE: deletionProtection not false; Firestore: deleteProtectionState DELETE_PROTECTION_ENABLED and "
     "deletionPolicy not DELETE; Compute Engine disks: deletionPolicy PREVENT/ABANDON or "
     "createSnapshotBeforeDestroy; GCS/S3 buckets and backup vaults: forceDestroy not true; RDS/Aurora/"
-    "DocumentDB: deletionProtection true and skipFinalSnapshot not true; ElastiCache: a "
+    "DocumentDB: deletionProtection true and skipFinalSnapshot not true (RDS read replicas: deletionProtection only, "
+    "AWS refuses their final snapshot); ElastiCache: a "
     "finalSnapshotIdentifier; StatefulSets: PVCs are not deleted with the set.",
     source="DESIGN conventions (provider deletion protection and final snapshots in prod); seed 002 (DR: "
     "data loss restored from backups); seed 004 (backup strategy)",
@@ -81,7 +83,11 @@ def deletion_protection(args: ResourceValidationArgs, check: Check) -> None:
         must("forceDestroy", lambda v: truthy(v) is not True, "forceDestroy is true: a destroy deletes every object.")
     elif kind in (RDS_INSTANCE, RDS_CLUSTER, DOCDB):
         must("deletionProtection", lambda v: truthy(v) is True, "deletionProtection is not true.")
-        must("skipFinalSnapshot", lambda v: truthy(v) is not True, "skipFinalSnapshot is true: no snapshot is taken on delete.")
+        # RDS refuses a final snapshot when deleting a read replica (FinalDBSnapshotIdentifier can not
+        # be specified when deleting a replica instance): its source's backups cover it
+        replica = is_replica(kind, props)
+        if check.known(replica, "replicateSourceDb") and not replica:
+            must("skipFinalSnapshot", lambda v: truthy(v) is not True, "skipFinalSnapshot is true: no snapshot is taken on delete.")
     elif kind == ELASTICACHE:
         if not present(get(props, "finalSnapshotIdentifier")):
             check.fail("no finalSnapshotIdentifier: the cache is deleted without a final snapshot.")

@@ -102,7 +102,10 @@ def _engine_family(reg: Registration, resources: list[Registration]) -> list[str
     """An RDS/DocumentDB parameter group's family must be the engine's major version, and the
     version is config: major upgrades must be allowed or a version bump fails."""
     problems = []
-    i = reg.inputs
+    i = dict(reg.inputs)
+    source = i.get("replicateSourceDb")
+    if source and "engineVersion" not in i:  # a read replica runs its source's engine version
+        i["engineVersion"] = next(r for r in resources if source.endswith(f":{r.name}")).inputs["engineVersion"]
     if i.get("allowMajorVersionUpgrade") is not True:
         problems.append("allowMajorVersionUpgrade is not true while engineVersion comes from config")
     if reg.type == "aws:rds/instance:Instance":

@@ -26,8 +26,10 @@ def test_stack_contains_the_whole_platform(plan):
         "aws:ecs/cluster:Cluster": 2, "aws:ecs/taskDefinition:TaskDefinition": 8, "aws:ecs/service:Service": 8,
         "aws:appautoscaling/policy:Policy": 16, "aws:lb/loadBalancer:LoadBalancer": 2, "aws:lb/listener:Listener": 4,
         "aws:cloudfront/distribution:Distribution": 2, "aws:wafv2/webAcl:WebAcl": 1,
-        "aws:rds/instance:Instance": 1, "aws:elasticache/replicationGroup:ReplicationGroup": 1,
-        "aws:docdb/cluster:Cluster": 1, "aws:mq/broker:Broker": 1, "aws:backup/plan:Plan": 1,
+        # each data service and its copy in the standby (tests/aws/test_standby_stack.py)
+        "aws:rds/instance:Instance": 2, "aws:elasticache/replicationGroup:ReplicationGroup": 2,
+        "aws:docdb/cluster:Cluster": 2, "aws:mq/broker:Broker": 2, "aws:docdb/globalCluster:GlobalCluster": 1,
+        "aws:elasticache/globalReplicationGroup:GlobalReplicationGroup": 1, "aws:backup/plan:Plan": 1,
         "aws:backup/vault:Vault": 2, "aws:backup/vaultLockConfiguration:VaultLockConfiguration": 2,
         "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication": 1,
         "aws:budgets/budget:Budget": 2, "aws:cloudwatch/dashboard:Dashboard": 1, "aws:sns/topic:Topic": 1,

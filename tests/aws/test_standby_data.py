@@ -199,8 +199,13 @@ def test_amazon_mq_standby_broker_is_empty_and_says_so():
     standby = brokers["aia-prod-aws-rabbitmq-standby"]
     assert run.provider_name(standby) == "aws-secondary"
     assert standby.inputs["deploymentMode"] == "CLUSTER_MULTI_AZ" and standby.inputs["subnetIds"] == STANDBY_SUBNETS
+    assert standby.inputs["users"] == brokers["aia-prod-aws-rabbitmq"].inputs["users"]  # the same (secret) user
+    # a broker cannot grow from single-instance to a cluster in place: pilot light keeps the mode
     pilot, _ = _run(AmazonMqRabbitMq, mode="pilotLight")
-    single = [r for r in pilot.of_type("aws:mq/broker:Broker") if pilot.provider_name(r) == "aws-secondary"]
+    same = [r for r in pilot.of_type("aws:mq/broker:Broker") if pilot.provider_name(r) == "aws-secondary"]
+    assert same[0].inputs["deploymentMode"] == "CLUSTER_MULTI_AZ"
+    staging, _ = _run(AmazonMqRabbitMq, overrides={"environment": "staging"})
+    single = [r for r in staging.of_type("aws:mq/broker:Broker") if staging.provider_name(r) == "aws-secondary"]
     assert single[0].inputs["deploymentMode"] == "SINGLE_INSTANCE" and single[0].inputs["subnetIds"] == ["subnet-w1"]
     assert component.standby_connection.env_var == "QUEUE_CONNECTIONURL"
 

@@ -395,6 +395,9 @@ case(P, "unencrypted rds", lambda: res(RDS, {}), "fail", "storageEncrypted")
 case(P, "unencrypted docdb", lambda: res("aws:docdb/cluster:Cluster", {"storageEncrypted": False}), "fail")
 case(P, "redis without at-rest encryption", lambda: res(EC, {"engine": "redis"}), "fail", "atRestEncryptionEnabled")
 case(P, "valkey encrypts by default", lambda: res(EC, {"engine": "valkey"}), "pass")
+# a global datastore's secondary: the provider refuses the flag, the datastore's primary sets it
+case(P, "global datastore secondary", lambda: res(EC, {"globalReplicationGroupId": "ldgnf-x", "kmsKeyId": "k"}), "pass")
+case(P, "docdb secondary still needs storage encryption", lambda: res("aws:docdb/cluster:Cluster", {"globalClusterIdentifier": "g"}), "fail", "storageEncrypted")
 case(P, "unknown", lambda: res(RDS, {"storageEncrypted": U}), "unknown")
 
 P = "data-encrypted-in-transit"
@@ -404,6 +407,8 @@ case(P, "memorystore tls", lambda: res(REDIS, {"transitEncryptionMode": "SERVER_
 case(P, "memorystore plaintext", lambda: res(REDIS, {}), "fail", "SERVER_AUTHENTICATION")
 case(P, "elasticache tls", lambda: res(EC, {"transitEncryptionEnabled": True, "transitEncryptionMode": "required"}), "pass")
 case(P, "elasticache preferred", lambda: res(EC, {"transitEncryptionEnabled": True, "transitEncryptionMode": "preferred"}), "fail", "preferred")
+case(P, "global datastore secondary", lambda: res(EC, {"globalReplicationGroupId": "ldgnf-x"}), "pass")
+case(P, "elasticache without tls", lambda: res(EC, {"globalReplicationGroupId": None}), "fail", "transitEncryptionEnabled")
 case(P, "rds postgres 16 forces tls", lambda: res(RDS, {"engine": "postgres", "engineVersion": "16.4"}), "pass")
 case(P, "rds postgres 14 default group", lambda: res(RDS, {"engine": "postgres", "engineVersion": "14.10"}), "fail", "rds.force_ssl=1")
 case(P, "rds postgres 14 own group", lambda: res(RDS, {"engine": "postgres", "engineVersion": "14.10", "parameterGroupName": "pg14-tls"}), "pass")
@@ -490,6 +495,9 @@ case(P, "disk unprotected", lambda: res(DISK, {}), "fail", "createSnapshotBefore
 case(P, "disk deletion policy", lambda: res(DISK, {"deletionPolicy": "PREVENT"}), "pass")
 case(P, "rds protected", lambda: res(RDS, {"deletionProtection": True, "finalSnapshotIdentifier": "final"}), "pass")
 case(P, "rds skip final snapshot", lambda: res(RDS, {"deletionProtection": True, "skipFinalSnapshot": True}), "fail", "skipFinalSnapshot")
+# AWS refuses FinalDBSnapshotIdentifier when deleting a read replica
+case(P, "rds read replica skips its final snapshot", lambda: res(RDS, {"deletionProtection": True, "skipFinalSnapshot": True, "replicateSourceDb": "arn:aws:rds:us-east-1:1:db:p"}), "pass")
+case(P, "rds read replica unprotected", lambda: res(RDS, {"deletionProtection": False, "skipFinalSnapshot": True, "replicateSourceDb": "arn:aws:rds:us-east-1:1:db:p"}), "fail", "deletionProtection")
 case(P, "elasticache final snapshot", lambda: res(EC, {"finalSnapshotIdentifier": "final"}), "pass")
 case(P, "elasticache no final snapshot", lambda: res(EC, {}), "fail", "finalSnapshotIdentifier")
 case(P, "s3 force destroy", lambda: res("aws:s3/bucket:Bucket", {"forceDestroy": True}), "fail")
@@ -519,6 +527,8 @@ case(P, "elasticache single node", lambda: res(EC, {"automaticFailoverEnabled": 
 case(P, "elasticache cluster mode replicas", lambda: res(EC, {"automaticFailoverEnabled": True, "multiAzEnabled": True, "replicasPerNodeGroup": 1}), "pass")
 case(P, "docdb two instances", lambda: (lambda c: [c] + [res("aws:docdb/clusterInstance:ClusterInstance", {"clusterIdentifier": "c"}, deps=[c]) for _ in range(2)])(res("aws:docdb/cluster:Cluster", {})), "pass")
 case(P, "docdb one instance", lambda: (lambda c: [c, res("aws:docdb/clusterInstance:ClusterInstance", {"clusterIdentifier": "c"}, deps=[c])])(res("aws:docdb/cluster:Cluster", {})), "fail", "1 cluster instance")
+case(P, "docdb dr secondary with one instance", lambda: (lambda c: [c, res("aws:docdb/clusterInstance:ClusterInstance", {"clusterIdentifier": "c"}, deps=[c])])(res("aws:docdb/cluster:Cluster", {"globalClusterIdentifier": "g"})), "pass")
+case(P, "docdb global primary with one instance", lambda: (lambda c: [c, res("aws:docdb/clusterInstance:ClusterInstance", {"clusterIdentifier": "c"}, deps=[c])])(res("aws:docdb/cluster:Cluster", {"globalClusterIdentifier": "g", "masterUsername": "u"})), "fail", "1 cluster instance")
 case(P, "single-instance mq", lambda: res("aws:mq/broker:Broker", {"deploymentMode": "SINGLE_INSTANCE"}), "fail", "CLUSTER_MULTI_AZ")
 case(P, "clustered mq", lambda: res("aws:mq/broker:Broker", {"deploymentMode": "CLUSTER_MULTI_AZ"}), "pass")
 case(P, "unknown availability", lambda: cloud_sql({"availabilityType": U}), "unknown")
