@@ -292,8 +292,11 @@ class AwsLoadBalancer(PlatformComponent):
         )
 
     def _forward(self, svc_name: str, tg: aws.lb.TargetGroup) -> aws.lb.ListenerRuleActionArgs:
-        """A weighted forward to the service's two target groups (100/0) whose weights ECS moves."""
-        alternate = self.alternate_target_groups[svc_name]
+        """A weighted forward to the service's two target groups (100/0) whose weights ECS moves; the
+        standby's ALB (no releases: its services roll) forwards to the one group."""
+        alternate = self.alternate_target_groups.get(svc_name)
+        if alternate is None:
+            return aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=tg.arn)
         return aws.lb.ListenerRuleActionArgs(
             type="forward",
             forward=aws.lb.ListenerRuleActionForwardArgs(
