@@ -220,8 +220,8 @@ def test_a_standby_refuses_node_types_and_instance_classes_the_global_offerings_
     message = problem_lines("prod-aws", small)
     assert "data.redis.tier = 'cache.t4g.medium'" in message and "global datastore" in message
     assert "data.mongodb.tier = 'db.t4g.medium'" in message and "global cluster" in message
-    # the same sizes are fine without a standby (a single-region stack)
-    assert "global" not in problem_lines("prod-aws", {**small, "aws": {"standby": {"mode": "off"}}})
+    # no standby: the tiers are fine (the RPO that off achieves is declared, or that refusal names "global")
+    assert "global" not in problem_lines("prod-aws", {**small, "aws": {"standby": {"mode": "off"}}, "dr": {"rpoMinutes": 1620}})
     assert "global" not in problem_lines("prod-aws", {"data": {"redis": {"tier": "cache.m7g.large"}}})
 
 
