@@ -208,3 +208,21 @@ def test_caches_and_queues_are_reported_never_refused():
         transient = {n for n, r in figures(stack).services.items() if not r.durable}
         for line in lines(stack, {"dr": {"rpoMinutes": 1, "rtoMinutes": 1}}):
             assert not any(f": {name} on " in line for name in transient), line
+
+
+@pytest.mark.parametrize("platform", sorted(obj.RUNBOOK_DOCS))
+def test_the_runbook_docs_the_output_names_exist(platform):
+    """The `dr` output sends a paged engineer to doc sections by name: each must be a heading of
+    that file (a renamed section would send them nowhere)."""
+    import re
+    from pathlib import Path
+
+    where = obj.RUNBOOK_DOCS[platform]
+    doc, sections = re.search(r"(docs/[\w-]+\.md), sections? (.*)", where).groups()
+    headings = {
+        line.lstrip("#").strip()
+        for line in (Path(__file__).resolve().parent.parent / doc).read_text().splitlines() if line.startswith("#")
+    }
+    named = [s.strip() for s in re.sub(r" \(the same dumps.*", "", sections, flags=re.S).split(", ")]
+    missing = [s for s in named if s not in headings]
+    assert not missing, f"{platform}: {doc} has no section {missing}"

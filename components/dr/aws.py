@@ -521,7 +521,7 @@ class AwsDisasterRecovery(PlatformComponent):
         data = standby_runbook(cfg, names, mode) if names.standby else restore_runbook(cfg, names)
         steps = [
             f"Failover runbook ({primary} -> {secondary}; RPO {rpo} min, RTO {rto} min; details in docs/deploy-aws.md)",
-            f"1. Confirm the outage: alarms {prefix}-*-down and {prefix}-origin-*-unhealthy, AWS Health Dashboard for {primary}.",
+            f"1. Confirm the outage: alarms {prefix}-*-down, the origin health checks (output originHealthChecks: aws route53 get-health-check-status --health-check-id <id>), AWS Health Dashboard for {primary}.",
             *(f"2.{i + 1} {line}" if not line.startswith("  ") else line for i, line in enumerate(data)),
             "3. Traffic and services: docs/deploy-aws.md \"Failover\" and \"Failback\".",
             "4. Verify: Route 53 health checks green, smoke tests on the public hosts, alarms back to OK.",

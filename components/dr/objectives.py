@@ -112,9 +112,9 @@ def objective_problems(config: Any) -> list[Problem]:
 RUNBOOK_DOCS = {
     "kubernetes": "docs/deploy-gke.md, section Backups and restore (the same dumps and restore commands; on "
                   "kubernetes they stay on the backups-<service> volumes)",
-    "gke": "docs/deploy-gke.md, section Backups and restore",
-    "cloudrun": "docs/deploy-gcp.md, section Failover runbook (prod)",
-    "ecs": "the failoverRunbook output; docs/deploy-aws.md, section Failover runbook",
+    "gke": "docs/deploy-gke.md, sections Backups and restore, Failover (us-central1 is lost), Failback (once us-central1 is back)",
+    "cloudrun": "docs/deploy-gcp.md, sections Failover (prod: us-central1 is lost), Failback (once us-central1 is back)",
+    "ecs": "the failoverRunbook output; docs/deploy-aws.md, sections Failover, Failback, Data failover and failback",
 }
 
 

@@ -264,6 +264,24 @@ class AwsNetwork(PlatformComponent):
 
     # --- flow logs ------------------------------------------------------------------------------
 
+    def alb_placement(self) -> dict:
+        """Where an ALB of this VPC sits: the `AwsLoadBalancerArgs` fields the network decides."""
+        return dict(
+            vpc_id=self.vpc_id,
+            public_subnet_ids=self.public_subnet_ids,
+            security_group_id=self.alb_security_group_id,
+            extra_security_group_ids=self.alb_security_group_ids[1:],
+        )
+
+    def task_placement(self) -> dict:
+        """Where the ECS tasks of this VPC run: the `EcsAppArgs` fields the network decides."""
+        return dict(
+            vpc_id=self.vpc_id,
+            private_subnet_ids=self.private_subnet_ids,
+            service_security_group_ids=self.service_security_group_ids,
+            shared_security_group_ids=[self.task_security_group_id],
+        )
+
     def _flow_logs(self, args: AwsNetworkArgs, region: str) -> None:
         cfg = self.config
         group = aws.cloudwatch.LogGroup(

@@ -24,7 +24,7 @@ are reported by `problems` before anything is built (`components/platform.py`).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import pulumi
 import pulumi_aws as aws
@@ -44,7 +44,7 @@ from components.edge.cloudfront import AwsCdn, AwsCdnArgs
 from components.monitoring.aws import AwsMonitoring, AwsMonitoringArgs
 from components.network.aws import AwsNetwork, AwsNetworkArgs
 from components.platforms.aws_settings import origin_failover, standby_mode
-from components.platforms.ecs_standby import build_standby, build_standby_network, standby_tasks
+from components.platforms.ecs_standby import build_standby, build_standby_network, standby_connections, standby_tasks
 from components.platforms.limits import fargate_problems
 from components.regions import region_problems
 from components.sdk import load_sdk
@@ -196,11 +196,9 @@ def build(context: StackContext) -> dict[str, Any]:
     connections: dict[str, DataConnection] = {c.connection.service: c.connection for c in data.values()}
     connections.update(hosted_connections(cfg, connections))  # the vector database: pgvector in RDS
     # what the standby services read: the copies' endpoints (a promoted copy keeps its endpoint)
-    standby_connections: dict[str, DataConnection] = {
-        c.standby_connection.service: c.standby_connection for c in data.values() if c.standby_connection is not None
-    }
-    if standby_connections:
-        standby_connections.update(hosted_connections(cfg, standby_connections))
+    standby_endpoints = (
+        {n: c.host for n, c in standby_connections(cfg, data).items() if n in data} if standby_network else {}
+    )
 
     certificates = AwsCertificates(
         "certificates",
@@ -212,10 +210,7 @@ def build(context: StackContext) -> dict[str, Any]:
         AwsLoadBalancerArgs(
             context=context,
             account_id=account_id,
-            vpc_id=network.vpc_id,
-            public_subnet_ids=network.public_subnet_ids,
-            security_group_id=network.alb_security_group_id,
-            extra_security_group_ids=network.alb_security_group_ids[1:],
+            **network.alb_placement(),
             certificate_arn=certificates.alb_certificate_arn,
             health_check_rules=origin_failover(cfg),
         ),
@@ -243,10 +238,7 @@ def build(context: StackContext) -> dict[str, Any]:
         EcsAppArgs(
             context=context,
             account_id=account_id,
-            vpc_id=network.vpc_id,
-            private_subnet_ids=network.private_subnet_ids,
-            service_security_group_ids=network.service_security_group_ids,
-            shared_security_group_ids=[network.task_security_group_id],
+            **network.task_placement(),
             secret_arns=store.arns,
             secret_versions=store.versions,
             secrets_kms_key_arn=keys.arn("secrets"),
@@ -354,8 +346,7 @@ def build(context: StackContext) -> dict[str, Any]:
         "taskSizes": {n: {"cpu": c, "memory": m} for n, (c, m) in app.task_sizes.items()},
         "internalServices": dict(app.internal_hosts),
         "dataEndpoints": {name: data[name].connection.host for name in data},
-        **({"standbyDataEndpoints": {n: c.host for n, c in standby_connections.items() if n in data}}
-           if standby_connections else {}),
+        **({"standbyDataEndpoints": standby_endpoints} if standby_endpoints else {}),
         "secretNames": sorted(store.arns),
         "backupVault": dr.vault_name,
         "backupBucket": dr.backup_bucket.bucket,

@@ -104,10 +104,7 @@ def build_standby(
         AwsLoadBalancerArgs(
             context=context,
             account_id=account_id,
-            vpc_id=network.vpc_id,
-            public_subnet_ids=network.public_subnet_ids,
-            security_group_id=network.alb_security_group_id,
-            extra_security_group_ids=network.alb_security_group_ids[1:],
+            **network.alb_placement(),
             certificate_arn=certificate_arn,
             origin_secret=origin_secret,
             region=region,
@@ -141,10 +138,7 @@ def build_standby(
         EcsAppArgs(
             context=context,
             account_id=account_id,
-            vpc_id=network.vpc_id,
-            private_subnet_ids=network.private_subnet_ids,
-            service_security_group_ids=network.service_security_group_ids,
-            shared_security_group_ids=[network.task_security_group_id],
+            **network.task_placement(),
             secret_arns=arns,
             secret_versions=versions,
             secrets_kms_key_arn=keys.secondary_arn("secrets"),
