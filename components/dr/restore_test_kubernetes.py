@@ -83,7 +83,7 @@ from components.kubernetes_objects import (
     scratch_volume,
     utc_cron_job_spec,
 )
-from components.monitoring.metrics import AlertRule
+from components.monitoring.metrics import AlertRule, last_run_failed_expr
 
 RESTORE_TEST_PREFIX = "restore-test-"  # not `backup-`: the backup alerts select `backup-.+`
 RESTORE_METHOD = "dump"  # the registry's restore_test value this module serves
@@ -334,19 +334,14 @@ def restore_test_alert_rules(namespace: str, config: StackConfig) -> list[AlertR
         return []
     selector = f'namespace="{namespace}",cronjob=~"{RESTORE_TEST_PREFIX}.+"'
     by = "max by (namespace, cronjob)"
-    scheduled = f"{by} (kube_cronjob_status_last_schedule_time{{{selector}}})"
     succeeded = f"{by} (kube_cronjob_status_last_successful_time{{{selector}}})"
-    idle = f"{by} (kube_cronjob_status_active{{{selector}}}) == 0"
     interval = restore_test_interval_minutes(config)
     overdue_seconds = (interval + config.dr.rto_minutes) * 60 + ALERT_MARGIN_HOURS * 3600
     every = "day" if interval == 1440 else "week"
     return [
         AlertRule(
             name="RestoreTestFailed",
-            expr=(
-                f"(({scheduled} > {succeeded}) or ({scheduled} unless on (namespace, cronjob) {succeeded}))"
-                f" and on (namespace, cronjob) ({idle})"
-            ),
+            expr=last_run_failed_expr(f"{{{selector}}}"),
             for_minutes=15,
             severity="warning",
             summary="Restore test {{ $labels.cronjob }} failed",

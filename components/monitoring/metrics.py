@@ -178,8 +178,6 @@ def alert_rules(
     svc = services_selector(services)
     max_age_seconds = t.backup_max_age_hours * 3600
     backups = f'cronjob=~"{BACKUP_JOB_PREFIX}.+"'
-    backup_jobs = f'job_name=~"{BACKUP_JOB_PREFIX}.+"'
-    failed = _eq("condition", "true")
 
     availability = [
         AlertRule(
@@ -314,16 +312,32 @@ def alert_rules(
             description=f"{{{{ $labels.cronjob }}}} exists for more than {t.backup_max_age_hours} h without one successful run.",
         ),
         AlertRule(
+            # per CronJob, not per Job: a failed Job stays in the CronJob's history (3 kept) after a
+            # later run succeeds, so `kube_job_failed` would keep firing for a healed backup
             name="BackupJobFailed",
-            expr=f"max by (namespace, job_name) (kube_job_failed{_sel(ns, backup_jobs, failed)}) > 0",
-            for_minutes=0,
+            expr=last_run_failed_expr(_sel(ns, backups)),
+            for_minutes=15,
             severity="warning",
-            summary="Backup job {{ $labels.job_name }} failed",
-            description="Backup job {{ $labels.job_name }} failed; see `kubectl logs job/{{ $labels.job_name }}`.",
+            summary="Backup {{ $labels.cronjob }} failed",
+            description="The last run of {{ $labels.cronjob }} failed; see `kubectl logs` of its newest Job "
+            "(`kubectl get jobs -l` ... or `kubectl get jobs --sort-by=.metadata.creationTimestamp`).",
         ),
     ]
 
     return {"availability": availability, "resources": resources, "data-services": data, "backups": backup}
+
+
+def last_run_failed_expr(selector: str) -> str:
+    """PromQL: the CronJobs matched by `selector` (`{...}`) whose last scheduled run has not
+    succeeded (or that never succeeded once scheduled) and that run nothing now (kube-state-metrics)."""
+    by = "max by (namespace, cronjob)"
+    scheduled = f"{by} (kube_cronjob_status_last_schedule_time{selector})"
+    succeeded = f"{by} (kube_cronjob_status_last_successful_time{selector})"
+    idle = f"{by} (kube_cronjob_status_active{selector}) == 0"
+    return (
+        f"(({scheduled} > {succeeded}) or ({scheduled} unless on (namespace, cronjob) {succeeded}))"
+        f" and on (namespace, cronjob) ({idle})"
+    )
 
 
 def _data_service_alerts(ns: str, exporters: Mapping[str, Iterable[str]], t: ThresholdsConfig) -> list[AlertRule]:
