@@ -112,6 +112,8 @@ BAD_STACKS = {
                                ["aws.standby.mode = 'warm'", "needs regions.secondary"]),
     "standby-vpc-overlap": ("prod-aws", {"aws": {"standby": {"vpcCidr": "10.30.128.0/17"}}},
                             ["aws.standby.vpcCidr = '10.30.128.0/17'", "overlaps aws.vpcCidr"]),
+    "in-cluster-version": ("dev", {"data": {"postgres": {"version": "17"}}},
+                           ["data.postgres.version = '17'", "runs postgres:16.4 (pinned by the program)"]),
     "rds-disk": ("prod-aws", {"data": {"postgres": {"storageGi": 10}}},
                  ["data.postgres.storageGi = 10", "RDS for PostgreSQL on gp3 allocates 20 to 65536 GiB"]),
     "gke-weekly-retention": ("prod-gke", {"dr": {"retention": {"weeklyWeeks": 60}}},

@@ -22,7 +22,8 @@ class DataServiceConfig(_Model):
         "running stack deletes it with its data (a protected prod resource stops `pulumi up` instead)",
     )
     version: Optional[str] = Field(default=None, description="engine version of the managed service (and the RabbitMQ VM's image); none: the platform's "
-        "pinned default. Upgrades apply in place; clouds refuse downgrades")
+        "pinned default. Upgrades apply in place; clouds refuse downgrades. In the cluster (kubernetes, gke) it must "
+        "match the pinned image (the dumps pick their client by it)")
     storage_gi: int = Field(ge=1, le=65536, description="disk / PVC size in GiB (seed 003: 100 Gi for PostgreSQL and MongoDB, 10 Gi for Redis in "
         "prod); managed disks only grow; a StatefulSet keeps its volume size (volumeClaimTemplates are immutable)")
     cpu: Millicores = Field(description="vCPU request of the in-cluster StatefulSet (limit is 2x)")

@@ -280,10 +280,32 @@ def unsized_problems(config: Any) -> list[Any]:
     return found
 
 
+def in_cluster_version_problems(config: Any) -> list[Any]:
+    """An in-cluster server runs the image its component pins: a `version` that image is not would be
+    ignored by the StatefulSet, while the dump CronJobs pick their client by it (a pg_dump 17 dump does
+    not restore into the 16 server). A major upgrade in the cluster is a dump and restore, not a key."""
+    from components.config import Problem
+
+    found = []
+    for name in config.data.enabled():
+        chosen = backend(name, config.platform)
+        version = getattr(config.data, name).version
+        if chosen.kind != IN_CLUSTER or version is None:
+            continue
+        image = component_class(name, config.platform).IMAGE
+        tag = image.rsplit(":", 1)[-1].lstrip("v")
+        if not (tag == version or tag.startswith(version + ".") or tag.startswith(version + "-")):
+            found.append(Problem(
+                f"data.{name}.version", version,
+                f"the in-cluster {name} runs {image} (pinned by the program); set {tag.split('-')[0]} or leave it unset",
+            ))
+    return found
+
+
 def data_problems(config: Any) -> list[Any]:
     """Every problem the enabled data services' backends find in a config (pure: nothing is
     registered): a hosted one without its host, and each backend's own `problems`."""
-    found = hosted_problems(config) + unsized_problems(config)
+    found = hosted_problems(config) + unsized_problems(config) + in_cluster_version_problems(config)
     for name in config.data.enabled():
         path = backend(name, config.platform).problems
         if path is not None:
